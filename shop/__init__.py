@@ -1,0 +1,66 @@
+"""The assistance-products marketplace: create_app() builds the Flask application."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from shop import config as config_module
+from shop import request_session
+from shop.auth import guard, passwords
+from shop.db import make_engine, make_sessionmaker
+from shop.extensions import limiter
+from shop.web import ShopApi, register_error_handlers
+
+API_TITLE = "Assistance products marketplace"
+API_VERSION = "v1"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(config_module.from_env())
+    app.config.update(config or {})
+    app.config.update(
+        API_TITLE=API_TITLE,
+        API_VERSION=API_VERSION,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        RATELIMIT_HEADERS_ENABLED=True,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.ensure_ascii = False
+
+    engine = app.config.get("ENGINE") or make_engine(app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"])
+    app.extensions["shop"] = {"engine": engine, "sessionmaker": make_sessionmaker(engine)}
+    passwords.configure(app.config["PASSWORD_HASH_TIME_COST"], app.config["PASSWORD_HASH_MEMORY_KIB"])
+
+    request_session.init_app(app)
+    guard.init_app(app)
+    limiter.init_app(app)
+    api = ShopApi(app)
+    register_error_handlers(app)
+    _register_blueprints(api)
+    _register_cli(app)
+    return app
+
+
+def _register_blueprints(api: ShopApi) -> None:
+    from shop.auth.api import blp as auth_blp
+    from shop.catalog.api import blp as catalog_blp
+    from shop.certification.api import blp as certification_blp
+    from shop.health import blp as health_blp
+    from shop.reference.api import blp as reference_blp
+    from shop.suppliers.api import blp as suppliers_blp
+
+    for blp in (health_blp, auth_blp, reference_blp, suppliers_blp, catalog_blp, certification_blp):
+        api.register_blueprint(blp)
+
+
+def _register_cli(app: Flask) -> None:
+    from shop.cli import db_cli, demo_cli, openapi_cli
+
+    app.cli.add_command(db_cli)
+    app.cli.add_command(demo_cli)
+    app.cli.add_command(openapi_cli)

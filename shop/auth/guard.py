@@ -1,0 +1,76 @@
+"""Bearer JWT for people: token set-up and the decorator that loads the acting user."""
+
+from __future__ import annotations
+
+import functools
+from datetime import timedelta
+
+from flask import Flask, g
+from flask_jwt_extended import JWTManager, get_jwt, get_jwt_identity, verify_jwt_in_request
+from flask_smorest import Blueprint
+
+from shop.auth import service
+from shop.auth.actor import Actor
+from shop.errors import Unauthenticated
+from shop.request_session import get_session
+from shop.web import documented_errors, error_response
+
+jwt = JWTManager()
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("JWT_ACCESS_TOKEN_EXPIRES", timedelta(minutes=app.config["JWT_ACCESS_TOKEN_EXPIRES_MINUTES"]))
+    app.config.setdefault("JWT_REFRESH_TOKEN_EXPIRES", timedelta(days=app.config["JWT_REFRESH_TOKEN_EXPIRES_DAYS"]))
+    app.config.setdefault("JWT_ERROR_MESSAGE_KEY", "message")
+    jwt.init_app(app)
+    app.config.setdefault("API_SPEC_OPTIONS", {}).setdefault("components", {})["securitySchemes"] = {
+        "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    }
+
+    def unauthorized(message: str, code: str = "unauthenticated"):
+        return error_response(401, code, message, headers={"WWW-Authenticate": "Bearer"})
+
+    jwt.unauthorized_loader(lambda reason: unauthorized("A bearer token is required."))
+    jwt.invalid_token_loader(lambda reason: unauthorized("The token is not valid.", "invalid_token"))
+    jwt.expired_token_loader(lambda _h, _p: unauthorized("The token has expired.", "token_expired"))
+    jwt.revoked_token_loader(lambda _h, _p: unauthorized("The token has been revoked.", "token_revoked"))
+    jwt.needs_fresh_token_loader(lambda _h, _p: unauthorized("A fresh token is required."))
+    jwt.user_lookup_error_loader(lambda _h, _p: unauthorized("The account no longer exists."))
+    jwt.token_in_blocklist_loader(lambda _h, payload: service.is_token_revoked(get_session(), payload["jti"]))
+
+
+def _load_actor() -> Actor:
+    actor = service.load_actor(get_session(), int(get_jwt_identity()))
+    g.actor = actor
+    return actor
+
+
+def current_actor() -> Actor:
+    actor = g.get("actor")
+    if actor is None:
+        raise Unauthenticated()
+    return actor
+
+
+def optional_actor() -> Actor | None:
+    """The actor if a valid bearer token came with the request, else None (public endpoints)."""
+    if verify_jwt_in_request(optional=True) and get_jwt_identity() is not None:
+        return _load_actor()
+    return None
+
+
+def login_required(func=None, *, refresh: bool = False):
+    """Require a valid access token (or refresh token) and load the actor into `g.actor`."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            verify_jwt_in_request(refresh=refresh)
+            if get_jwt().get("type") != ("refresh" if refresh else "access"):
+                raise Unauthenticated("Wrong kind of token.", code="invalid_token")
+            _load_actor()
+            return view(*args, **kwargs)
+
+        return documented_errors(401)(Blueprint.doc(security=[{"bearerAuth": []}])(wrapper))
+
+    return decorate(func) if func is not None else decorate

@@ -1,0 +1,162 @@
+"""Accounts, log-in and role grants."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shop.auth import passwords
+from shop.auth.actor import Actor
+from shop.auth.models import ROLE_SCOPE, RevokedToken, Role, RoleGrant, ScopeKind, User
+from shop.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from shop.paging import paginate
+
+PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+# Where each scope kind's ids live; a slice that adds a scoped kind adds its model here.
+SCOPE_MODELS = {
+    ScopeKind.SUPPLIER: "shop.suppliers.models:Supplier",
+    ScopeKind.DISTRICT: "shop.reference.models:District",
+}
+
+
+def normalise_login(login: str) -> tuple[str, str]:
+    """Return ("email" | "phone", normalised value) or raise InvalidInput."""
+    login = login.strip()
+    if EMAIL_RE.match(login):
+        return "email", login.lower()
+    digits = re.sub(r"[\s-]", "", login)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    if PHONE_RE.match(digits):
+        return "phone", digits
+    raise InvalidInput(
+        "Log in with an e-mail address or a mainland mobile number.",
+        fields={"login": ["Not an e-mail address or mobile number."]},
+    )
+
+
+def register_user(session: Session, *, login: str, password: str, display_name: str) -> User:
+    kind, value = normalise_login(login)
+    if session.scalar(sa.select(User.id).where(getattr(User, kind) == value)) is not None:
+        raise Conflict("An account with this login exists already.", code="login_taken")
+    user = User(display_name=display_name, password_hash=passwords.hash_password(password), **{kind: value})
+    user.grants.append(RoleGrant(role=Role.BUYER, scope_id=0))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, *, login: str, password: str) -> User:
+    try:
+        kind, value = normalise_login(login)
+    except InvalidInput:
+        kind, value = "email", login
+    user = session.scalar(sa.select(User).where(getattr(User, kind) == value))
+    ok = passwords.verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.is_active:
+        raise Unauthenticated("Login or password is wrong.", code="bad_credentials")
+    return user
+
+
+def load_actor(session: Session, user_id: int) -> Actor:
+    rows = session.execute(
+        sa.select(RoleGrant.role, RoleGrant.scope_id)
+        .join(User, User.id == RoleGrant.user_id)
+        .where(RoleGrant.user_id == user_id, User.is_active)
+    ).all()
+    if not rows and session.get(User, user_id) is None:
+        raise Unauthenticated("The account no longer exists.")
+    return Actor(user_id=user_id, grants=frozenset((role, scope) for role, scope in rows))
+
+
+def get_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def find_user_by_login(session: Session, login: str) -> User:
+    kind, value = normalise_login(login)
+    user = session.scalar(sa.select(User).where(getattr(User, kind) == value))
+    if user is None:
+        raise NotFound("No account with this login.", login=login)
+    return user
+
+
+def list_users(session: Session, *, query: str | None, page: int, size: int) -> tuple[list[User], int]:
+    stmt = sa.select(User)
+    if query:
+        like = f"%{query.lower()}%"
+        stmt = stmt.where(
+            sa.or_(
+                sa.func.lower(User.email).like(like), User.phone.like(like), sa.func.lower(User.display_name).like(like)
+            )
+        )
+    return paginate(session, stmt, order_by=User.id, page=page, size=size)
+
+
+def _scope_exists(session: Session, kind: ScopeKind, scope_id: int) -> bool:
+    target = SCOPE_MODELS.get(kind)
+    if target is None:
+        raise InvalidInput(
+            f"Roles scoped to a {kind.value} cannot be granted yet.", fields={"role": ["Not available."]}
+        )
+    module, _, name = target.partition(":")
+    model = getattr(importlib.import_module(module), name)
+    return session.get(model, scope_id) is not None
+
+
+def grant_role(session: Session, actor: Actor, *, user_id: int, role: Role, scope_id: int | None) -> RoleGrant:
+    actor.require(Role.ADMIN)
+    user = get_user(session, user_id)
+    kind = ROLE_SCOPE[role]
+    if kind is None:
+        if scope_id:
+            raise InvalidInput(f"The role {role.value} has no scope.", fields={"scope_id": ["Must be empty."]})
+        scope_id = 0
+    elif scope_id is None:
+        raise InvalidInput(f"The role {role.value} needs a {kind.value} scope.", fields={"scope_id": ["Required."]})
+    elif not _scope_exists(session, kind, scope_id):
+        raise InvalidInput(f"No {kind.value} with id {scope_id}.", fields={"scope_id": ["Unknown."]})
+    return add_grant(session, user, role, scope_id, granted_by_id=actor.user_id)
+
+
+def add_grant(session: Session, user: User, role: Role, scope_id: int, *, granted_by_id: int | None) -> RoleGrant:
+    """Give `user` a role; granting one they hold already returns the existing grant."""
+    existing = session.scalar(
+        sa.select(RoleGrant).where(RoleGrant.user_id == user.id, RoleGrant.role == role, RoleGrant.scope_id == scope_id)
+    )
+    if existing is not None:
+        return existing
+    grant = RoleGrant(user_id=user.id, role=role, scope_id=scope_id, granted_by_id=granted_by_id)
+    session.add(grant)
+    session.flush()
+    return grant
+
+
+def revoke_grant(session: Session, actor: Actor, *, user_id: int, grant_id: int) -> None:
+    actor.require(Role.ADMIN)
+    grant = session.get(RoleGrant, grant_id)
+    if grant is None or grant.user_id != user_id:
+        raise NotFound("No such role grant.")
+    if grant.role == Role.ADMIN and grant.user_id == actor.user_id:
+        raise Conflict("Admins cannot revoke their own admin role.", code="self_revoke")
+    session.delete(grant)
+    session.flush()
+
+
+def revoke_token(session: Session, *, jti: str, expires_at: datetime) -> None:
+    if session.get(RevokedToken, jti) is None:
+        session.add(RevokedToken(jti=jti, expires_at=expires_at))
+        session.flush()
+
+
+def is_token_revoked(session: Session, jti: str) -> bool:
+    return session.get(RevokedToken, jti) is not None

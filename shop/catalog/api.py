@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from shop import clock
+from shop.auth.guard import current_actor, login_required
+from shop.catalog import service
+from shop.catalog.schemas import (
+    BrandArgs,
+    BrandQueryArgs,
+    BrandSchema,
+    CategoryArgs,
+    CategoryQueryArgs,
+    CategorySchema,
+    ProductCreateArgs,
+    ProductPageSchema,
+    ProductQueryArgs,
+    ProductSchema,
+    ProductUpdateArgs,
+    SkuArgs,
+    SkuSchema,
+    SkuUpdateArgs,
+)
+from shop.request_session import get_session
+from shop.web import PageArgs, documented_errors, page_schema
+
+blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Categories, brands, products and SKUs")
+
+CategoryPageSchema = page_schema(CategorySchema, "CategoryPage")
+BrandPageSchema = page_schema(BrandSchema, "BrandPage")
+
+
+@blp.route("/categories", methods=["GET"])
+@blp.arguments(CategoryQueryArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, CategoryPageSchema)
+def list_categories(query, paging):
+    """The category tree, in path order (parents before children)."""
+    items, total = service.list_categories(get_session(), **query, **paging)
+    return {"items": items, "total": total, **paging}
+
+
+@blp.route("/categories", methods=["POST"])
+@blp.arguments(CategoryArgs)
+@blp.response(201, CategorySchema)
+@documented_errors(403, 409)
+@login_required
+def create_category(args):
+    """Admins: add a category under a parent (or at the root)."""
+    return service.create_category(get_session(), current_actor(), **args)
+
+
+@blp.route("/brands", methods=["GET"])
+@blp.arguments(BrandQueryArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, BrandPageSchema)
+def list_brands(query, paging):
+    """Brands by tier: regional public (巴味渝珍), district public, enterprise."""
+    items, total = service.list_brands(get_session(), **query, **paging)
+    return {"items": items, "total": total, **paging}
+
+
+@blp.route("/brands", methods=["POST"])
+@blp.arguments(BrandArgs)
+@blp.response(201, BrandSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def create_brand(args):
+    """Admins add public brands; supplier members add their own enterprise brand."""
+    return service.create_brand(get_session(), current_actor(), **args)
+
+
+@blp.route("/products", methods=["GET"])
+@blp.arguments(ProductQueryArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, ProductPageSchema)
+def list_products(query, paging):
+    """The public catalog: only products whose certification is in force now."""
+    sort = query.pop("sort")
+    items, total = service.list_public_products(get_session(), filters=query, sort=sort, now=clock.now(), **paging)
+    return {"items": items, "total": total, **paging}
+
+
+@blp.route("/products/<int:product_id>", methods=["GET"])
+@blp.response(200, ProductSchema)
+@documented_errors(404)
+def get_product(product_id):
+    """One product, if its certification is in force now (else 404)."""
+    return service.get_public_product(get_session(), product_id, clock.now())
+
+
+@blp.route("/products", methods=["POST"])
+@blp.arguments(ProductCreateArgs)
+@blp.response(201, ProductSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def create_product(args):
+    """Supplier members: add a product (with SKUs); it is public once certified."""
+    supplier_id = args.pop("supplier_id")
+    return service.create_product(get_session(), current_actor(), supplier_id=supplier_id, data=args)
+
+
+@blp.route("/products/<int:product_id>", methods=["PATCH"])
+@blp.arguments(ProductUpdateArgs)
+@blp.response(200, ProductSchema)
+@documented_errors(403, 404)
+@login_required
+def update_product(args, product_id):
+    """Supplier members: change their own product."""
+    return service.update_product(get_session(), current_actor(), product_id, data=args)
+
+
+@blp.route("/products/<int:product_id>/skus", methods=["POST"])
+@blp.arguments(SkuArgs)
+@blp.response(201, SkuSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def add_sku(args, product_id):
+    """Supplier members: add a SKU to their product."""
+    return service.add_sku(get_session(), current_actor(), product_id, data=args)
+
+
+@blp.route("/skus/<int:sku_id>", methods=["PATCH"])
+@blp.arguments(SkuUpdateArgs)
+@blp.response(200, SkuSchema)
+@documented_errors(403, 404)
+@login_required
+def update_sku(args, sku_id):
+    """Supplier members: change price, unit, weight or availability of a SKU."""
+    return service.update_sku(get_session(), current_actor(), sku_id, data=args)
+
+
+@blp.route("/suppliers/<int:supplier_id>/products", methods=["GET"])
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, ProductPageSchema)
+@documented_errors(403, 404)
+@login_required
+def list_supplier_products(paging, supplier_id):
+    """Supplier members: all their products, certified or not."""
+    items, total = service.list_supplier_products(get_session(), current_actor(), supplier_id, **paging)
+    return {"items": items, "total": total, **paging}

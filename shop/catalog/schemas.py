@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+from shop.catalog.models import BrandTier, LabelKind, ProductKind
+from shop.reference.schemas import DistrictSchema, TownshipSchema
+from shop.web import page_schema
+
+
+class CategoryArgs(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    slug = ma.fields.String(load_default=None, validate=ma.validate.Regexp(r"^[a-z0-9-]{1,100}$"))
+    parent_id = ma.fields.Integer(load_default=None)
+
+
+class CategorySchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    parent_id = ma.fields.Integer(allow_none=True)
+    name = ma.fields.String(required=True)
+    slug = ma.fields.String(required=True)
+    path = ma.fields.String(required=True, metadata={"description": "Ids from the root, e.g. /1/4/"})
+
+
+class CategoryQueryArgs(ma.Schema):
+    parent_id = ma.fields.Integer(load_default=None)
+
+
+class BrandArgs(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    tier = ma.fields.Enum(BrandTier, by_value=True, required=True)
+    district_id = ma.fields.Integer(load_default=None)
+    supplier_id = ma.fields.Integer(load_default=None)
+
+
+class BrandSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    tier = ma.fields.Enum(BrandTier, by_value=True, required=True)
+    district_id = ma.fields.Integer(allow_none=True)
+    supplier_id = ma.fields.Integer(allow_none=True)
+
+
+class BrandQueryArgs(ma.Schema):
+    tier = ma.fields.Enum(BrandTier, by_value=True, load_default=None)
+
+
+class LabelSchema(ma.Schema):
+    kind = ma.fields.Enum(LabelKind, by_value=True, required=True)
+    certificate_no = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+
+
+class SkuArgs(ma.Schema):
+    code = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[A-Za-z0-9._-]{1,64}$"))
+    name = ma.fields.String(load_default="", validate=ma.validate.Length(max=100))
+    price_fen = ma.fields.Integer(
+        required=True,
+        strict=True,
+        validate=ma.validate.Range(min=1, max=100_000_000),
+        metadata={"description": "Price in fen (1/100 yuan)"},
+    )
+    unit = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20))
+    net_weight_g = ma.fields.Integer(load_default=None, strict=True, validate=ma.validate.Range(min=1))
+    is_active = ma.fields.Boolean(load_default=True)
+
+
+class SkuUpdateArgs(ma.Schema):
+    name = ma.fields.String(validate=ma.validate.Length(max=100))
+    price_fen = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=100_000_000))
+    unit = ma.fields.String(validate=ma.validate.Length(min=1, max=20))
+    net_weight_g = ma.fields.Integer(allow_none=True, strict=True, validate=ma.validate.Range(min=1))
+    is_active = ma.fields.Boolean()
+
+
+class SkuSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    product_id = ma.fields.Integer(required=True)
+    code = ma.fields.String(required=True)
+    name = ma.fields.String(required=True)
+    price_fen = ma.fields.Integer(required=True)
+    unit = ma.fields.String(required=True)
+    net_weight_g = ma.fields.Integer(allow_none=True)
+    is_active = ma.fields.Boolean(required=True)
+
+
+IMAGE_URL = ma.fields.Url(schemes={"http", "https"}, validate=ma.validate.Length(max=1000))
+
+
+class ProductUpdateArgs(ma.Schema):
+    name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    description = ma.fields.String(validate=ma.validate.Length(max=20_000))
+    kind = ma.fields.Enum(ProductKind, by_value=True)
+    category_id = ma.fields.Integer()
+    brand_id = ma.fields.Integer(allow_none=True)
+    origin_district_id = ma.fields.Integer()
+    origin_township_id = ma.fields.Integer(allow_none=True)
+    images = ma.fields.List(IMAGE_URL, validate=ma.validate.Length(max=20))
+    labels = ma.fields.List(ma.fields.Nested(LabelSchema), validate=ma.validate.Length(max=3))
+
+
+class ProductCreateArgs(ProductUpdateArgs):
+    supplier_id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    category_id = ma.fields.Integer(required=True)
+    origin_district_id = ma.fields.Integer(required=True)
+    skus = ma.fields.List(ma.fields.Nested(SkuArgs), load_default=list, validate=ma.validate.Length(max=50))
+
+
+class SupplierBriefSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+
+
+class CertificationBriefSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    certificate_no = ma.fields.String(required=True)
+    valid_from = ma.fields.AwareDateTime(required=True)
+    valid_until = ma.fields.AwareDateTime(required=True)
+
+
+class ProductSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    description = ma.fields.String(required=True)
+    kind = ma.fields.Enum(ProductKind, by_value=True, required=True)
+    supplier = ma.fields.Nested(SupplierBriefSchema, required=True)
+    category = ma.fields.Nested(CategorySchema, required=True)
+    brand = ma.fields.Nested(BrandSchema, allow_none=True)
+    origin_district = ma.fields.Nested(DistrictSchema, required=True)
+    origin_township = ma.fields.Nested(TownshipSchema, allow_none=True)
+    images = ma.fields.List(ma.fields.String(), required=True)
+    labels = ma.fields.List(ma.fields.Nested(LabelSchema), required=True)
+    skus = ma.fields.List(ma.fields.Nested(SkuSchema), required=True)
+    certification = ma.fields.Nested(
+        CertificationBriefSchema,
+        attribute="current_certification",
+        allow_none=True,
+        metadata={"description": "The certification in force now"},
+    )
+    created_at = ma.fields.AwareDateTime(required=True)
+
+
+ProductPageSchema = page_schema(ProductSchema, "ProductPage")
+
+
+class ProductQueryArgs(ma.Schema):
+    category_id = ma.fields.Integer(load_default=None, metadata={"description": "Includes sub-categories"})
+    district_id = ma.fields.Integer(load_default=None)
+    poverty_alleviated = ma.fields.Boolean(load_default=None)
+    deep_poverty = ma.fields.Boolean(load_default=None)
+    brand_id = ma.fields.Integer(load_default=None)
+    brand_tier = ma.fields.Enum(BrandTier, by_value=True, load_default=None)
+    label = ma.fields.Enum(LabelKind, by_value=True, load_default=None)
+    kind = ma.fields.Enum(ProductKind, by_value=True, load_default=None)
+    supplier_id = ma.fields.Integer(load_default=None)
+    price_min = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0))
+    price_max = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0))
+    sort = ma.fields.String(load_default="newest", validate=ma.validate.OneOf(["newest", "price", "-price", "name"]))
+
+    @ma.validates_schema
+    def _range(self, data, **_kwargs):
+        low, high = data.get("price_min"), data.get("price_max")
+        if low is not None and high is not None and low > high:
+            raise ma.ValidationError("Must not be below price_min.", "price_max")

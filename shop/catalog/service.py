@@ -1,0 +1,286 @@
+"""Categories, brands, products and SKUs; the public catalog shows only products in force now."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from shop import clock
+from shop.auth.actor import Actor
+from shop.auth.models import Role
+from shop.catalog.models import Brand, BrandTier, Category, LabelKind, Product, ProductLabel, Sku
+from shop.certification.query import current_certifications, product_in_force
+from shop.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shop.paging import paginate
+from shop.reference.models import District, Township
+from shop.reference.service import check_origin
+from shop.suppliers.service import get_supplier, require_member
+
+PRODUCT_FIELDS = (
+    "name",
+    "description",
+    "kind",
+    "category_id",
+    "brand_id",
+    "origin_district_id",
+    "origin_township_id",
+    "images",
+)
+
+
+# --- categories and brands -------------------------------------------------------------------
+
+
+def create_category(session: Session, actor: Actor, *, name: str, slug: str | None, parent_id: int | None) -> Category:
+    actor.require(Role.ADMIN)
+    slug = slug or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or None
+    if not slug:
+        raise InvalidInput("A slug is needed for this name.", fields={"slug": ["Required for non-Latin names."]})
+    if session.scalar(sa.select(Category.id).where(Category.slug == slug)) is not None:
+        raise Conflict("A category with this slug exists already.", code="slug_taken")
+    parent = None
+    if parent_id is not None:
+        parent = session.get(Category, parent_id)
+        if parent is None:
+            raise InvalidInput("Unknown parent category.", fields={"parent_id": ["Unknown."]})
+    category = Category(name=name, slug=slug, parent_id=parent_id)
+    session.add(category)
+    session.flush()
+    category.path = f"{parent.path if parent else '/'}{category.id}/"
+    session.flush()
+    return category
+
+
+def list_categories(session: Session, *, parent_id: int | None, page: int, size: int):
+    stmt = sa.select(Category)
+    if parent_id is not None:
+        stmt = stmt.where(Category.parent_id == parent_id)
+    return paginate(session, stmt, order_by=[Category.path, Category.id], page=page, size=size)
+
+
+def create_brand(
+    session: Session, actor: Actor, *, name: str, tier: BrandTier, district_id: int | None, supplier_id: int | None
+) -> Brand:
+    if tier == BrandTier.ENTERPRISE:
+        if supplier_id is None:
+            raise InvalidInput("An enterprise brand belongs to a supplier.", fields={"supplier_id": ["Required."]})
+        get_supplier(session, supplier_id)
+        require_member(actor, supplier_id)
+    else:
+        actor.require(Role.ADMIN)
+        if tier == BrandTier.DISTRICT_PUBLIC and district_id is None:
+            raise InvalidInput("A district public brand names its district.", fields={"district_id": ["Required."]})
+    if district_id is not None and session.get(District, district_id) is None:
+        raise InvalidInput("Unknown district.", fields={"district_id": ["Unknown."]})
+    if session.scalar(sa.select(Brand.id).where(Brand.name == name)) is not None:
+        raise Conflict("A brand with this name exists already.", code="brand_taken")
+    brand = Brand(name=name, tier=tier, district_id=district_id, supplier_id=supplier_id)
+    session.add(brand)
+    session.flush()
+    return brand
+
+
+def list_brands(session: Session, *, tier: BrandTier | None, page: int, size: int):
+    stmt = sa.select(Brand)
+    if tier is not None:
+        stmt = stmt.where(Brand.tier == tier)
+    return paginate(session, stmt, order_by=Brand.id, page=page, size=size)
+
+
+# --- products (suppliers' side) --------------------------------------------------------------
+
+
+def _load_options():
+    return (
+        joinedload(Product.supplier),
+        joinedload(Product.category),
+        joinedload(Product.brand),
+        joinedload(Product.origin_district),
+        joinedload(Product.origin_township),
+        selectinload(Product.skus),
+        selectinload(Product.labels),
+    )
+
+
+def _check_refs(session: Session, data: dict, supplier_id: int) -> None:
+    if "category_id" in data and session.get(Category, data["category_id"]) is None:
+        raise InvalidInput("Unknown category.", fields={"category_id": ["Unknown."]})
+    if data.get("brand_id") is not None:
+        brand = session.get(Brand, data["brand_id"])
+        if brand is None:
+            raise InvalidInput("Unknown brand.", fields={"brand_id": ["Unknown."]})
+        if brand.tier == BrandTier.ENTERPRISE and brand.supplier_id != supplier_id:
+            raise InvalidInput(
+                "That enterprise brand belongs to another supplier.", fields={"brand_id": ["Not yours."]}
+            )
+
+
+def _apply_labels(product: Product, labels: list[dict]) -> None:
+    kinds = [label["kind"] for label in labels]
+    if len(kinds) != len(set(kinds)):
+        raise InvalidInput("Each label kind at most once.", fields={"labels": ["Duplicate label kind."]})
+    product.labels = [ProductLabel(kind=label["kind"], certificate_no=label["certificate_no"]) for label in labels]
+
+
+def create_product(session: Session, actor: Actor, *, supplier_id: int, data: dict) -> Product:
+    get_supplier(session, supplier_id)
+    require_member(actor, supplier_id)
+    _check_refs(session, data, supplier_id)
+    check_origin(session, data["origin_district_id"], data.get("origin_township_id"))
+    product = Product(supplier_id=supplier_id, **{k: data[k] for k in PRODUCT_FIELDS if k in data})
+    _apply_labels(product, data.get("labels", []))
+    session.add(product)
+    session.flush()
+    for sku in data.get("skus", []):
+        add_sku(session, actor, product.id, data=sku)
+    return get_product_for_supplier(session, actor, product.id)
+
+
+def _own_product(session: Session, actor: Actor, product_id: int) -> Product:
+    product = session.get(Product, product_id)
+    if product is None:
+        raise NotFound("No such product.")
+    if not (actor.is_admin or actor.has(Role.SUPPLIER_MEMBER, product.supplier_id)):
+        raise Forbidden("Only members of the product's supplier may do this.")
+    return product
+
+
+def update_product(session: Session, actor: Actor, product_id: int, *, data: dict) -> Product:
+    product = _own_product(session, actor, product_id)
+    _check_refs(session, data, product.supplier_id)
+    if "origin_district_id" in data or "origin_township_id" in data:
+        check_origin(
+            session,
+            data.get("origin_district_id", product.origin_district_id),
+            data.get("origin_township_id", product.origin_township_id),
+        )
+    for key in PRODUCT_FIELDS:
+        if key in data:
+            setattr(product, key, data[key])
+    if "labels" in data:
+        _apply_labels(product, data["labels"])
+    session.flush()
+    return get_product_for_supplier(session, actor, product_id)
+
+
+def add_sku(session: Session, actor: Actor, product_id: int, *, data: dict) -> Sku:
+    _own_product(session, actor, product_id)
+    if session.scalar(sa.select(Sku.id).where(Sku.code == data["code"])) is not None:
+        raise Conflict("A SKU with this code exists already.", code="sku_code_taken", code_value=data["code"])
+    sku = Sku(product_id=product_id, **data)
+    session.add(sku)
+    session.flush()
+    return sku
+
+
+def update_sku(session: Session, actor: Actor, sku_id: int, *, data: dict) -> Sku:
+    sku = session.get(Sku, sku_id)
+    if sku is None:
+        raise NotFound("No such SKU.")
+    _own_product(session, actor, sku.product_id)
+    for key in ("name", "price_fen", "unit", "net_weight_g", "is_active"):
+        if key in data:
+            setattr(sku, key, data[key])
+    session.flush()
+    return sku
+
+
+def get_product_for_supplier(session: Session, actor: Actor, product_id: int) -> Product:
+    """A product as its supplier sees it, certified or not."""
+    _own_product(session, actor, product_id)
+    product = session.scalar(sa.select(Product).options(*_load_options()).where(Product.id == product_id))
+    _attach_certifications(session, [product], clock.now())
+    return product
+
+
+def list_supplier_products(session: Session, actor: Actor, supplier_id: int, *, page: int, size: int):
+    get_supplier(session, supplier_id)
+    require_member(actor, supplier_id)
+    stmt = sa.select(Product).options(*_load_options()).where(Product.supplier_id == supplier_id)
+    items, total = paginate(session, stmt, order_by=Product.id, page=page, size=size)
+    _attach_certifications(session, items, clock.now())
+    return items, total
+
+
+# --- the public catalog ----------------------------------------------------------------------
+
+
+def _attach_certifications(session: Session, products: list[Product], now: datetime) -> None:
+    certs = current_certifications(session, [p.id for p in products], now)
+    for product in products:
+        product.current_certification = certs.get(product.id)
+
+
+def _min_price():
+    return (
+        sa.select(sa.func.min(Sku.price_fen))
+        .where(Sku.product_id == Product.id, Sku.is_active)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+
+
+SORTS = {
+    "newest": lambda: [Product.created_at.desc(), Product.id.desc()],
+    "price": lambda: [_min_price().asc(), Product.id],
+    "-price": lambda: [_min_price().desc(), Product.id],
+    "name": lambda: [Product.name, Product.id],
+}
+
+
+def list_public_products(session: Session, *, filters: dict, sort: str, page: int, size: int, now: datetime):
+    """Products whose certification is in force at `now`, filtered and sorted, with a fixed
+    number of queries whatever the page size."""
+    stmt = sa.select(Product).options(*_load_options()).where(product_in_force(Product.id, now))
+    if filters.get("category_id") is not None:
+        category = session.get(Category, filters["category_id"])
+        if category is None:
+            return [], 0
+        subtree = sa.select(Category.id).where(Category.path.startswith(category.path))
+        stmt = stmt.where(Product.category_id.in_(subtree))
+    if filters.get("district_id") is not None:
+        stmt = stmt.where(Product.origin_district_id == filters["district_id"])
+    if filters.get("poverty_alleviated") is not None:
+        stmt = stmt.where(
+            Product.origin_district_id.in_(
+                sa.select(District.id).where(District.poverty_alleviated == filters["poverty_alleviated"])
+            )
+        )
+    if filters.get("deep_poverty") is not None:
+        deep = Product.origin_township_id.in_(sa.select(Township.id).where(Township.deep_poverty))
+        stmt = stmt.where(deep if filters["deep_poverty"] else sa.or_(Product.origin_township_id.is_(None), ~deep))
+    if filters.get("brand_id") is not None:
+        stmt = stmt.where(Product.brand_id == filters["brand_id"])
+    if filters.get("brand_tier") is not None:
+        stmt = stmt.where(Product.brand_id.in_(sa.select(Brand.id).where(Brand.tier == filters["brand_tier"])))
+    if filters.get("label") is not None:
+        stmt = stmt.where(
+            sa.exists().where(ProductLabel.product_id == Product.id, ProductLabel.kind == LabelKind(filters["label"]))
+        )
+    if filters.get("kind") is not None:
+        stmt = stmt.where(Product.kind == filters["kind"])
+    if filters.get("supplier_id") is not None:
+        stmt = stmt.where(Product.supplier_id == filters["supplier_id"])
+    price_conditions = [Sku.product_id == Product.id, Sku.is_active]
+    if filters.get("price_min") is not None:
+        price_conditions.append(Sku.price_fen >= filters["price_min"])
+    if filters.get("price_max") is not None:
+        price_conditions.append(Sku.price_fen <= filters["price_max"])
+    if len(price_conditions) > 2:
+        stmt = stmt.where(sa.exists().where(*price_conditions))
+    items, total = paginate(session, stmt, order_by=SORTS[sort](), page=page, size=size)
+    _attach_certifications(session, items, now)
+    return items, total
+
+
+def get_public_product(session: Session, product_id: int, now: datetime) -> Product:
+    product = session.scalar(
+        sa.select(Product).options(*_load_options()).where(Product.id == product_id, product_in_force(Product.id, now))
+    )
+    if product is None:
+        raise NotFound("No such product, or it is not certified now.")
+    _attach_certifications(session, [product], now)
+    return product

@@ -1,0 +1,36 @@
+"""The one meaning of "certified and in force now", used by the catalog, search, pricing and checkout."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from shop.certification.models import Certification, CertStatus
+
+
+def in_force(now: datetime) -> sa.ColumnElement[bool]:
+    """Condition on Certification rows: published, past its objection window, not yet expired.
+    `now` is a bound parameter: an expiry takes effect at its instant with no job running."""
+    return sa.and_(
+        Certification.status == CertStatus.PUBLISHED,
+        Certification.valid_from <= now,
+        Certification.valid_until > now,
+    )
+
+
+def product_in_force(product_id_column, now: datetime) -> sa.ColumnElement[bool]:
+    """EXISTS condition: the product in `product_id_column` has a certification in force at `now`."""
+    return sa.exists().where(Certification.product_id == product_id_column, in_force(now))
+
+
+def current_certifications(session, product_ids: list[int], now: datetime) -> dict[int, Certification]:
+    """The certification in force for each product (the one lasting longest when a renewal overlaps)."""
+    if not product_ids:
+        return {}
+    rows = session.scalars(
+        sa.select(Certification)
+        .where(Certification.product_id.in_(product_ids), in_force(now))
+        .order_by(Certification.valid_until, Certification.id)
+    )
+    return {cert.product_id: cert for cert in rows}

@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+from shop import clock
+from shop.certification.models import CertStatus, ObjectionStatus
+from shop.web import page_schema
+
+
+class DocumentSchema(ma.Schema):
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    url = ma.fields.Url(required=True, schemes={"http", "https"}, validate=ma.validate.Length(max=1000))
+    sha256 = ma.fields.String(
+        required=True, validate=ma.validate.Regexp(r"^[0-9a-fA-F]{64}$", error="Not a sha256 hex digest.")
+    )
+
+
+class ApplicationArgs(ma.Schema):
+    production_base = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=300))
+    expected_yearly_output = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    output_unit = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=20), metadata={"example": "kg"}
+    )
+    households_benefiting = ma.fields.Integer(
+        required=True,
+        strict=True,
+        validate=ma.validate.Range(min=0),
+        metadata={"description": "Poverty-alleviated households that benefit"},
+    )
+    documents = ma.fields.List(ma.fields.Nested(DocumentSchema), load_default=list, validate=ma.validate.Length(max=20))
+
+
+class ApplyArgs(ApplicationArgs):
+    product_id = ma.fields.Integer(required=True)
+
+
+class DecisionArgs(ma.Schema):
+    reason = ma.fields.String(load_default=None, validate=ma.validate.Length(max=1000))
+
+
+class ReasonArgs(ma.Schema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=1000))
+
+
+class ProductBriefSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+
+
+class CertificationSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    product = ma.fields.Nested(ProductBriefSchema, required=True)
+    supplier_id = ma.fields.Integer(required=True)
+    district_id = ma.fields.Integer(required=True)
+    township_id = ma.fields.Integer(allow_none=True)
+    status = ma.fields.Enum(CertStatus, by_value=True, required=True)
+    effective_status = ma.fields.Method(
+        "_effective",
+        required=True,
+        metadata={
+            "description": "pending, approved, rejected, in_objection_window, in_force, expired, objected, "
+            "withdrawn or revoked, at the time of the response"
+        },
+    )
+    certificate_no = ma.fields.String(allow_none=True)
+    production_base = ma.fields.String(required=True)
+    expected_yearly_output = ma.fields.Integer(required=True)
+    output_unit = ma.fields.String(required=True)
+    households_benefiting = ma.fields.Integer(required=True)
+    documents = ma.fields.List(ma.fields.Nested(DocumentSchema), required=True)
+    renews_id = ma.fields.Integer(allow_none=True)
+    decision_reason = ma.fields.String(allow_none=True)
+    announcement_id = ma.fields.Integer(allow_none=True)
+    objection_until = ma.fields.AwareDateTime(allow_none=True)
+    valid_from = ma.fields.AwareDateTime(allow_none=True)
+    valid_until = ma.fields.AwareDateTime(allow_none=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+
+    def _effective(self, cert):
+        return cert.effective_status(clock.now())
+
+
+CertificationPageSchema = page_schema(CertificationSchema, "CertificationPage")
+
+
+class CertificationQueryArgs(ma.Schema):
+    status = ma.fields.Enum(CertStatus, by_value=True, load_default=None)
+    district_id = ma.fields.Integer(load_default=None)
+    product_id = ma.fields.Integer(load_default=None)
+    supplier_id = ma.fields.Integer(load_default=None)
+
+
+class EventSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    from_status = ma.fields.Enum(CertStatus, by_value=True, allow_none=True)
+    to_status = ma.fields.Enum(CertStatus, by_value=True, required=True)
+    actor_id = ma.fields.Integer(required=True)
+    at = ma.fields.AwareDateTime(required=True)
+    reason = ma.fields.String(allow_none=True)
+
+
+class AnnouncementArgs(ma.Schema):
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    certification_ids = ma.fields.List(ma.fields.Integer(), required=True, validate=ma.validate.Length(min=1, max=500))
+    objection_days = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1, max=60))
+
+
+class AnnouncementSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    title = ma.fields.String(required=True)
+    published_at = ma.fields.AwareDateTime(required=True)
+    objection_until = ma.fields.AwareDateTime(required=True)
+
+
+class AnnouncementEntrySchema(ma.Schema):
+    certification_id = ma.fields.Integer(attribute="id", required=True)
+    certificate_no = ma.fields.String(required=True)
+    product_id = ma.fields.Integer(required=True)
+    product_name = ma.fields.String(attribute="product.name", required=True)
+    supplier_id = ma.fields.Integer(required=True)
+    supplier_name = ma.fields.String(attribute="supplier.name", required=True)
+    district_id = ma.fields.Integer(required=True)
+    district_name = ma.fields.String(attribute="district.name", required=True)
+    status = ma.fields.Method("_effective", required=True)
+    objection_until = ma.fields.AwareDateTime(required=True)
+    valid_from = ma.fields.AwareDateTime(required=True)
+    valid_until = ma.fields.AwareDateTime(required=True)
+
+    def _effective(self, cert):
+        return cert.effective_status(clock.now())
+
+
+class AnnouncementDetailSchema(AnnouncementSchema):
+    entries = ma.fields.List(ma.fields.Nested(AnnouncementEntrySchema), attribute="certifications", required=True)
+
+
+AnnouncementPageSchema = page_schema(AnnouncementSchema, "AnnouncementPage")
+
+
+class ObjectionArgs(ma.Schema):
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=5, max=2000))
+
+
+class ObjectionDecisionArgs(ma.Schema):
+    note = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=1000))
+
+
+class ObjectionSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    certification_id = ma.fields.Integer(required=True)
+    user_id = ma.fields.Integer(required=True)
+    reason = ma.fields.String(required=True)
+    status = ma.fields.Enum(ObjectionStatus, by_value=True, required=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+    decided_by_id = ma.fields.Integer(allow_none=True)
+    decided_at = ma.fields.AwareDateTime(allow_none=True)
+    decision_note = ma.fields.String(allow_none=True)
+
+
+ObjectionPageSchema = page_schema(ObjectionSchema, "ObjectionPage")

@@ -1,0 +1,85 @@
+"""Command-line entry points: `flask db ...`, `flask demo load`, `flask openapi write`."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from shop import migrate
+from shop.config import ROOT
+from shop.db import transaction
+
+
+@click.group("db", help="Database schema migrations.")
+def db_cli():
+    pass
+
+
+@db_cli.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision):
+    migrate.upgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"database at {revision}")
+
+
+@db_cli.command("downgrade")
+@click.argument("revision", default="base")
+@with_appcontext
+def db_downgrade(revision):
+    migrate.downgrade(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"database at {revision}")
+
+
+@db_cli.command("check")
+@with_appcontext
+def db_check():
+    migrate.check(current_app.config["DATABASE_URL"])
+    click.echo("models and migrations agree")
+
+
+@click.group("demo", help="Demo data.")
+def demo_cli():
+    pass
+
+
+@demo_cli.command("load")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has products already.")
+@with_appcontext
+def demo_load(if_empty):
+    from shop import demo
+
+    with transaction(current_app.extensions["shop"]["sessionmaker"]) as session:
+        if if_empty and demo.has_data(session):
+            click.echo("database has data; demo not loaded")
+            return
+        summary = demo.load(session)
+    click.echo("demo data loaded: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+
+
+@click.group("openapi", help="The OpenAPI document.")
+def openapi_cli():
+    pass
+
+
+@openapi_cli.command("write")
+@click.option("--path", default=str(ROOT / "openapi.json"), show_default=True)
+@with_appcontext
+def openapi_write(path):
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(render_openapi() + "\n")
+    click.echo(f"wrote {path}")
+
+
+def render_openapi() -> str:
+    spec = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+    return json.dumps(spec, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+def main():
+    from shop import create_app
+
+    FlaskGroup(create_app=create_app)()

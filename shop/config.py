@@ -1,0 +1,37 @@
+"""Settings from environment variables, with embedded defaults for a one-command start."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{ROOT / 'instance' / 'shop.db'}"
+
+
+def from_env() -> dict:
+    """The application's configuration as Flask reads it."""
+    return {
+        "DATABASE_URL": os.environ.get("DATABASE_URL") or default_database_url(),
+        "SQL_ECHO": os.environ.get("SQL_ECHO") == "1",
+        "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY", "dev-only-change-me-in-production-0123456789"),
+        "JWT_ACCESS_TOKEN_EXPIRES_MINUTES": _int("JWT_ACCESS_TOKEN_EXPIRES_MINUTES", 30),
+        "JWT_REFRESH_TOKEN_EXPIRES_DAYS": _int("JWT_REFRESH_TOKEN_EXPIRES_DAYS", 30),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # argon2 cost; tests lower it, production keeps the library's defaults.
+        "PASSWORD_HASH_TIME_COST": _int("PASSWORD_HASH_TIME_COST", 3),
+        "PASSWORD_HASH_MEMORY_KIB": _int("PASSWORD_HASH_MEMORY_KIB", 65536),
+        "CERTIFICATION_OBJECTION_DAYS": _int("CERTIFICATION_OBJECTION_DAYS", 7),
+        "CERTIFICATION_VALIDITY_DAYS": _int("CERTIFICATION_VALIDITY_DAYS", 365 * 3),
+        "PAGE_SIZE_DEFAULT": _int("PAGE_SIZE_DEFAULT", 20),
+        "PAGE_SIZE_MAX": _int("PAGE_SIZE_MAX", 100),
+    }

@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+from shop.reference.schemas import DistrictSchema
+from shop.web import page_schema
+
+PHONE = ma.validate.Regexp(r"^[0-9+\- ]{5,20}$", error="Not a phone number.")
+
+
+class SupplierCreateArgs(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=2, max=200))
+    uscc = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(equal=18),
+        metadata={"description": "Unified social credit code, 18 characters"},
+    )
+    district_id = ma.fields.Integer(required=True)
+    address = ma.fields.String(validate=ma.validate.Length(max=300))
+    contact_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    contact_phone = ma.fields.String(required=True, validate=PHONE)
+    contact_email = ma.fields.Email(allow_none=True)
+
+
+class SupplierUpdateArgs(ma.Schema):
+    name = ma.fields.String(validate=ma.validate.Length(min=2, max=200))
+    address = ma.fields.String(validate=ma.validate.Length(max=300))
+    contact_name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    contact_phone = ma.fields.String(validate=PHONE)
+    contact_email = ma.fields.Email(allow_none=True)
+
+
+class SupplierSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    uscc = ma.fields.String(required=True)
+    district = ma.fields.Nested(DistrictSchema, required=True)
+    address = ma.fields.String(required=True)
+    contact_name = ma.fields.String(required=True)
+    contact_phone = ma.fields.String(required=True)
+    contact_email = ma.fields.String(allow_none=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+
+
+SupplierPageSchema = page_schema(SupplierSchema, "SupplierPage")
+
+
+class SupplierQueryArgs(ma.Schema):
+    district_id = ma.fields.Integer(load_default=None)
+    q = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
+
+
+class MemberArgs(ma.Schema):
+    login = ma.fields.String(required=True, metadata={"description": "E-mail or mobile number of the account"})
+
+
+class MemberSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    display_name = ma.fields.String(required=True)
+    email = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
