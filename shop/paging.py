@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 def paginate(session: Session, stmt: sa.Select, *, order_by: Any, page: int, size: int) -> tuple[list, int]:
     """Return (items of the page, total). `order_by` must end in a unique key so pages are stable."""
-    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    count = stmt.with_only_columns(sa.func.count(), maintain_column_froms=True).order_by(None)
+    total = session.scalar(count) or 0
     order = order_by if isinstance(order_by, list | tuple) else [order_by]
     items = session.scalars(stmt.order_by(*order).limit(size).offset((page - 1) * size)).all()
     return list(items), total

@@ -135,8 +135,8 @@ def add_grant(session: Session, user: User, role: Role, scope_id: int, *, grante
     )
     if existing is not None:
         return existing
-    grant = RoleGrant(user_id=user.id, role=role, scope_id=scope_id, granted_by_id=granted_by_id)
-    session.add(grant)
+    grant = RoleGrant(role=role, scope_id=scope_id, granted_by_id=granted_by_id)
+    user.grants.append(grant)
     session.flush()
     return grant
 

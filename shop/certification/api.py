@@ -16,7 +16,7 @@ from shop.certification.schemas import (
     CertificationQueryArgs,
     CertificationSchema,
     DecisionArgs,
-    EventSchema,
+    EventPageSchema,
     ObjectionArgs,
     ObjectionDecisionArgs,
     ObjectionPageSchema,
@@ -66,12 +66,14 @@ def get_certification(cert_id):
 
 
 @blp.route("/certifications/<int:cert_id>/events", methods=["GET"])
-@blp.response(200, EventSchema(many=True))
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, EventPageSchema)
 @documented_errors(404)
 @login_required
-def list_events(cert_id):
-    """Every transition of the certification: from, to, who and when (a bounded list)."""
-    return service.list_events(get_session(), current_actor(), cert_id)
+def list_events(paging, cert_id):
+    """Every transition of the certification: from, to, who and when, oldest first."""
+    items, total = service.list_events(get_session(), current_actor(), cert_id, **paging)
+    return {"items": items, "total": total, **paging}
 
 
 @blp.route("/certifications/<int:cert_id>/approve", methods=["POST"])

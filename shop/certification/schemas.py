@@ -99,6 +99,9 @@ class EventSchema(ma.Schema):
     reason = ma.fields.String(allow_none=True)
 
 
+EventPageSchema = page_schema(EventSchema, "CertificationEventPage")
+
+
 class AnnouncementArgs(ma.Schema):
     title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     certification_ids = ma.fields.List(ma.fields.Integer(), required=True, validate=ma.validate.Length(min=1, max=500))

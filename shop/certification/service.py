@@ -305,5 +305,7 @@ def revoke_certification(session: Session, actor: Actor, cert_id: int, *, reason
     return cert
 
 
-def list_events(session: Session, actor: Actor, cert_id: int):
-    return get_certification(session, actor, cert_id).events
+def list_events(session: Session, actor: Actor, cert_id: int, *, page: int, size: int):
+    get_certification(session, actor, cert_id)
+    stmt = sa.select(CertificationEvent).where(CertificationEvent.certification_id == cert_id)
+    return paginate(session, stmt, order_by=CertificationEvent.id, page=page, size=size)

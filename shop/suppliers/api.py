@@ -7,6 +7,7 @@ from shop.request_session import get_session
 from shop.suppliers import service
 from shop.suppliers.schemas import (
     MemberArgs,
+    MemberPageSchema,
     MemberSchema,
     SupplierCreateArgs,
     SupplierPageSchema,
@@ -58,12 +59,14 @@ def update_supplier(args, supplier_id):
 
 
 @blp.route("/suppliers/<int:supplier_id>/members", methods=["GET"])
-@blp.response(200, MemberSchema(many=True))
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, MemberPageSchema)
 @documented_errors(403, 404)
 @login_required
-def list_members(supplier_id):
+def list_members(paging, supplier_id):
     """Members: who else manages this supplier."""
-    return service.list_members(get_session(), current_actor(), supplier_id)
+    items, total = service.list_members(get_session(), current_actor(), supplier_id, **paging)
+    return {"items": items, "total": total, **paging}
 
 
 @blp.route("/suppliers/<int:supplier_id>/members", methods=["POST"])

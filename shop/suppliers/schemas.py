@@ -59,3 +59,6 @@ class MemberSchema(ma.Schema):
     display_name = ma.fields.String(required=True)
     email = ma.fields.String(allow_none=True)
     phone = ma.fields.String(allow_none=True)
+
+
+MemberPageSchema = page_schema(MemberSchema, "MemberPage")

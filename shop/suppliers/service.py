@@ -70,17 +70,15 @@ def update_supplier(session: Session, actor: Actor, supplier_id: int, *, data: d
     return supplier
 
 
-def list_members(session: Session, actor: Actor, supplier_id: int) -> list[User]:
+def list_members(session: Session, actor: Actor, supplier_id: int, *, page: int, size: int):
     get_supplier(session, supplier_id)
     require_member(actor, supplier_id)
-    return list(
-        session.scalars(
-            sa.select(User)
-            .join(RoleGrant, RoleGrant.user_id == User.id)
-            .where(RoleGrant.role == Role.SUPPLIER_MEMBER, RoleGrant.scope_id == supplier_id)
-            .order_by(User.id)
-        )
+    stmt = (
+        sa.select(User)
+        .join(RoleGrant, RoleGrant.user_id == User.id)
+        .where(RoleGrant.role == Role.SUPPLIER_MEMBER, RoleGrant.scope_id == supplier_id)
     )
+    return paginate(session, stmt, order_by=User.id, page=page, size=size)
 
 
 def add_member(session: Session, actor: Actor, supplier_id: int, *, login: str) -> User:

@@ -1,0 +1,52 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+WORKERS ?= 2
+export FLASK_APP := wsgi.py
+
+.PHONY: run test bench openapi install install-test clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test,dev]'
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+## Serve the API with demo data on http://127.0.0.1:$(PORT) (SQLite under instance/ unless DATABASE_URL is set).
+run: install
+	mkdir -p instance
+	$(BIN)/flask db upgrade
+	$(BIN)/flask demo load --if-empty
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
+
+## Lint and run the tests on SQLite, then on PostgreSQL too when TEST_DATABASE_URL is set.
+test: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/pytest
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "== the same suite on PostgreSQL =="; \
+		SHOP_TEST_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/pytest; \
+	fi
+
+## Benchmarks: print tables, never assert times.
+bench: install-test
+	$(BIN)/python -m bench
+
+## Regenerate the committed OpenAPI document after an API change.
+openapi: install
+	$(BIN)/flask openapi write
+
+clean:
+	rm -rf $(VENV) instance/*.db* .pytest_cache .ruff_cache

@@ -1,0 +1,124 @@
+"""Test set-up: one database per run (SQLite file, or PostgreSQL when SHOP_TEST_DATABASE_URL is set),
+built with `alembic upgrade head`; each test runs in a transaction rolled back at its end."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from shop import create_app, migrate
+from shop.db import make_engine, make_sessionmaker
+from tests import factories
+
+TEST_CONFIG = {
+    "TESTING": True,
+    "PASSWORD_HASH_TIME_COST": 1,
+    "PASSWORD_HASH_MEMORY_KIB": 64,
+    "LOGIN_RATE_LIMIT": "100000 per minute",
+    "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+}
+
+
+def _database_url(tmp_path_factory) -> str:
+    url = os.environ.get("SHOP_TEST_DATABASE_URL")
+    if url:
+        return url
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+
+
+def reset_database(url: str) -> None:
+    """Empty the database so the migrations start from nothing."""
+    if url.startswith("sqlite"):
+        return
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    url = _database_url(tmp_path_factory)
+    reset_database(url)
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url):
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url) -> bool:
+    return database_url.startswith("postgresql")
+
+
+@pytest.fixture(scope="session")
+def app(engine):
+    return create_app({**TEST_CONFIG, "ENGINE": engine})
+
+
+@pytest.fixture
+def connection(engine) -> Iterator[sa.Connection]:
+    conn = engine.connect()
+    outer = conn.begin()
+    yield conn
+    outer.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def session(app, connection) -> Iterator[Session]:
+    """The test's session; the app's requests share its connection, their commits become savepoints."""
+    factory = make_sessionmaker(connection)
+    factory.configure(join_transaction_mode="create_savepoint")
+    app.extensions["shop"]["sessionmaker"] = factory
+    session = factory()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def client(app, session):
+    with app.app_context():
+        yield app.test_client()
+
+
+@pytest.fixture
+def make(app, session) -> factories.Factory:
+    return factories.Factory(app, session)
+
+
+@pytest.fixture
+def count_queries(engine):
+    """Count SQL statements sent inside a `with count_queries() as counter:` block."""
+
+    class Counter:
+        def __init__(self):
+            self.statements: list[str] = []
+
+        def __enter__(self):
+            event.listen(engine, "before_cursor_execute", self._record)
+            return self
+
+        def __exit__(self, *exc):
+            event.remove(engine, "before_cursor_execute", self._record)
+
+        def _record(self, _conn, _cursor, statement, *_args):
+            if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN")):
+                self.statements.append(statement)
+
+        @property
+        def count(self) -> int:
+            return len(self.statements)
+
+    return Counter

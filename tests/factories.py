@@ -1,0 +1,167 @@
+"""Rows for tests, made through the same services the API uses, plus tokens for their users."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+
+from flask_jwt_extended import create_access_token
+from sqlalchemy.orm import Session
+
+from shop import clock
+from shop.auth import service as auth_service
+from shop.auth.actor import Actor
+from shop.auth.models import Role, User
+from shop.catalog import service as catalog
+from shop.catalog.models import BrandTier, Category, Product
+from shop.certification import service as certification
+from shop.certification.models import Certification
+from shop.suppliers import service as suppliers
+from shop.suppliers.models import Supplier
+from shop.suppliers.uscc import check_character
+
+FENGJIE, WUSHAN, YUZHONG = 500236, 500237, 500103
+ANPING = 500236002  # a township of Fengjie, not deep-poverty
+PINGAN = 500236001  # a deep-poverty township of Fengjie
+
+_seq = itertools.count(1)
+
+
+def valid_uscc(district_id: int = FENGJIE) -> str:
+    first17 = f"91{district_id}MA{next(_seq):07d}"
+    return first17 + check_character(first17)
+
+
+class Factory:
+    def __init__(self, app, session: Session):
+        self.app = app
+        self.session = session
+        self._admin: Actor | None = None
+
+    # --- people ---------------------------------------------------------------------------
+    def user(self, *roles: tuple[Role, int] | Role, login: str | None = None, password: str = "secret-pass-1") -> User:
+        n = next(_seq)
+        user = auth_service.register_user(
+            self.session, login=login or f"user{n}@test.cq", password=password, display_name=f"User {n}"
+        )
+        for role in roles:
+            role, scope = role if isinstance(role, tuple) else (role, 0)
+            auth_service.add_grant(self.session, user, role, scope, granted_by_id=None)
+        self.session.flush()
+        return user
+
+    def headers(self, user: User) -> dict[str, str]:
+        with self.app.app_context():
+            token = create_access_token(identity=str(user.id))
+        return {"Authorization": f"Bearer {token}"}
+
+    def actor(self, user: User) -> Actor:
+        return auth_service.load_actor(self.session, user.id)
+
+    @property
+    def admin(self) -> Actor:
+        if self._admin is None:
+            self._admin = self.actor(self.user(Role.ADMIN))
+        return self._admin
+
+    def regulator(self) -> Actor:
+        return self.actor(self.user(Role.REGULATOR))
+
+    # --- suppliers and catalog ------------------------------------------------------------
+    def supplier(self, district_id: int = FENGJIE, name: str | None = None) -> Supplier:
+        return suppliers.create_supplier(
+            self.session,
+            self.admin,
+            data={
+                "name": name or f"Supplier {next(_seq)}",
+                "uscc": valid_uscc(district_id),
+                "district_id": district_id,
+                "contact_name": "Contact",
+                "contact_phone": "13800000000",
+            },
+        )
+
+    def category(self, name: str | None = None, parent: Category | None = None) -> Category:
+        n = next(_seq)
+        return catalog.create_category(
+            self.session,
+            self.admin,
+            name=name or f"Category {n}",
+            slug=f"cat-{n}",
+            parent_id=parent.id if parent else None,
+        )
+
+    def brand(self, tier: BrandTier = BrandTier.REGIONAL_PUBLIC, district_id: int | None = None):
+        return catalog.create_brand(
+            self.session, self.admin, name=f"Brand {next(_seq)}", tier=tier, district_id=district_id, supplier_id=None
+        )
+
+    def product(
+        self,
+        supplier: Supplier | None = None,
+        *,
+        category: Category | None = None,
+        price_fen: int = 1000,
+        name: str | None = None,
+        township_id: int | None = None,
+        **extra,
+    ) -> Product:
+        supplier = supplier or self.supplier()
+        n = next(_seq)
+        return catalog.create_product(
+            self.session,
+            self.admin,
+            supplier_id=supplier.id,
+            data={
+                "name": name or f"Product {n}",
+                "category_id": (category or self.category()).id,
+                "origin_district_id": supplier.district_id,
+                "origin_township_id": township_id,
+                "skus": [{"code": f"SKU-{n}", "price_fen": price_fen, "unit": "box"}],
+                **extra,
+            },
+        )
+
+    # --- certification --------------------------------------------------------------------
+    def application(self, product: Product, at: datetime | None = None) -> Certification:
+        return certification.apply_for_certification(
+            self.session,
+            self.admin,
+            now=at or clock.now(),
+            data={
+                "product_id": product.id,
+                "production_base": "Base",
+                "expected_yearly_output": 1000,
+                "output_unit": "kg",
+                "households_benefiting": 12,
+            },
+        )
+
+    def certifier(self, district_id: int) -> User:
+        return self.user((Role.CERTIFIER, district_id))
+
+    def certified(
+        self,
+        product: Product | None = None,
+        *,
+        published_at: datetime | None = None,
+        objection_days: int = 7,
+        validity_days: int = 365,
+    ) -> Certification:
+        """A certification approved and published at `published_at` (default: long enough ago
+        that it is in force now)."""
+        product = product or self.product()
+        published_at = published_at or clock.now() - timedelta(days=objection_days + 1)
+        cert = self.application(product, at=published_at - timedelta(hours=2))
+        certifier = self.actor(self.certifier(product.origin_district_id))
+        certification.approve_certification(self.session, certifier, cert.id, now=published_at - timedelta(hours=1))
+        certification.publish_announcement(
+            self.session,
+            certifier,
+            title="Announcement",
+            certification_ids=[cert.id],
+            objection_days=objection_days,
+            validity_days=validity_days,
+            now=published_at,
+        )
+        return cert
