@@ -4,6 +4,7 @@ built with `alembic upgrade head`; each test runs in a transaction rolled back a
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -12,7 +13,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from shop import create_app, migrate
-from shop.db import make_engine, make_sessionmaker
+from shop.db import make_engine, make_sessionmaker, normalise_url
 from tests import factories
 
 TEST_CONFIG = {
@@ -65,6 +66,35 @@ def is_postgres(database_url) -> bool:
 @pytest.fixture(scope="session")
 def app(engine):
     return create_app({**TEST_CONFIG, "ENGINE": engine})
+
+
+@pytest.fixture
+def scratch_database_url(database_url, tmp_path) -> Iterator[str]:
+    """An empty database of its own, for tests that need real commits (migrations, concurrency):
+    a fresh SQLite file, or a fresh PostgreSQL database on the test server, dropped afterwards."""
+    if not database_url.startswith("postgresql"):
+        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        return
+    name = f"shop_scratch_{uuid.uuid4().hex[:12]}"
+    server = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
+    with server.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield sa.make_url(normalise_url(database_url)).set(database=name).render_as_string(hide_password=False)
+    with server.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    server.dispose()
+
+
+@pytest.fixture
+def committed_app(is_postgres, scratch_database_url):
+    """An app on a migrated scratch PostgreSQL database whose requests really commit: for proofs
+    that parallel requests keep stock, quotas, budgets and balances right. Skipped on SQLite."""
+    if not is_postgres:
+        pytest.skip("concurrency is proven on PostgreSQL")
+    migrate.upgrade(scratch_database_url)
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": scratch_database_url})
+    yield app
+    app.extensions["shop"]["engine"].dispose()
 
 
 @pytest.fixture
