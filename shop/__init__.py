@@ -51,16 +51,28 @@ def _register_blueprints(api: ShopApi) -> None:
     from shop.catalog.api import blp as catalog_blp
     from shop.certification.api import blp as certification_blp
     from shop.health import blp as health_blp
+    from shop.points.api import blp as points_blp
+    from shop.promotions.api import blp as promotions_blp
     from shop.reference.api import blp as reference_blp
     from shop.suppliers.api import blp as suppliers_blp
 
-    for blp in (health_blp, auth_blp, reference_blp, suppliers_blp, catalog_blp, certification_blp):
+    for blp in (
+        health_blp,
+        auth_blp,
+        reference_blp,
+        suppliers_blp,
+        catalog_blp,
+        certification_blp,
+        promotions_blp,
+        points_blp,
+    ):
         api.register_blueprint(blp)
 
 
 def _register_cli(app: Flask) -> None:
-    from shop.cli import db_cli, demo_cli, openapi_cli
+    from shop.cli import db_cli, demo_cli, openapi_cli, points_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(openapi_cli)
+    app.cli.add_command(points_cli)

@@ -60,6 +60,26 @@ def demo_load(if_empty):
     click.echo("demo data loaded: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
 
 
+@click.group("points", help="The points ledger.")
+def points_cli():
+    pass
+
+
+@points_cli.command("check")
+@with_appcontext
+def points_check():
+    """Rebuild every points balance from the ledger; exit 1 and list the accounts that differ."""
+    from shop.points import service
+
+    with transaction(current_app.extensions["shop"]["sessionmaker"]) as session:
+        drift = service.check(session)
+    for d in drift:
+        click.echo(f"user {d.user_id}: cached {d.cached}, ledger {d.ledger}")
+    if drift:
+        raise SystemExit(1)
+    click.echo("points balances agree with the ledger")
+
+
 @click.group("openapi", help="The OpenAPI document.")
 def openapi_cli():
     pass

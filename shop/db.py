@@ -94,6 +94,15 @@ def _sqlite_proper_transactions(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN")
 
 
+def insert_missing(session: Session, model, **values) -> None:
+    """INSERT the row unless its key exists already: race-free on PostgreSQL and SQLite alike."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
 def make_sessionmaker(bind) -> sessionmaker[Session]:
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
 

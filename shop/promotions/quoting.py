@@ -1,0 +1,92 @@
+"""From what a buyer asks for (SKUs, quantities, rush sales, a coupon, points) to a priced quote:
+load the terms from the database, then call the pure pricing engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shop.catalog.models import Category, Product, Sku
+from shop.certification.query import product_in_force
+from shop.errors import InvalidInput
+from shop.points import service as points_service
+from shop.promotions import pricing
+from shop.promotions import service as offers
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str
+    sku_id: int
+    quantity: int
+    rush_sale_id: int | None = None
+
+
+@dataclass(frozen=True)
+class PointsSettings:
+    point_value_fen: int = 1
+    max_share_bp: int = 5000
+
+
+def build_lines(session: Session, items: list[Item], user_id: int, now: datetime) -> list[pricing.Line]:
+    sku_ids = {item.sku_id for item in items}
+    rows = session.execute(
+        sa.select(Sku, Product, Category.path, product_in_force(Product.id, now).label("in_force"))
+        .join(Product, Product.id == Sku.product_id)
+        .join(Category, Category.id == Product.category_id)
+        .where(Sku.id.in_(sku_ids))
+    ).all()
+    found = {sku.id: (sku, product, path, in_force) for sku, product, path, in_force in rows}
+    unknown = sorted(sku_ids - set(found))
+    if unknown:
+        raise InvalidInput("Unknown SKUs.", fields={"items": {"sku_id": [f"Unknown: {unknown}"]}})
+    rush = offers.rush_terms(session, {i.rush_sale_id for i in items if i.rush_sale_id}, user_id)
+    lines = []
+    for item in items:
+        sku, product, path, in_force = found[item.sku_id]
+        terms = rush.get(item.rush_sale_id) if item.rush_sale_id else None
+        if item.rush_sale_id and (terms is None or terms.sku_id != sku.id):
+            raise InvalidInput("That rush sale is not for this SKU.", fields={"items": {"rush_sale_id": ["Mismatch."]}})
+        lines.append(
+            pricing.Line(
+                key=item.key,
+                sku_id=sku.id,
+                product_id=product.id,
+                supplier_id=product.supplier_id,
+                district_id=product.origin_district_id,
+                category_path=path,
+                unit_price_fen=sku.price_fen,
+                quantity=item.quantity,
+                in_force=bool(in_force) and sku.is_active,
+                rush=terms,
+            )
+        )
+    return lines
+
+
+def quote(
+    session: Session,
+    *,
+    user_id: int,
+    items: list[Item],
+    coupon_code: str | None,
+    points_requested: int,
+    settings: PointsSettings,
+    now: datetime,
+) -> pricing.Quote:
+    lines = build_lines(session, items, user_id, now)
+    coupon = None
+    if coupon_code:
+        coupon = offers.coupon_terms(session, coupon_code, user_id)
+        if coupon is None:
+            raise InvalidInput("Unknown coupon code.", fields={"coupon_code": ["Unknown."]})
+    points = pricing.PointsTerms(
+        balance=points_service.balance(session, user_id),
+        requested=points_requested,
+        point_value_fen=settings.point_value_fen,
+        max_share_bp=settings.max_share_bp,
+    )
+    return pricing.price(lines, offers.active_promotions(session, now), now, coupon=coupon, points=points)
