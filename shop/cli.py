@@ -80,6 +80,28 @@ def points_check():
     click.echo("points balances agree with the ledger")
 
 
+@click.group("orders", help="Orders.")
+def orders_cli():
+    pass
+
+
+@orders_cli.command("expire")
+@with_appcontext
+def orders_expire():
+    """Cancel unpaid orders past their time, releasing stock, coupons and points."""
+    from shop import clock
+    from shop.orders import service
+
+    total = 0
+    while True:  # in batches, each its own transaction
+        with transaction(current_app.extensions["shop"]["sessionmaker"]) as session:
+            expired = service.expire_due(session, clock.now(), limit=200)
+        total += expired
+        if expired < 200:
+            break
+    click.echo(f"expired {total} unpaid orders")
+
+
 @click.group("openapi", help="The OpenAPI document.")
 def openapi_cli():
     pass

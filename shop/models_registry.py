@@ -7,3 +7,4 @@ from shop.points import models as points_models  # noqa: F401
 from shop.promotions import models as promotions_models  # noqa: F401
 from shop.reference import models as reference_models  # noqa: F401
 from shop.suppliers import models as supplier_models  # noqa: F401
+from shop import idempotency as idempotency_models  # noqa: F401

@@ -1,0 +1,288 @@
+from __future__ import annotations
+
+from flask import current_app, request
+from flask_smorest import Blueprint
+
+from payments import service as payments
+from shop import clock, idempotency
+from shop.auth.guard import current_actor, login_required
+from shop.orders import cart, service
+from shop.orders.models import Order
+from shop.orders.schemas import (
+    CartLineArgs,
+    CartLineSchema,
+    CartLineUpdateArgs,
+    CartQuoteArgs,
+    CartSchema,
+    CheckoutArgs,
+    ConfirmArgs,
+    LocationOrderQueryArgs,
+    OrderEventPageSchema,
+    OrderPageSchema,
+    OrderQueryArgs,
+    OrderSchema,
+    PayArgs,
+    PaymentPageSchema,
+    PaymentSchema,
+    PickupArgs,
+    RefundArgs,
+    RefundPageSchema,
+    RefundSchema,
+    ShipArgs,
+)
+from shop.promotions import quoting
+from shop.promotions.api import points_settings
+from shop.request_session import get_session
+from shop.web import PageArgs, documented_errors
+
+blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Cart, checkout, orders, payments, refunds")
+
+IDEMPOTENCY_HEADER = {"Idempotency-Key": {"description": "Retries with the same key and body return the first "
+                                                          "result; another body with the key is refused (409)",
+                                           "schema": {"type": "string", "maxLength": 100}}}
+
+
+def settings() -> service.OrderSettings:
+    cfg = current_app.config
+    return service.OrderSettings(payment_minutes=cfg["ORDER_PAYMENT_MINUTES"], points=points_settings(),
+                                 earn_per_yuan=cfg["POINTS_EARN_PER_YUAN"],
+                                 earn_per_yuan_deep_poverty=cfg["POINTS_EARN_PER_YUAN_DEEP_POVERTY"])
+
+
+def _idempotency_key() -> str | None:
+    return request.headers.get("Idempotency-Key")
+
+
+# --- cart ------------------------------------------------------------------------------------
+
+
+def _cart_body(coupon_code=None, points=0):
+    session, actor = get_session(), current_actor()
+    lines = cart.list_lines(session, actor.user_id)
+    quote = None
+    if lines:
+        items = [quoting.Item(key=str(line.id), sku_id=line.sku_id, quantity=line.quantity,
+                              rush_sale_id=line.rush_sale_id) for line in lines]
+        quote = quoting.quote(session, user_id=actor.user_id, items=items, coupon_code=coupon_code,
+                              points_requested=points, settings=points_settings(), now=clock.now())
+    return {"lines": lines, "quote": quote}
+
+
+@blp.route("/cart", methods=["GET"])
+@blp.arguments(CartQuoteArgs, location="query")
+@blp.response(200, CartSchema)
+@login_required
+def get_cart(query):
+    """The buyer's cart, priced now (lines of products no longer in force are flagged, not priced)."""
+    return _cart_body(**query)
+
+
+@blp.route("/cart/lines", methods=["POST"])
+@blp.arguments(CartLineArgs)
+@blp.response(201, CartLineSchema)
+@login_required
+def add_cart_line(args):
+    """Add a SKU with its fulfilment and location (same SKU and place: the quantity adds up)."""
+    return cart.add_line(get_session(), current_actor().user_id, data=args)
+
+
+@blp.route("/cart/lines/<int:line_id>", methods=["PATCH"])
+@blp.arguments(CartLineUpdateArgs)
+@blp.response(200, CartLineSchema)
+@documented_errors(404)
+@login_required
+def update_cart_line(args, line_id):
+    """Change a line's quantity."""
+    return cart.update_line(get_session(), current_actor().user_id, line_id, **args)
+
+
+@blp.route("/cart/lines/<int:line_id>", methods=["DELETE"])
+@blp.response(204)
+@documented_errors(404)
+@login_required
+def remove_cart_line(line_id):
+    """Remove a line."""
+    cart.remove_line(get_session(), current_actor().user_id, line_id)
+
+
+# --- orders ----------------------------------------------------------------------------------
+
+
+@blp.route("/orders", methods=["POST"])
+@blp.arguments(CheckoutArgs)
+@blp.response(201, OrderSchema)
+@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
+                      **IDEMPOTENCY_HEADER["Idempotency-Key"]}])
+@documented_errors(409)
+@login_required
+def checkout(args):
+    """Check out the cart: re-priced on the server, stock reserved at the chosen location (earliest
+    best-before first), coupon used, points held; the order waits for payment."""
+    session, actor = get_session(), current_actor()
+    order_id, _created = idempotency.run_once(
+        session, user_id=actor.user_id, scope="orders.create", key=_idempotency_key(), payload=args,
+        create=lambda: service.checkout(session, actor, line_ids=args["line_ids"], coupon_code=args["coupon_code"],
+                                        points_requested=args["points"], delivery_address=args["delivery_address"],
+                                        settings=settings(), now=clock.now()).id,
+    )
+    return session.get(Order, order_id)
+
+
+@blp.route("/orders", methods=["GET"])
+@blp.arguments(OrderQueryArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, OrderPageSchema)
+@login_required
+def list_my_orders(query, paging):
+    """The buyer's own orders, newest first (unpaid ones past their time show as cancelled)."""
+    items, total = service.list_my_orders(get_session(), current_actor(), now=clock.now(), **query, **paging)
+    return {"items": items, "total": total, **paging}
+
+
+@blp.route("/operator/orders", methods=["GET"])
+@blp.arguments(LocationOrderQueryArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, OrderPageSchema)
+@documented_errors(403)
+@login_required
+def list_location_orders(query, paging):
+    """Hall operators: the orders of their locations."""
+    items, total = service.list_location_orders(get_session(), current_actor(), **query, **paging)
+    return {"items": items, "total": total, **paging}
+
+
+@blp.route("/orders/<int:order_id>", methods=["GET"])
+@blp.response(200, OrderSchema)
+@documented_errors(404)
+@login_required
+def get_order(order_id):
+    """One order: its buyer, the operators of its location and admins see it."""
+    return service.get_order(get_session(), current_actor(), order_id, now=clock.now())
+
+
+@blp.route("/orders/<int:order_id>/events", methods=["GET"])
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, OrderEventPageSchema)
+@documented_errors(404)
+@login_required
+def list_order_events(paging, order_id):
+    """Every state change of the order: from, to, who, when."""
+    items, total = service.list_events(get_session(), current_actor(), order_id, **paging)
+    return {"items": items, "total": total, **paging}
+
+
+@blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
+@blp.response(200, OrderSchema)
+@documented_errors(404, 409)
+@login_required
+def cancel(order_id):
+    """The buyer cancels an unpaid order; stock, coupon and points are released."""
+    return service.cancel_order(get_session(), current_actor(), order_id, now=clock.now())
+
+
+@blp.route("/orders/<int:order_id>/payments", methods=["POST"])
+@blp.arguments(PayArgs)
+@blp.response(201, PaymentSchema)
+@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
+                      **IDEMPOTENCY_HEADER["Idempotency-Key"]}])
+@documented_errors(404, 409)
+@login_required
+def pay(args, order_id):
+    """Pay the order's total (computed by the server) with points, or start an offline bank transfer."""
+    session, actor = get_session(), current_actor()
+    payment_id, _ = idempotency.run_once(
+        session, user_id=actor.user_id, scope=f"orders.{order_id}.pay", key=_idempotency_key(), payload=args,
+        create=lambda: service.pay_order(session, actor, order_id, gateway_name=args["gateway"],
+                                         settings=settings(), now=clock.now()).id,
+    )
+    return payments.get_payment(session, payment_id)
+
+
+@blp.route("/orders/<int:order_id>/payments", methods=["GET"])
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, PaymentPageSchema)
+@documented_errors(404)
+@login_required
+def list_payments(paging, order_id):
+    """Payment attempts of the order."""
+    service.get_order(get_session(), current_actor(), order_id, now=clock.now())
+    items, total = payments.list_payments(get_session(), order_id, **paging)
+    return {"items": items, "total": total, **paging}
+
+
+@blp.route("/payments/<int:payment_id>/confirm", methods=["POST"])
+@blp.arguments(ConfirmArgs)
+@blp.response(200, PaymentSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def confirm_offline(args, payment_id):
+    """Admins: record the bank transfer that paid an order; the order becomes paid."""
+    return service.confirm_offline_payment(get_session(), current_actor(), payment_id, now=clock.now(), **args)
+
+
+@blp.route("/orders/<int:order_id>/ready", methods=["POST"])
+@blp.response(200, OrderSchema)
+@documented_errors(404, 409)
+@login_required
+def ready(order_id):
+    """Operators of the location: the order waits at the counter."""
+    return service.mark_ready(get_session(), current_actor(), order_id, now=clock.now())
+
+
+@blp.route("/orders/<int:order_id>/pickup", methods=["POST"])
+@blp.arguments(PickupArgs)
+@blp.response(200, OrderSchema)
+@documented_errors(404, 409)
+@login_required
+def pickup(args, order_id):
+    """Operators of the location: hand the order over against the buyer's pick-up code."""
+    return service.hand_over(get_session(), current_actor(), order_id, settings=settings(), now=clock.now(), **args)
+
+
+@blp.route("/orders/<int:order_id>/ship", methods=["POST"])
+@blp.arguments(ShipArgs)
+@blp.response(200, OrderSchema)
+@documented_errors(404, 409)
+@login_required
+def ship(args, order_id):
+    """Operators of the hall: the delivery has left."""
+    return service.ship(get_session(), current_actor(), order_id, now=clock.now(), **args)
+
+
+@blp.route("/orders/<int:order_id>/delivered", methods=["POST"])
+@blp.response(200, OrderSchema)
+@documented_errors(404, 409)
+@login_required
+def delivered(order_id):
+    """The buyer (or the hall) confirms the delivery arrived; the order completes and earns points."""
+    return service.confirm_delivery(get_session(), current_actor(), order_id, settings=settings(), now=clock.now())
+
+
+@blp.route("/orders/<int:order_id>/refunds", methods=["POST"])
+@blp.arguments(RefundArgs)
+@blp.response(201, RefundSchema)
+@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
+                      **IDEMPOTENCY_HEADER["Idempotency-Key"]}])
+@documented_errors(404, 409)
+@login_required
+def refund(args, order_id):
+    """Admins and operators of the location: refund units of lines; money, points and stock go back."""
+    session, actor = get_session(), current_actor()
+    refund_id, _ = idempotency.run_once(
+        session, user_id=actor.user_id, scope=f"orders.{order_id}.refund", key=_idempotency_key(), payload=args,
+        create=lambda: service.refund_order(session, actor, order_id, settings=settings(), now=clock.now(),
+                                            **args).id,
+    )
+    return payments.get_refund(session, refund_id)
+
+
+@blp.route("/orders/<int:order_id>/refunds", methods=["GET"])
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, RefundPageSchema)
+@documented_errors(404)
+@login_required
+def list_refunds(paging, order_id):
+    """Refunds of the order."""
+    service.get_order(get_session(), current_actor(), order_id, now=clock.now())
+    items, total = payments.list_refunds(get_session(), order_id, **paging)
+    return {"items": items, "total": total, **paging}

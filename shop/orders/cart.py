@@ -1,0 +1,83 @@
+"""The server-side cart of each buyer."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shop.catalog.models import Sku
+from shop.errors import InvalidInput, NotFound
+from shop.inventory.models import Location, LocationKind
+from shop.orders.models import CartLine, Fulfilment
+from shop.promotions.models import RushSale
+
+MAX_LINES = 200
+
+
+def list_lines(session: Session, user_id: int) -> list[CartLine]:
+    return list(session.scalars(sa.select(CartLine).where(CartLine.user_id == user_id).order_by(CartLine.id)))
+
+
+def _check(session: Session, data: dict) -> None:
+    sku = session.get(Sku, data["sku_id"])
+    if sku is None:
+        raise InvalidInput("Unknown SKU.", fields={"sku_id": ["Unknown."]})
+    location = session.get(Location, data["location_id"])
+    if location is None or not location.is_active:
+        raise InvalidInput("Unknown or closed location.", fields={"location_id": ["Unknown or inactive."]})
+    if data["fulfilment"] == Fulfilment.DELIVERY and location.kind != LocationKind.HALL:
+        raise InvalidInput("Deliveries leave from a hall.", fields={"location_id": ["Not a hall."]})
+    if data["fulfilment"] == Fulfilment.PICKUP and location.kind not in (LocationKind.HALL, LocationKind.COUNTER):
+        raise InvalidInput("Pick up at a hall or a counter.", fields={"location_id": ["Not a hall or counter."]})
+    if data.get("rush_sale_id") is not None:
+        rush = session.get(RushSale, data["rush_sale_id"])
+        if rush is None or rush.sku_id != sku.id:
+            raise InvalidInput("That rush sale is not for this SKU.", fields={"rush_sale_id": ["Mismatch."]})
+
+
+def add_line(session: Session, user_id: int, *, data: dict) -> CartLine:
+    """Add a SKU, or raise the quantity of the same SKU at the same place and offer."""
+    _check(session, data)
+    existing = session.scalar(sa.select(CartLine).where(
+        CartLine.user_id == user_id, CartLine.sku_id == data["sku_id"], CartLine.location_id == data["location_id"],
+        CartLine.rush_sale_id.is_(None) if data.get("rush_sale_id") is None
+        else CartLine.rush_sale_id == data["rush_sale_id"],
+    ))
+    if existing is not None:
+        existing.quantity += data["quantity"]
+        existing.fulfilment = data["fulfilment"]
+        session.flush()
+        return existing
+    count = session.scalar(sa.select(sa.func.count()).where(CartLine.user_id == user_id))
+    if count >= MAX_LINES:
+        raise InvalidInput(f"A cart holds at most {MAX_LINES} lines.", fields={"sku_id": ["Cart full."]})
+    line = CartLine(user_id=user_id, **data)
+    session.add(line)
+    session.flush()
+    return line
+
+
+def _own(session: Session, user_id: int, line_id: int) -> CartLine:
+    line = session.get(CartLine, line_id)
+    if line is None or line.user_id != user_id:
+        raise NotFound("No such cart line.")
+    return line
+
+
+def update_line(session: Session, user_id: int, line_id: int, *, quantity: int) -> CartLine:
+    line = _own(session, user_id, line_id)
+    line.quantity = quantity
+    session.flush()
+    return line
+
+
+def remove_line(session: Session, user_id: int, line_id: int) -> None:
+    session.delete(_own(session, user_id, line_id))
+    session.flush()
+
+
+def clear(session: Session, user_id: int, line_ids: list[int] | None = None) -> None:
+    stmt = sa.delete(CartLine).where(CartLine.user_id == user_id)
+    if line_ids is not None:
+        stmt = stmt.where(CartLine.id.in_(line_ids))
+    session.execute(stmt, execution_options={"synchronize_session": False})

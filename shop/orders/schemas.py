@@ -1,0 +1,193 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from flask import g
+
+from payments.models import PaymentStatus
+from shop.orders.models import Fulfilment, OrderStatus
+from shop.promotions.schemas import AdjustmentSchema, QuoteSchema
+from shop.web import page_schema
+
+
+class CartLineArgs(ma.Schema):
+    sku_id = ma.fields.Integer(required=True)
+    quantity = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=10_000))
+    fulfilment = ma.fields.Enum(Fulfilment, by_value=True, required=True)
+    location_id = ma.fields.Integer(required=True, metadata={"description": "Counter or hall to pick up at; the hall "
+                                                                            "that ships a delivery"})
+    rush_sale_id = ma.fields.Integer(load_default=None)
+
+
+class CartLineUpdateArgs(ma.Schema):
+    quantity = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=10_000))
+
+
+class CartLineSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    sku_id = ma.fields.Integer(required=True)
+    quantity = ma.fields.Integer(required=True)
+    fulfilment = ma.fields.Enum(Fulfilment, by_value=True, required=True)
+    location_id = ma.fields.Integer(required=True)
+    rush_sale_id = ma.fields.Integer(allow_none=True)
+
+
+class CartSchema(ma.Schema):
+    lines = ma.fields.List(ma.fields.Nested(CartLineSchema), required=True)
+    quote = ma.fields.Nested(QuoteSchema, allow_none=True,
+                             metadata={"description": "The cart priced now; line keys are cart line ids"})
+
+
+class CartQuoteArgs(ma.Schema):
+    coupon_code = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
+    points = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
+
+
+class AddressSchema(ma.Schema):
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    phone = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[0-9+\- ]{5,20}$"))
+    district_id = ma.fields.Integer(load_default=None)
+    address = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=300))
+
+
+class CheckoutArgs(ma.Schema):
+    line_ids = ma.fields.List(ma.fields.Integer(), load_default=None, validate=ma.validate.Length(min=1, max=200),
+                              metadata={"description": "Cart lines to order (default: the whole cart)"})
+    coupon_code = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
+    points = ma.fields.Integer(load_default=0, strict=True, validate=ma.validate.Range(min=0))
+    delivery_address = ma.fields.Nested(AddressSchema, load_default=None)
+
+
+class OrderLineSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    sku_id = ma.fields.Integer(required=True)
+    product_id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    quantity = ma.fields.Integer(required=True)
+    unit_price_fen = ma.fields.Integer(required=True)
+    subtotal_fen = ma.fields.Integer(required=True)
+    discount_fen = ma.fields.Integer(required=True)
+    points_value_fen = ma.fields.Integer(required=True)
+    total_fen = ma.fields.Integer(required=True)
+    points_cost = ma.fields.Integer(required=True)
+    rush_sale_id = ma.fields.Integer(allow_none=True)
+    gift_promotion_id = ma.fields.Integer(allow_none=True)
+    adjustments = ma.fields.List(ma.fields.Nested(AdjustmentSchema), required=True)
+    refunded_quantity = ma.fields.Integer(required=True)
+    refunded_fen = ma.fields.Integer(required=True)
+
+
+class OrderSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    number = ma.fields.String(required=True)
+    buyer_id = ma.fields.Integer(required=True)
+    status = ma.fields.Enum(OrderStatus, by_value=True, required=True)
+    location_id = ma.fields.Integer(required=True)
+    fulfilment = ma.fields.Enum(Fulfilment, by_value=True, required=True)
+    delivery_address = ma.fields.Dict(allow_none=True)
+    subtotal_fen = ma.fields.Integer(required=True)
+    discount_fen = ma.fields.Integer(required=True)
+    points_redeemed = ma.fields.Integer(required=True)
+    points_redeemed_value_fen = ma.fields.Integer(required=True)
+    points_cost = ma.fields.Integer(required=True)
+    total_fen = ma.fields.Integer(required=True)
+    paid_fen = ma.fields.Integer(required=True)
+    refunded_fen = ma.fields.Integer(required=True)
+    points_earned = ma.fields.Integer(required=True)
+    pickup_code = ma.fields.Method("_pickup_code", allow_none=True,
+                                   metadata={"description": "Shown to the buyer only, once paid"})
+    tracking_number = ma.fields.String(allow_none=True)
+    expires_at = ma.fields.AwareDateTime(required=True)
+    paid_at = ma.fields.AwareDateTime(allow_none=True)
+    completed_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+    lines = ma.fields.List(ma.fields.Nested(OrderLineSchema), required=True)
+
+    def _pickup_code(self, order):
+        # Schemas are the web layer: the code is for the buyer's eyes, not the operator's.
+        actor = g.get("actor")
+        return order.pickup_code if actor is not None and actor.user_id == order.buyer_id else None
+
+
+OrderPageSchema = page_schema(OrderSchema, "OrderPage")
+
+
+class OrderQueryArgs(ma.Schema):
+    status = ma.fields.Enum(OrderStatus, by_value=True, load_default=None)
+
+
+class LocationOrderQueryArgs(OrderQueryArgs):
+    location_id = ma.fields.Integer(load_default=None)
+
+
+class OrderEventSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    from_status = ma.fields.Enum(OrderStatus, by_value=True, allow_none=True)
+    to_status = ma.fields.Enum(OrderStatus, by_value=True, required=True)
+    actor_id = ma.fields.Integer(allow_none=True)
+    at = ma.fields.AwareDateTime(required=True)
+    note = ma.fields.String(required=True)
+
+
+OrderEventPageSchema = page_schema(OrderEventSchema, "OrderEventPage")
+
+
+class PayArgs(ma.Schema):
+    gateway = ma.fields.String(required=True, validate=ma.validate.OneOf(["points", "offline"]))
+
+
+class ConfirmArgs(ma.Schema):
+    reference = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100),
+                                 metadata={"description": "The bank transfer reference"})
+
+
+class PaymentSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    order_id = ma.fields.Integer(required=True)
+    gateway = ma.fields.String(required=True)
+    status = ma.fields.Enum(PaymentStatus, by_value=True, required=True)
+    amount_fen = ma.fields.Integer(required=True)
+    currency = ma.fields.String(required=True)
+    points_used = ma.fields.Integer(required=True)
+    reference = ma.fields.String(allow_none=True)
+    failure_message = ma.fields.String(allow_none=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+    completed_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+PaymentPageSchema = page_schema(PaymentSchema, "PaymentPage")
+
+
+class PickupArgs(ma.Schema):
+    code = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^\d{6}$"))
+
+
+class ShipArgs(ma.Schema):
+    tracking_number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=60))
+
+
+class RefundLineArgs(ma.Schema):
+    line_id = ma.fields.Integer(required=True)
+    quantity = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+
+
+class RefundArgs(ma.Schema):
+    lines = ma.fields.List(ma.fields.Nested(RefundLineArgs), required=True, validate=ma.validate.Length(min=1))
+    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
+    reference = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100),
+                                 metadata={"description": "Transfer reference of the money sent back (offline)"})
+
+
+class RefundSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    order_id = ma.fields.Integer(required=True)
+    payment_id = ma.fields.Integer(allow_none=True)
+    amount_fen = ma.fields.Integer(required=True)
+    points_returned = ma.fields.Integer(required=True)
+    points_clawed_back = ma.fields.Integer(required=True)
+    lines = ma.fields.List(ma.fields.Dict(), required=True)
+    reference = ma.fields.String(allow_none=True)
+    reason = ma.fields.String(required=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+
+
+RefundPageSchema = page_schema(RefundSchema, "RefundPage")
