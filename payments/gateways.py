@@ -26,8 +26,16 @@ class Gateway(Protocol):
     def confirm(self, session: Session, payment: Payment, *, reference: str, now: datetime) -> None:
         """Record proof that the money arrived."""
 
-    def refund(self, session: Session, payment: Payment, *, buyer_id: int, amount_fen: int,
-               reference: str | None, order_id: int) -> int:
+    def refund(
+        self,
+        session: Session,
+        payment: Payment,
+        *,
+        buyer_id: int,
+        amount_fen: int,
+        reference: str | None,
+        order_id: int,
+    ) -> int:
         """Give `amount_fen` back; returns points returned (0 for money)."""
 
 
@@ -44,8 +52,14 @@ class PointsGateway:
     def start(self, session: Session, payment: Payment, *, buyer_id: int, now: datetime) -> None:
         payment.points_used = self.points_for(payment.amount_fen)
         if payment.points_used:
-            points.post(session, buyer_id, -payment.points_used, PointsKind.SPEND, order_id=payment.order_id,
-                        note="paid with points")
+            points.post(
+                session,
+                buyer_id,
+                -payment.points_used,
+                PointsKind.SPEND,
+                order_id=payment.order_id,
+                note="paid with points",
+            )
         payment.transition(PaymentStatus.SUCCEEDED, at=now)
 
     def confirm(self, session: Session, payment: Payment, *, reference: str, now: datetime) -> None:
@@ -73,6 +87,8 @@ class OfflineTransferGateway:
 
     def refund(self, session, payment, *, buyer_id, amount_fen, reference, order_id) -> int:
         if not reference:
-            raise InvalidInput("An offline refund needs the reference of the transfer back.",
-                               fields={"reference": ["Required for offline payments."]})
+            raise InvalidInput(
+                "An offline refund needs the reference of the transfer back.",
+                fields={"reference": ["Required for offline payments."]},
+            )
         return 0

@@ -23,12 +23,14 @@ def gateway(name: str, point_value_fen: int = 1) -> Gateway:
     raise InvalidInput("Unknown payment gateway.", fields={"gateway": [f"One of {', '.join(GATEWAYS)}."]})
 
 
-def start_payment(session: Session, *, order_id: int, buyer_id: int, amount_fen: int, gateway: Gateway,
-                  now: datetime) -> Payment:
+def start_payment(
+    session: Session, *, order_id: int, buyer_id: int, amount_fen: int, gateway: Gateway, now: datetime
+) -> Payment:
     """A new attempt replaces any attempt still pending for the order."""
     cancel_pending(session, order_id, now=now)
-    payment = Payment(order_id=order_id, gateway=gateway.name, status=PaymentStatus.PENDING, amount_fen=amount_fen,
-                      created_at=now)
+    payment = Payment(
+        order_id=order_id, gateway=gateway.name, status=PaymentStatus.PENDING, amount_fen=amount_fen, created_at=now
+    )
     session.add(payment)
     session.flush()
     gateway.start(session, payment, buyer_id=buyer_id, now=now)
@@ -61,8 +63,9 @@ def succeeded_payment(session: Session, order_id: int) -> Payment | None:
     )
 
 
-def refund_payment(session: Session, *, order_id: int, buyer_id: int, amount_fen: int, reference: str | None,
-                   point_value_fen: int) -> int:
+def refund_payment(
+    session: Session, *, order_id: int, buyer_id: int, amount_fen: int, reference: str | None, point_value_fen: int
+) -> int:
     """Give money back through the gateway that took it; returns points the gateway returned."""
     payment = succeeded_payment(session, order_id)
     if payment is None or amount_fen == 0:
@@ -72,26 +75,47 @@ def refund_payment(session: Session, *, order_id: int, buyer_id: int, amount_fen
     )
 
 
-def record_refund(session: Session, *, order_id: int, amount_fen: int, lines: list[dict], points_returned: int,
-                  points_clawed_back: int, reference: str | None, reason: str, actor_id: int,
-                  now: datetime) -> Refund:
+def record_refund(
+    session: Session,
+    *,
+    order_id: int,
+    amount_fen: int,
+    lines: list[dict],
+    points_returned: int,
+    points_clawed_back: int,
+    reference: str | None,
+    reason: str,
+    actor_id: int,
+    now: datetime,
+) -> Refund:
     payment = succeeded_payment(session, order_id)
-    refund = Refund(order_id=order_id, payment_id=payment.id if payment else None, amount_fen=amount_fen,
-                    lines=lines, points_returned=points_returned, points_clawed_back=points_clawed_back,
-                    reference=reference, reason=reason, created_by_id=actor_id, created_at=now)
+    refund = Refund(
+        order_id=order_id,
+        payment_id=payment.id if payment else None,
+        amount_fen=amount_fen,
+        lines=lines,
+        points_returned=points_returned,
+        points_clawed_back=points_clawed_back,
+        reference=reference,
+        reason=reason,
+        created_by_id=actor_id,
+        created_at=now,
+    )
     session.add(refund)
     session.flush()
     return refund
 
 
 def list_payments(session: Session, order_id: int, *, page: int, size: int):
-    return paginate(session, sa.select(Payment).where(Payment.order_id == order_id), order_by=Payment.id,
-                    page=page, size=size)
+    return paginate(
+        session, sa.select(Payment).where(Payment.order_id == order_id), order_by=Payment.id, page=page, size=size
+    )
 
 
 def list_refunds(session: Session, order_id: int, *, page: int, size: int):
-    return paginate(session, sa.select(Refund).where(Refund.order_id == order_id), order_by=Refund.id,
-                    page=page, size=size)
+    return paginate(
+        session, sa.select(Refund).where(Refund.order_id == order_id), order_by=Refund.id, page=page, size=size
+    )
 
 
 def get_refund(session: Session, refund_id: int) -> Refund:

@@ -37,16 +37,23 @@ from shop.web import PageArgs, documented_errors
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Cart, checkout, orders, payments, refunds")
 
-IDEMPOTENCY_HEADER = {"Idempotency-Key": {"description": "Retries with the same key and body return the first "
-                                                          "result; another body with the key is refused (409)",
-                                           "schema": {"type": "string", "maxLength": 100}}}
+IDEMPOTENCY_HEADER = {
+    "Idempotency-Key": {
+        "description": "Retries with the same key and body return the first "
+        "result; another body with the key is refused (409)",
+        "schema": {"type": "string", "maxLength": 100},
+    }
+}
 
 
 def settings() -> service.OrderSettings:
     cfg = current_app.config
-    return service.OrderSettings(payment_minutes=cfg["ORDER_PAYMENT_MINUTES"], points=points_settings(),
-                                 earn_per_yuan=cfg["POINTS_EARN_PER_YUAN"],
-                                 earn_per_yuan_deep_poverty=cfg["POINTS_EARN_PER_YUAN_DEEP_POVERTY"])
+    return service.OrderSettings(
+        payment_minutes=cfg["ORDER_PAYMENT_MINUTES"],
+        points=points_settings(),
+        earn_per_yuan=cfg["POINTS_EARN_PER_YUAN"],
+        earn_per_yuan_deep_poverty=cfg["POINTS_EARN_PER_YUAN_DEEP_POVERTY"],
+    )
 
 
 def _idempotency_key() -> str | None:
@@ -61,10 +68,19 @@ def _cart_body(coupon_code=None, points=0):
     lines = cart.list_lines(session, actor.user_id)
     quote = None
     if lines:
-        items = [quoting.Item(key=str(line.id), sku_id=line.sku_id, quantity=line.quantity,
-                              rush_sale_id=line.rush_sale_id) for line in lines]
-        quote = quoting.quote(session, user_id=actor.user_id, items=items, coupon_code=coupon_code,
-                              points_requested=points, settings=points_settings(), now=clock.now())
+        items = [
+            quoting.Item(key=str(line.id), sku_id=line.sku_id, quantity=line.quantity, rush_sale_id=line.rush_sale_id)
+            for line in lines
+        ]
+        quote = quoting.quote(
+            session,
+            user_id=actor.user_id,
+            items=items,
+            coupon_code=coupon_code,
+            points_requested=points,
+            settings=points_settings(),
+            now=clock.now(),
+        )
     return {"lines": lines, "quote": quote}
 
 
@@ -111,8 +127,9 @@ def remove_cart_line(line_id):
 @blp.route("/orders", methods=["POST"])
 @blp.arguments(CheckoutArgs)
 @blp.response(201, OrderSchema)
-@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
-                      **IDEMPOTENCY_HEADER["Idempotency-Key"]}])
+@blp.doc(
+    parameters=[{"in": "header", "name": "Idempotency-Key", "required": False, **IDEMPOTENCY_HEADER["Idempotency-Key"]}]
+)
 @documented_errors(409)
 @login_required
 def checkout(args):
@@ -120,10 +137,23 @@ def checkout(args):
     best-before first), coupon used, points held; the order waits for payment."""
     session, actor = get_session(), current_actor()
     order_id, _created = idempotency.run_once(
-        session, user_id=actor.user_id, scope="orders.create", key=_idempotency_key(), payload=args,
-        create=lambda: service.checkout(session, actor, line_ids=args["line_ids"], coupon_code=args["coupon_code"],
-                                        points_requested=args["points"], delivery_address=args["delivery_address"],
-                                        settings=settings(), now=clock.now()).id,
+        session,
+        user_id=actor.user_id,
+        scope="orders.create",
+        key=_idempotency_key(),
+        payload=args,
+        create=lambda: (
+            service.checkout(
+                session,
+                actor,
+                line_ids=args["line_ids"],
+                coupon_code=args["coupon_code"],
+                points_requested=args["points"],
+                delivery_address=args["delivery_address"],
+                settings=settings(),
+                now=clock.now(),
+            ).id
+        ),
     )
     return session.get(Order, order_id)
 
@@ -183,17 +213,25 @@ def cancel(order_id):
 @blp.route("/orders/<int:order_id>/payments", methods=["POST"])
 @blp.arguments(PayArgs)
 @blp.response(201, PaymentSchema)
-@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
-                      **IDEMPOTENCY_HEADER["Idempotency-Key"]}])
+@blp.doc(
+    parameters=[{"in": "header", "name": "Idempotency-Key", "required": False, **IDEMPOTENCY_HEADER["Idempotency-Key"]}]
+)
 @documented_errors(404, 409)
 @login_required
 def pay(args, order_id):
     """Pay the order's total (computed by the server) with points, or start an offline bank transfer."""
     session, actor = get_session(), current_actor()
     payment_id, _ = idempotency.run_once(
-        session, user_id=actor.user_id, scope=f"orders.{order_id}.pay", key=_idempotency_key(), payload=args,
-        create=lambda: service.pay_order(session, actor, order_id, gateway_name=args["gateway"],
-                                         settings=settings(), now=clock.now()).id,
+        session,
+        user_id=actor.user_id,
+        scope=f"orders.{order_id}.pay",
+        key=_idempotency_key(),
+        payload=args,
+        create=lambda: (
+            service.pay_order(
+                session, actor, order_id, gateway_name=args["gateway"], settings=settings(), now=clock.now()
+            ).id
+        ),
     )
     return payments.get_payment(session, payment_id)
 
@@ -261,17 +299,21 @@ def delivered(order_id):
 @blp.route("/orders/<int:order_id>/refunds", methods=["POST"])
 @blp.arguments(RefundArgs)
 @blp.response(201, RefundSchema)
-@blp.doc(parameters=[{"in": "header", "name": "Idempotency-Key", "required": False,
-                      **IDEMPOTENCY_HEADER["Idempotency-Key"]}])
+@blp.doc(
+    parameters=[{"in": "header", "name": "Idempotency-Key", "required": False, **IDEMPOTENCY_HEADER["Idempotency-Key"]}]
+)
 @documented_errors(404, 409)
 @login_required
 def refund(args, order_id):
     """Admins and operators of the location: refund units of lines; money, points and stock go back."""
     session, actor = get_session(), current_actor()
     refund_id, _ = idempotency.run_once(
-        session, user_id=actor.user_id, scope=f"orders.{order_id}.refund", key=_idempotency_key(), payload=args,
-        create=lambda: service.refund_order(session, actor, order_id, settings=settings(), now=clock.now(),
-                                            **args).id,
+        session,
+        user_id=actor.user_id,
+        scope=f"orders.{order_id}.refund",
+        key=_idempotency_key(),
+        payload=args,
+        create=lambda: service.refund_order(session, actor, order_id, settings=settings(), now=clock.now(), **args).id,
     )
     return payments.get_refund(session, refund_id)
 

@@ -38,11 +38,16 @@ def _check(session: Session, data: dict) -> None:
 def add_line(session: Session, user_id: int, *, data: dict) -> CartLine:
     """Add a SKU, or raise the quantity of the same SKU at the same place and offer."""
     _check(session, data)
-    existing = session.scalar(sa.select(CartLine).where(
-        CartLine.user_id == user_id, CartLine.sku_id == data["sku_id"], CartLine.location_id == data["location_id"],
-        CartLine.rush_sale_id.is_(None) if data.get("rush_sale_id") is None
-        else CartLine.rush_sale_id == data["rush_sale_id"],
-    ))
+    existing = session.scalar(
+        sa.select(CartLine).where(
+            CartLine.user_id == user_id,
+            CartLine.sku_id == data["sku_id"],
+            CartLine.location_id == data["location_id"],
+            CartLine.rush_sale_id.is_(None)
+            if data.get("rush_sale_id") is None
+            else CartLine.rush_sale_id == data["rush_sale_id"],
+        )
+    )
     if existing is not None:
         existing.quantity += data["quantity"]
         existing.fulfilment = data["fulfilment"]

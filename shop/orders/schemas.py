@@ -13,8 +13,9 @@ class CartLineArgs(ma.Schema):
     sku_id = ma.fields.Integer(required=True)
     quantity = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=10_000))
     fulfilment = ma.fields.Enum(Fulfilment, by_value=True, required=True)
-    location_id = ma.fields.Integer(required=True, metadata={"description": "Counter or hall to pick up at; the hall "
-                                                                            "that ships a delivery"})
+    location_id = ma.fields.Integer(
+        required=True, metadata={"description": "Counter or hall to pick up at; the hall that ships a delivery"}
+    )
     rush_sale_id = ma.fields.Integer(load_default=None)
 
 
@@ -33,8 +34,9 @@ class CartLineSchema(ma.Schema):
 
 class CartSchema(ma.Schema):
     lines = ma.fields.List(ma.fields.Nested(CartLineSchema), required=True)
-    quote = ma.fields.Nested(QuoteSchema, allow_none=True,
-                             metadata={"description": "The cart priced now; line keys are cart line ids"})
+    quote = ma.fields.Nested(
+        QuoteSchema, allow_none=True, metadata={"description": "The cart priced now; line keys are cart line ids"}
+    )
 
 
 class CartQuoteArgs(ma.Schema):
@@ -50,8 +52,12 @@ class AddressSchema(ma.Schema):
 
 
 class CheckoutArgs(ma.Schema):
-    line_ids = ma.fields.List(ma.fields.Integer(), load_default=None, validate=ma.validate.Length(min=1, max=200),
-                              metadata={"description": "Cart lines to order (default: the whole cart)"})
+    line_ids = ma.fields.List(
+        ma.fields.Integer(),
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=200),
+        metadata={"description": "Cart lines to order (default: the whole cart)"},
+    )
     coupon_code = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
     points = ma.fields.Integer(load_default=0, strict=True, validate=ma.validate.Range(min=0))
     delivery_address = ma.fields.Nested(AddressSchema, load_default=None)
@@ -93,8 +99,9 @@ class OrderSchema(ma.Schema):
     paid_fen = ma.fields.Integer(required=True)
     refunded_fen = ma.fields.Integer(required=True)
     points_earned = ma.fields.Integer(required=True)
-    pickup_code = ma.fields.Method("_pickup_code", allow_none=True,
-                                   metadata={"description": "Shown to the buyer only, once paid"})
+    pickup_code = ma.fields.Method(
+        "_pickup_code", allow_none=True, metadata={"description": "Shown to the buyer only, once paid"}
+    )
     tracking_number = ma.fields.String(allow_none=True)
     expires_at = ma.fields.AwareDateTime(required=True)
     paid_at = ma.fields.AwareDateTime(allow_none=True)
@@ -136,8 +143,11 @@ class PayArgs(ma.Schema):
 
 
 class ConfirmArgs(ma.Schema):
-    reference = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100),
-                                 metadata={"description": "The bank transfer reference"})
+    reference = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=100),
+        metadata={"description": "The bank transfer reference"},
+    )
 
 
 class PaymentSchema(ma.Schema):
@@ -173,8 +183,11 @@ class RefundLineArgs(ma.Schema):
 class RefundArgs(ma.Schema):
     lines = ma.fields.List(ma.fields.Nested(RefundLineArgs), required=True, validate=ma.validate.Length(min=1))
     reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
-    reference = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100),
-                                 metadata={"description": "Transfer reference of the money sent back (offline)"})
+    reference = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=100),
+        metadata={"description": "Transfer reference of the money sent back (offline)"},
+    )
 
 
 class RefundSchema(ma.Schema):

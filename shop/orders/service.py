@@ -6,7 +6,7 @@ cancel and an expiry racing for one order cannot both win."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -31,14 +31,19 @@ from shop.promotions import service as offers
 from shop.promotions.models import Coupon
 from shop.reference.models import Township
 
-REFUNDABLE = (OrderStatus.PAID, OrderStatus.READY_FOR_PICKUP, OrderStatus.SHIPPED,
-              OrderStatus.PARTIALLY_REFUNDED, OrderStatus.COMPLETED)
+REFUNDABLE = (
+    OrderStatus.PAID,
+    OrderStatus.READY_FOR_PICKUP,
+    OrderStatus.SHIPPED,
+    OrderStatus.PARTIALLY_REFUNDED,
+    OrderStatus.COMPLETED,
+)
 
 
 @dataclass(frozen=True)
 class OrderSettings:
     payment_minutes: int = 30
-    points: quoting.PointsSettings = quoting.PointsSettings()
+    points: quoting.PointsSettings = field(default_factory=quoting.PointsSettings)
     earn_per_yuan: int = 1
     earn_per_yuan_deep_poverty: int = 2
 
@@ -77,31 +82,51 @@ def checkout(
         raise InvalidInput("The cart is empty.", fields={"line_ids": ["Nothing to order."]})
     places = {(line.location_id, line.fulfilment) for line in lines}
     if len(places) > 1:
-        raise InvalidInput("One order is picked up or shipped from one place; check out those lines separately.",
-                           fields={"line_ids": ["Lines of different locations or fulfilments."]})
+        raise InvalidInput(
+            "One order is picked up or shipped from one place; check out those lines separately.",
+            fields={"line_ids": ["Lines of different locations or fulfilments."]},
+        )
     location_id, fulfilment = places.pop()
     if fulfilment == Fulfilment.DELIVERY and not delivery_address:
         raise InvalidInput("A delivery needs an address.", fields={"delivery_address": ["Required for delivery."]})
 
-    items = [quoting.Item(key=str(line.id), sku_id=line.sku_id, quantity=line.quantity,
-                          rush_sale_id=line.rush_sale_id) for line in lines]
-    quote = quoting.quote(session, user_id=actor.user_id, items=items, coupon_code=coupon_code,
-                          points_requested=points_requested, settings=settings.points, now=now)
+    items = [
+        quoting.Item(key=str(line.id), sku_id=line.sku_id, quantity=line.quantity, rush_sale_id=line.rush_sale_id)
+        for line in lines
+    ]
+    quote = quoting.quote(
+        session,
+        user_id=actor.user_id,
+        items=items,
+        coupon_code=coupon_code,
+        points_requested=points_requested,
+        settings=settings.points,
+        now=now,
+    )
     if quote.problems:
         raise CartNotOrderable(lines=[{"line_id": int(q.key), "problem": q.problem} for q in quote.lines if q.problem])
     if coupon_code and quote.coupon_problem:
         raise Conflict("The coupon cannot be used for this order.", code=quote.coupon_problem)
 
     order = Order(
-        buyer_id=actor.user_id, status=OrderStatus.PENDING_PAYMENT, location_id=location_id, fulfilment=fulfilment,
+        buyer_id=actor.user_id,
+        status=OrderStatus.PENDING_PAYMENT,
+        location_id=location_id,
+        fulfilment=fulfilment,
         delivery_address=delivery_address if fulfilment == Fulfilment.DELIVERY else None,
-        subtotal_fen=quote.subtotal_fen, discount_fen=quote.discount_fen, points_redeemed=quote.points_redeemed,
-        points_redeemed_value_fen=quote.points_redeemed_value_fen, points_cost=quote.points_cost,
-        total_fen=quote.total_fen, quote=_snapshot(quote), expires_at=now + timedelta(minutes=settings.payment_minutes),
+        subtotal_fen=quote.subtotal_fen,
+        discount_fen=quote.discount_fen,
+        points_redeemed=quote.points_redeemed,
+        points_redeemed_value_fen=quote.points_redeemed_value_fen,
+        points_cost=quote.points_cost,
+        total_fen=quote.total_fen,
+        quote=_snapshot(quote),
+        expires_at=now + timedelta(minutes=settings.payment_minutes),
         created_at=now,
     )
-    order.events.append(OrderEvent(from_status=None, to_status=OrderStatus.PENDING_PAYMENT, actor_id=actor.user_id,
-                                   at=now))
+    order.events.append(
+        OrderEvent(from_status=None, to_status=OrderStatus.PENDING_PAYMENT, actor_id=actor.user_id, at=now)
+    )
     session.add(order)
     session.flush()
     order.number = f"{china_today(now):%Y%m%d}{order.id:06d}"
@@ -115,10 +140,21 @@ def checkout(
         if line.rush_sale_id:
             offers.claim_rush_sale(session, line.rush_sale_id, actor.user_id, line.quantity, now)
     if quote.points_total:
-        points.post(session, actor.user_id, -quote.points_total, PointsKind.SPEND, order_id=order.id,
-                    note=f"order {order.number}")
-    inventory.reserve_stock(session, location_id=location_id, reference=order.reservation_reference,
-                            lines=[{"sku_id": line.sku_id, "quantity": line.quantity} for line in order.lines], now=now)
+        points.post(
+            session,
+            actor.user_id,
+            -quote.points_total,
+            PointsKind.SPEND,
+            order_id=order.id,
+            note=f"order {order.number}",
+        )
+    inventory.reserve_stock(
+        session,
+        location_id=location_id,
+        reference=order.reservation_reference,
+        lines=[{"sku_id": line.sku_id, "quantity": line.quantity} for line in order.lines],
+        now=now,
+    )
     for gift in quote.gifts:
         _add_gift(session, order, gift, now)
     cart.clear(session, actor.user_id, [line.id for line in lines])
@@ -146,14 +182,23 @@ def _add_lines(session: Session, order: Order, quote) -> None:
     }
     for q in quote.lines:
         sku, product, deep = skus[q.sku_id]
-        order.lines.append(OrderLine(
-            sku_id=sku.id, product_id=product.id, name=f"{product.name} {sku.name}".strip(), quantity=q.quantity,
-            unit_price_fen=q.unit_price_fen, subtotal_fen=q.subtotal_fen,
-            discount_fen=sum(a.amount_fen for a in q.adjustments if a.source != "points"),
-            points_value_fen=sum(a.amount_fen for a in q.adjustments if a.source == "points"),
-            total_fen=q.total_fen, points_cost=q.points_cost, rush_sale_id=q.rush_sale_id, deep_poverty=bool(deep),
-            adjustments=[a.__dict__ for a in q.adjustments],
-        ))
+        order.lines.append(
+            OrderLine(
+                sku_id=sku.id,
+                product_id=product.id,
+                name=f"{product.name} {sku.name}".strip(),
+                quantity=q.quantity,
+                unit_price_fen=q.unit_price_fen,
+                subtotal_fen=q.subtotal_fen,
+                discount_fen=sum(a.amount_fen for a in q.adjustments if a.source != "points"),
+                points_value_fen=sum(a.amount_fen for a in q.adjustments if a.source == "points"),
+                total_fen=q.total_fen,
+                points_cost=q.points_cost,
+                rush_sale_id=q.rush_sale_id,
+                deep_poverty=bool(deep),
+                adjustments=[a.__dict__ for a in q.adjustments],
+            )
+        )
     session.flush()
 
 
@@ -167,17 +212,30 @@ def _add_gift(session: Session, order: Order, gift, now: datetime) -> None:
         return
     try:
         with session.begin_nested():
-            inventory.reserve_stock(session, location_id=order.location_id,
-                                    reference=_gift_reference(order, gift.promotion_id),
-                                    lines=[{"sku_id": gift.sku_id, "quantity": gift.quantity}], now=now)
+            inventory.reserve_stock(
+                session,
+                location_id=order.location_id,
+                reference=_gift_reference(order, gift.promotion_id),
+                lines=[{"sku_id": gift.sku_id, "quantity": gift.quantity}],
+                now=now,
+            )
     except (InsufficientStock, Conflict):
         offers.release_gift(session, gift.promotion_id, gift.quantity)
         return
     sku = session.get(Sku, gift.sku_id)
-    order.lines.append(OrderLine(
-        sku_id=sku.id, product_id=sku.product_id, name=f"{gift.label} 赠品 gift", quantity=gift.quantity,
-        unit_price_fen=0, subtotal_fen=0, discount_fen=0, total_fen=0, gift_promotion_id=gift.promotion_id,
-    ))
+    order.lines.append(
+        OrderLine(
+            sku_id=sku.id,
+            product_id=sku.product_id,
+            name=f"{gift.label} 赠品 gift",
+            quantity=gift.quantity,
+            unit_price_fen=0,
+            subtotal_fen=0,
+            discount_fen=0,
+            total_fen=0,
+            gift_promotion_id=gift.promotion_id,
+        )
+    )
     session.flush()
 
 
@@ -217,8 +275,7 @@ def get_order(session: Session, actor: Actor, order_id: int, *, now: datetime) -
     return _visible(session, actor, order)
 
 
-def list_my_orders(session: Session, actor: Actor, *, status: OrderStatus | None, now: datetime, page: int,
-                   size: int):
+def list_my_orders(session: Session, actor: Actor, *, status: OrderStatus | None, now: datetime, page: int, size: int):
     expire_due(session, now, buyer_id=actor.user_id)
     stmt = sa.select(Order).options(selectinload(Order.lines)).where(Order.buyer_id == actor.user_id)
     if status is not None:
@@ -226,8 +283,9 @@ def list_my_orders(session: Session, actor: Actor, *, status: OrderStatus | None
     return paginate(session, stmt, order_by=Order.id.desc(), page=page, size=size)
 
 
-def list_location_orders(session: Session, actor: Actor, *, location_id: int | None, status: OrderStatus | None,
-                         page: int, size: int):
+def list_location_orders(
+    session: Session, actor: Actor, *, location_id: int | None, status: OrderStatus | None, page: int, size: int
+):
     """Operators: the orders of the locations they run (admins: all)."""
     stmt = sa.select(Order).options(selectinload(Order.lines))
     if not actor.is_admin:
@@ -262,8 +320,9 @@ def _mark_paid(session: Session, order: Order, *, actor_id: int | None, now: dat
     session.flush()
 
 
-def pay_order(session: Session, actor: Actor, order_id: int, *, gateway_name: str, settings: OrderSettings,
-              now: datetime) -> Payment:
+def pay_order(
+    session: Session, actor: Actor, order_id: int, *, gateway_name: str, settings: OrderSettings, now: datetime
+) -> Payment:
     """Start a payment attempt for the order's total as the server computed it."""
     expire_due(session, now, order_ids=[order_id])
     order = _lock(session, order_id)
@@ -271,22 +330,32 @@ def pay_order(session: Session, actor: Actor, order_id: int, *, gateway_name: st
         raise NotFound("No such order.")
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise Conflict("This order is not awaiting payment.", code="not_payable", status=order.status.value)
-    payment = payments.start_payment(session, order_id=order.id, buyer_id=order.buyer_id, amount_fen=order.total_fen,
-                                     gateway=payments.gateway(gateway_name, settings.points.point_value_fen), now=now)
+    payment = payments.start_payment(
+        session,
+        order_id=order.id,
+        buyer_id=order.buyer_id,
+        amount_fen=order.total_fen,
+        gateway=payments.gateway(gateway_name, settings.points.point_value_fen),
+        now=now,
+    )
     if payment.status == PaymentStatus.SUCCEEDED:
         _mark_paid(session, order, actor_id=actor.user_id, now=now)
     return payment
 
 
-def confirm_offline_payment(session: Session, actor: Actor, payment_id: int, *, reference: str,
-                            now: datetime) -> Payment:
+def confirm_offline_payment(
+    session: Session, actor: Actor, payment_id: int, *, reference: str, now: datetime
+) -> Payment:
     """An admin records the bank transfer that paid an order."""
     actor.require(Role.ADMIN)
     payment = payments.get_payment(session, payment_id)
     order = _lock(session, payment.order_id)
     if order.status != OrderStatus.PENDING_PAYMENT:
-        raise Conflict("The order is no longer awaiting payment; return the transfer.", code="not_payable",
-                       status=order.status.value)
+        raise Conflict(
+            "The order is no longer awaiting payment; return the transfer.",
+            code="not_payable",
+            status=order.status.value,
+        )
     payments.confirm_payment(session, payment, reference=reference, now=now)
     _mark_paid(session, order, actor_id=actor.user_id, now=now)
     return payment
@@ -307,8 +376,9 @@ def _release_holds(session: Session, order: Order, now: datetime) -> None:
             offers.release_gift(session, line.gift_promotion_id, line.quantity)
     held = order.points_redeemed + order.points_cost
     if held:
-        points.post(session, order.buyer_id, held, PointsKind.RETURN, order_id=order.id,
-                    note=f"order {order.number} not paid")
+        points.post(
+            session, order.buyer_id, held, PointsKind.RETURN, order_id=order.id, note=f"order {order.number} not paid"
+        )
     payments.cancel_pending(session, order.id, now=now)
 
 
@@ -322,8 +392,14 @@ def cancel_order(session: Session, actor: Actor, order_id: int, *, now: datetime
     return order
 
 
-def expire_due(session: Session, now: datetime, *, buyer_id: int | None = None,
-               order_ids: list[int] | None = None, limit: int = 500) -> int:
+def expire_due(
+    session: Session,
+    now: datetime,
+    *,
+    buyer_id: int | None = None,
+    order_ids: list[int] | None = None,
+    limit: int = 500,
+) -> int:
     """Cancel unpaid orders past their time, releasing everything they held. Safe to run anywhere,
     any number of times at once: each order is locked and re-checked."""
     stmt = sa.select(Order.id).where(Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at <= now)
@@ -360,8 +436,9 @@ def mark_ready(session: Session, actor: Actor, order_id: int, *, now: datetime) 
     return order
 
 
-def hand_over(session: Session, actor: Actor, order_id: int, *, code: str, settings: OrderSettings,
-              now: datetime) -> Order:
+def hand_over(
+    session: Session, actor: Actor, order_id: int, *, code: str, settings: OrderSettings, now: datetime
+) -> Order:
     """The operator of the order's counter checks the buyer's pick-up code."""
     order = _operated(session, actor, order_id)
     if order.status != OrderStatus.READY_FOR_PICKUP:
@@ -384,8 +461,7 @@ def ship(session: Session, actor: Actor, order_id: int, *, tracking_number: str,
     return order
 
 
-def confirm_delivery(session: Session, actor: Actor, order_id: int, *, settings: OrderSettings,
-                     now: datetime) -> Order:
+def confirm_delivery(session: Session, actor: Actor, order_id: int, *, settings: OrderSettings, now: datetime) -> Order:
     """The buyer (or the hall) confirms a shipped order arrived."""
     order = _lock(session, order_id)
     if order.buyer_id != actor.user_id and not _can_operate(session, actor, order):
@@ -406,8 +482,9 @@ def _complete(session: Session, order: Order, *, actor_id: int, settings: OrderS
         rate = settings.earn_per_yuan_deep_poverty if line.deep_poverty else settings.earn_per_yuan
         earned += cash // 100 * rate
     if earned:
-        points.post(session, order.buyer_id, earned, PointsKind.EARN, order_id=order.id,
-                    note=f"order {order.number} completed")
+        points.post(
+            session, order.buyer_id, earned, PointsKind.EARN, order_id=order.id, note=f"order {order.number} completed"
+        )
     order.points_earned = earned
     session.flush()
     return order
@@ -422,8 +499,17 @@ def _units_share(whole: int, quantity: int, done: int, part: int) -> int:
     return whole * (done + part) // quantity - whole * done // quantity
 
 
-def refund_order(session: Session, actor: Actor, order_id: int, *, lines: list[dict], reason: str,
-                 reference: str | None, settings: OrderSettings, now: datetime):
+def refund_order(
+    session: Session,
+    actor: Actor,
+    order_id: int,
+    *,
+    lines: list[dict],
+    reason: str,
+    reference: str | None,
+    settings: OrderSettings,
+    now: datetime,
+):
     """Refund units of some lines: money back through the payment's gateway (never more than was paid),
     spent points back, earned points clawed back, stock back to the location."""
     order = _operated(session, actor, order_id)
@@ -441,44 +527,78 @@ def refund_order(session: Session, actor: Actor, order_id: int, *, lines: list[d
     for line_id, quantity in sorted(wanted.items()):
         line = by_id[line_id]
         if line.refunded_quantity + quantity > line.quantity:
-            raise Conflict("More units than are left to refund.", code="refund_exceeds_quantity", line_id=line_id,
-                           refundable=line.quantity - line.refunded_quantity)
+            raise Conflict(
+                "More units than are left to refund.",
+                code="refund_exceeds_quantity",
+                line_id=line_id,
+                refundable=line.quantity - line.refunded_quantity,
+            )
         done = line.refunded_quantity
         cash = _units_share(line.total_fen, line.quantity, done, quantity)
-        returned_points += (
-            _units_share(line.points_value_fen, line.quantity, done, quantity) // settings.points.point_value_fen
-            + _units_share(line.points_cost, line.quantity, done, quantity)
-        )
+        returned_points += _units_share(
+            line.points_value_fen, line.quantity, done, quantity
+        ) // settings.points.point_value_fen + _units_share(line.points_cost, line.quantity, done, quantity)
         line.refunded_quantity += quantity
         line.refunded_fen += cash
         amount += cash
         detail.append({"line_id": line_id, "quantity": quantity, "amount_fen": cash})
-        reference_key = _gift_reference(order, line.gift_promotion_id) if line.gift_promotion_id \
-            else order.reservation_reference
+        reference_key = (
+            _gift_reference(order, line.gift_promotion_id) if line.gift_promotion_id else order.reservation_reference
+        )
         back_to_stock.setdefault(reference_key, {})
         back_to_stock[reference_key][line.sku_id] = back_to_stock[reference_key].get(line.sku_id, 0) + quantity
     if order.refunded_fen + amount > order.paid_fen:
         raise Conflict("A refund cannot exceed what was paid.", code="refund_exceeds_payment")
-    gateway_points = payments.refund_payment(session, order_id=order.id, buyer_id=order.buyer_id, amount_fen=amount,
-                                             reference=reference, point_value_fen=settings.points.point_value_fen)
+    gateway_points = payments.refund_payment(
+        session,
+        order_id=order.id,
+        buyer_id=order.buyer_id,
+        amount_fen=amount,
+        reference=reference,
+        point_value_fen=settings.points.point_value_fen,
+    )
     if returned_points:
-        points.post(session, order.buyer_id, returned_points, PointsKind.RETURN, order_id=order.id,
-                    note=f"refund of order {order.number}")
+        points.post(
+            session,
+            order.buyer_id,
+            returned_points,
+            PointsKind.RETURN,
+            order_id=order.id,
+            note=f"refund of order {order.number}",
+        )
     clawed = 0
     if order.points_earned and amount:
         clawed = _units_share(order.points_earned, order.paid_fen, order.refunded_fen, amount)
         if clawed:
-            points.post(session, order.buyer_id, -clawed, PointsKind.CLAWBACK, order_id=order.id,
-                        note=f"refund of order {order.number}", allow_negative=True)
+            points.post(
+                session,
+                order.buyer_id,
+                -clawed,
+                PointsKind.CLAWBACK,
+                order_id=order.id,
+                note=f"refund of order {order.number}",
+                allow_negative=True,
+            )
     for reservation_reference, skus in back_to_stock.items():
-        inventory.return_reserved(session, reference=reservation_reference, lines=skus, now=now,
-                                  reason=f"refund of order {order.number}")
+        inventory.return_reserved(
+            session, reference=reservation_reference, lines=skus, now=now, reason=f"refund of order {order.number}"
+        )
     order.refunded_fen += amount
     fully = all(line.refunded_quantity == line.quantity for line in order.lines)
-    order.transition(OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED, actor_id=actor.user_id,
-                     at=now, note=reason)
-    refund = payments.record_refund(session, order_id=order.id, amount_fen=amount, lines=detail,
-                                    points_returned=returned_points + gateway_points, points_clawed_back=clawed,
-                                    reference=reference, reason=reason, actor_id=actor.user_id, now=now)
+    order.transition(
+        OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED, actor_id=actor.user_id, at=now, note=reason
+    )
+    refund = payments.record_refund(
+        session,
+        order_id=order.id,
+        amount_fen=amount,
+        lines=detail,
+        points_returned=returned_points + gateway_points,
+        points_clawed_back=clawed,
+        reference=reference,
+        reason=reason,
+        actor_id=actor.user_id,
+        now=now,
+    )
     session.flush()
     return refund
