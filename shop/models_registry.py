@@ -3,5 +3,6 @@
 from shop.auth import models as auth_models  # noqa: F401
 from shop.catalog import models as catalog_models  # noqa: F401
 from shop.certification import models as certification_models  # noqa: F401
+from shop.inventory import models as inventory_models  # noqa: F401
 from shop.reference import models as reference_models  # noqa: F401
 from shop.suppliers import models as supplier_models  # noqa: F401
