@@ -51,16 +51,31 @@ def _register_blueprints(api: ShopApi) -> None:
     from shop.catalog.api import blp as catalog_blp
     from shop.certification.api import blp as certification_blp
     from shop.health import blp as health_blp
+    from shop.inventory import counter_api
+    from shop.inventory.api import blp as inventory_blp
+    from shop.inventory.api import public_blp as availability_blp
     from shop.reference.api import blp as reference_blp
     from shop.suppliers.api import blp as suppliers_blp
 
-    for blp in (health_blp, auth_blp, reference_blp, suppliers_blp, catalog_blp, certification_blp):
+    for blp in (
+        health_blp,
+        auth_blp,
+        reference_blp,
+        suppliers_blp,
+        catalog_blp,
+        certification_blp,
+        inventory_blp,
+        availability_blp,
+    ):
         api.register_blueprint(blp)
+    counter_api.register(api)
 
 
 def _register_cli(app: Flask) -> None:
     from shop.cli import db_cli, demo_cli, openapi_cli
+    from shop.inventory.cli import inventory_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(openapi_cli)
+    app.cli.add_command(inventory_cli)

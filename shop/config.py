@@ -34,4 +34,9 @@ def from_env() -> dict:
         "CERTIFICATION_VALIDITY_DAYS": _int("CERTIFICATION_VALIDITY_DAYS", 365 * 3),
         "PAGE_SIZE_DEFAULT": _int("PAGE_SIZE_DEFAULT", 20),
         "PAGE_SIZE_MAX": _int("PAGE_SIZE_MAX", 100),
+        # A smart counter silent for longer than this is listed as stale.
+        "INVENTORY_HEARTBEAT_TIMEOUT_SECONDS": _int("INVENTORY_HEARTBEAT_TIMEOUT_SECONDS", 600),
+        # Low-stock suggestions: sales velocity over this many days, restock to cover that many.
+        "INVENTORY_VELOCITY_WINDOW_DAYS": _int("INVENTORY_VELOCITY_WINDOW_DAYS", 28),
+        "INVENTORY_RESTOCK_COVER_DAYS": _int("INVENTORY_RESTOCK_COVER_DAYS", 14),
     }
