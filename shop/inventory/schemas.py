@@ -563,6 +563,10 @@ class TraceProductSchema(ma.Schema):
 
 class TraceCertificationSchema(ma.Schema):
     certificate_no = ma.fields.String(required=True)
+    status = ma.fields.String(
+        required=True,
+        metadata={"example": "in_force", "description": "in_force, in_objection_window, expired, revoked…"},
+    )
     valid_from = ma.fields.AwareDateTime(required=True)
     valid_until = ma.fields.AwareDateTime(required=True)
     in_force = ma.fields.Boolean(required=True)
@@ -582,5 +586,5 @@ class TraceSchema(ma.Schema):
     certification = ma.fields.Nested(
         TraceCertificationSchema,
         allow_none=True,
-        metadata={"description": "In force now, else the latest published one (in_force false); null if never"},
+        metadata={"description": "In force now, else the latest one announced (in_force false); null if none"},
     )

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased, joinedload, selectinload
 from shop.auth.actor import Actor
 from shop.auth.models import Role
 from shop.catalog.models import Product, ProductKind, Sku
-from shop.certification.models import Certification, CertStatus
+from shop.certification.models import Certification
 from shop.certification.query import current_certifications, product_in_force
 from shop.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shop.inventory import ledger
@@ -1006,10 +1006,10 @@ def trace_batch(session: Session, trace_code: str, now: datetime) -> dict:
         raise NotFound("No batch has this trace code.")
     product = batch.sku.product
     cert = current_certifications(session, [product.id], now).get(product.id)
-    if cert is None:  # not in force now: the latest published one, so the buyer sees it lapsed
+    if cert is None:  # not in force now: the latest one ever announced, so the buyer sees why
         cert = session.scalar(
             sa.select(Certification)
-            .where(Certification.product_id == product.id, Certification.status == CertStatus.PUBLISHED)
+            .where(Certification.product_id == product.id, Certification.valid_from.is_not(None))
             .order_by(Certification.valid_until.desc(), Certification.id.desc())
             .limit(1)
         )
@@ -1030,6 +1030,7 @@ def trace_batch(session: Session, trace_code: str, now: datetime) -> dict:
             "certificate_no": cert.certificate_no,
             "valid_from": cert.valid_from,
             "valid_until": cert.valid_until,
+            "status": cert.effective_status(now),
             "in_force": cert.effective_status(now) == "in_force",
         },
     }
