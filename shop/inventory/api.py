@@ -9,6 +9,7 @@ from shop import clock
 from shop.auth.guard import current_actor, login_required
 from shop.inventory import devices, service
 from shop.inventory.schemas import (
+    ID,
     AvailabilityPageSchema,
     AvailabilityQueryArgs,
     BatchPageSchema,
@@ -88,7 +89,7 @@ def create_location(args):
     return service.create_location(get_session(), current_actor(), data=args)
 
 
-@blp.route("/locations/<int:location_id>", methods=["GET"])
+@blp.route(f"/locations/<{ID}:location_id>", methods=["GET"])
 @blp.response(200, LocationSchema)
 @documented_errors(403, 404)
 @login_required
@@ -97,7 +98,7 @@ def get_location(location_id):
     return service.get_location(get_session(), current_actor(), location_id)
 
 
-@blp.route("/locations/<int:location_id>", methods=["PATCH"])
+@blp.route(f"/locations/<{ID}:location_id>", methods=["PATCH"])
 @blp.arguments(LocationUpdateArgs)
 @blp.response(200, LocationSchema)
 @documented_errors(403, 404)
@@ -107,7 +108,7 @@ def update_location(args, location_id):
     return service.update_location(get_session(), current_actor(), location_id, data=args)
 
 
-@blp.route("/locations/<int:location_id>/counter-key", methods=["POST"])
+@blp.route(f"/locations/<{ID}:location_id>/counter-key", methods=["POST"])
 @blp.response(201, CounterKeySchema)
 @documented_errors(403, 404, 409)
 @login_required
@@ -117,7 +118,7 @@ def issue_counter_key(location_id):
     return devices.issue_key(get_session(), current_actor(), location_id, now=clock.now())
 
 
-@blp.route("/locations/<int:location_id>/counter-key", methods=["DELETE"])
+@blp.route(f"/locations/<{ID}:location_id>/counter-key", methods=["DELETE"])
 @blp.response(204)
 @documented_errors(403, 404, 409)
 @login_required
@@ -129,7 +130,7 @@ def revoke_counter_key(location_id):
 # --- stock ---------------------------------------------------------------------------------------------
 
 
-@blp.route("/locations/<int:location_id>/stock", methods=["GET"])
+@blp.route(f"/locations/<{ID}:location_id>/stock", methods=["GET"])
 @blp.arguments(StockQueryArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, StockPageSchema)
@@ -141,7 +142,7 @@ def list_stock(query, paging, location_id):
     return _page(result, paging)
 
 
-@blp.route("/locations/<int:location_id>/batches", methods=["GET"])
+@blp.route(f"/locations/<{ID}:location_id>/batches", methods=["GET"])
 @blp.arguments(BatchQueryArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, BatchPageSchema)
@@ -153,7 +154,7 @@ def list_batches(query, paging, location_id):
     return _page(result, paging)
 
 
-@blp.route("/locations/<int:location_id>/movements", methods=["GET"])
+@blp.route(f"/locations/<{ID}:location_id>/movements", methods=["GET"])
 @blp.arguments(MovementQueryArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, MovementPageSchema)
@@ -164,7 +165,7 @@ def list_movements(query, paging, location_id):
     return _page(service.list_movements(get_session(), current_actor(), location_id, filters=query, **paging), paging)
 
 
-@blp.route("/locations/<int:location_id>/thresholds/<int:sku_id>", methods=["PUT"])
+@blp.route(f"/locations/<{ID}:location_id>/thresholds/<{ID}:sku_id>", methods=["PUT"])
 @blp.arguments(ThresholdArgs)
 @blp.response(200, StockRowSchema)
 @documented_errors(403, 404)
@@ -180,7 +181,7 @@ def _movement_result(applied):
     return service.describe(get_session(), applied, clock.now())
 
 
-@blp.route("/locations/<int:location_id>/receipts", methods=["POST"])
+@blp.route(f"/locations/<{ID}:location_id>/receipts", methods=["POST"])
 @blp.arguments(ReceiptArgs)
 @blp.response(201, MovementResultSchema)
 @documented_errors(403, 404, 409)
@@ -192,7 +193,7 @@ def receive(args, location_id):
     return _movement_result(applied)
 
 
-@blp.route("/locations/<int:location_id>/sales", methods=["POST"])
+@blp.route(f"/locations/<{ID}:location_id>/sales", methods=["POST"])
 @blp.arguments(SaleArgs)
 @blp.response(201, MovementResultSchema)
 @documented_errors(403, 404, 409)
@@ -204,7 +205,7 @@ def sell(args, location_id):
     return _movement_result(applied)
 
 
-@blp.route("/locations/<int:location_id>/returns", methods=["POST"])
+@blp.route(f"/locations/<{ID}:location_id>/returns", methods=["POST"])
 @blp.arguments(ReturnArgs)
 @blp.response(201, MovementResultSchema)
 @documented_errors(403, 404, 409)
@@ -215,7 +216,7 @@ def return_stock(args, location_id):
     return _movement_result(applied)
 
 
-@blp.route("/locations/<int:location_id>/counts", methods=["POST"])
+@blp.route(f"/locations/<{ID}:location_id>/counts", methods=["POST"])
 @blp.arguments(CountArgs)
 @blp.response(201, MovementResultSchema)
 @documented_errors(403, 404, 409)
@@ -227,7 +228,7 @@ def count(args, location_id):
     return _movement_result(applied)
 
 
-@blp.route("/locations/<int:location_id>/write-offs", methods=["POST"])
+@blp.route(f"/locations/<{ID}:location_id>/write-offs", methods=["POST"])
 @blp.arguments(WriteOffArgs)
 @blp.response(201, MovementResultSchema)
 @documented_errors(403, 404, 409)
@@ -262,7 +263,7 @@ def list_transfers(query, paging):
     return _page(service.list_transfers(get_session(), current_actor(), filters=query, **paging), paging)
 
 
-@blp.route("/transfers/<int:transfer_id>", methods=["GET"])
+@blp.route(f"/transfers/<{ID}:transfer_id>", methods=["GET"])
 @blp.response(200, TransferSchema)
 @documented_errors(403, 404)
 @login_required
@@ -271,7 +272,7 @@ def get_transfer(transfer_id):
     return service.get_transfer(get_session(), current_actor(), transfer_id)
 
 
-@blp.route("/transfers/<int:transfer_id>/receive", methods=["POST"])
+@blp.route(f"/transfers/<{ID}:transfer_id>/receive", methods=["POST"])
 @blp.arguments(ReceiveArgs)
 @blp.response(200, TransferSchema)
 @documented_errors(403, 404, 409)
@@ -327,7 +328,7 @@ def stale_counters(paging):
 # --- public --------------------------------------------------------------------------------------------
 
 
-@public_blp.route("/products/<int:product_id>/availability", methods=["GET"])
+@public_blp.route(f"/products/<{ID}:product_id>/availability", methods=["GET"])
 @public_blp.arguments(AvailabilityQueryArgs, location="query")
 @public_blp.arguments(PageArgs, location="query")
 @public_blp.response(200, AvailabilityPageSchema)

@@ -172,3 +172,26 @@ def test_admin_grants_hall_operator_with_a_location_scope(client, make):
     )
     assert unknown.status_code == 422
     assert client.get(f"/api/v1/locations/{hall.id}", headers=make.headers(user)).status_code == 200
+
+
+def test_ids_beyond_32_bits_are_bad_input_or_unknown_never_a_server_error(client, make):
+    admin = make.headers(make.user(Role.ADMIN))
+    hall = make.hall()
+    big = 10**12
+    for method, url, body, status in (
+        ("GET", f"/api/v1/locations/{big}", None, 404),
+        ("GET", f"/api/v1/transfers/{big}", None, 404),
+        ("GET", f"/api/v1/products/{big}/availability", None, 404),
+        ("GET", f"/api/v1/locations?district_id={big}", None, 422),
+        ("GET", f"/api/v1/inventory/low-stock?location_id={big}", None, 422),
+        ("POST", f"/api/v1/locations/{hall.id}/sales", {"lines": [{"sku_id": big, "quantity": 1}]}, 422),
+        ("PUT", f"/api/v1/locations/{hall.id}/thresholds/{big}", {"low_stock_threshold": 1}, 404),
+        (
+            "POST",
+            "/api/v1/transfers",
+            {"from_location_id": hall.id, "to_location_id": big, "lines": [{"sku_id": 1, "quantity": 1}]},
+            422,
+        ),
+    ):
+        response = client.open(url, method=method, json=body, headers=admin)
+        assert response.status_code == status, (url, response.json)
