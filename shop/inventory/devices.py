@@ -171,7 +171,6 @@ def report_sale(session: Session, counter: Location, payload: dict, *, now: date
     applied = service.sell(
         session, counter.id, payload["items"], now=now, counter_event_id=event.id, require_in_force=False
     )
-    described = service.describe(session, applied, now)
     event.result = {
         **_envelope(event),
         "lines": [
@@ -182,7 +181,7 @@ def report_sale(session: Session, counter: Location, payload: dict, *, now: date
                 "best_before": line["best_before"].isoformat(),
                 "quantity": -line["on_hand_delta"],
             }
-            for line in described["lines"]
+            for line in service.describe_moves(session, applied.moves)
         ],
     }
     session.flush()

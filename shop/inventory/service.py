@@ -339,23 +339,31 @@ class Applied:
     moves: list[Move]
 
 
+def describe_moves(session: Session, moves: list[Move]) -> list[dict]:
+    batch_ids = sorted({m.batch_id for m in moves})
+    codes = (
+        dict(session.execute(sa.select(Batch.id, Batch.trace_code).where(Batch.id.in_(batch_ids))).all())
+        if batch_ids
+        else {}
+    )
+    return [
+        {
+            "kind": m.kind,
+            "sku_id": m.sku_id,
+            "batch_id": m.batch_id,
+            "trace_code": codes[m.batch_id],
+            "best_before": m.best_before,
+            "on_hand_delta": m.on_hand,
+            "reserved_delta": m.reserved,
+        }
+        for m in moves
+    ]
+
+
 def describe(session: Session, applied: Applied, now: datetime) -> dict:
-    batch_ids = sorted({m.batch_id for m in applied.moves})
-    batches = {b.id: b for b in session.scalars(sa.select(Batch).where(Batch.id.in_(batch_ids)))} if batch_ids else {}
     return {
         "location_id": applied.location_id,
-        "lines": [
-            {
-                "kind": m.kind,
-                "sku_id": m.sku_id,
-                "batch_id": m.batch_id,
-                "trace_code": batches[m.batch_id].trace_code,
-                "best_before": m.best_before,
-                "on_hand_delta": m.on_hand,
-                "reserved_delta": m.reserved,
-            }
-            for m in applied.moves
-        ],
+        "lines": describe_moves(session, applied.moves),
         "stock": stock_rows(session, applied.location_id, [m.sku_id for m in applied.moves], now),
     }
 
@@ -485,8 +493,9 @@ def sell(
     """Units of SKUs leave the shelf: earliest best-before first, never expired, never reserved.
     The caller checked the location; with `require_in_force` a product not in force is refused."""
     wanted = _merge(lines, "sku_id")
-    ledger.lock_levels(session, location_id, wanted)
-    _skus(session, list(wanted))
+    levels = ledger.lock_levels(session, location_id, wanted)
+    if set(wanted) - set(levels):  # never stocked here: unknown SKU (422) or out of stock (409)
+        _skus(session, list(set(wanted) - set(levels)))
     if require_in_force:
         _require_in_force(session, list(wanted), now)
     today = china_today(now)

@@ -233,3 +233,17 @@ def test_counter_reports_are_validated(client, make, counter, key):
     ):
         response = client.post(url, json=body, headers={KEY: key})
         assert response.status_code == 422, (body, response.json)
+
+
+def test_a_cabinet_sale_is_a_dozen_statements_at_most(client, make, counter, key, count_queries):
+    sku = make.sku()
+    make.stock(counter, sku, 50)
+    url, body = f"/api/v1/counters/{counter.id}/sales", _sale("q-1", sku.id)
+    with count_queries() as first:
+        assert client.post(url, json=body, headers={KEY: key}).status_code == 201
+    with count_queries() as replay:
+        assert client.post(url, json=body, headers={KEY: key}).status_code == 200
+    # key, event check, event insert, lock, FEFO read, batch and level updates, ledger insert, trace codes,
+    # stored result (SQLite takes its write lock with one more statement)
+    assert first.count <= 11, first.statements
+    assert replay.count <= 2, replay.statements
