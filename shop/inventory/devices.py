@@ -12,7 +12,7 @@ import hashlib
 import json
 import secrets
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -154,8 +154,8 @@ def _envelope(event: CounterEvent) -> dict:
         "counter_id": event.counter_id,
         "event_id": event.event_id,
         "kind": event.kind.value,
-        "occurred_at": event.occurred_at.isoformat(),
-        "applied_at": event.received_at.isoformat(),
+        "occurred_at": event.occurred_at.astimezone(UTC).isoformat(),
+        "applied_at": event.received_at.astimezone(UTC).isoformat(),
     }
 
 

@@ -40,6 +40,52 @@ LEVELS = StockLevel.__table__
 BATCH_LEVELS = BatchLevel.__table__
 MOVEMENTS = Movement.__table__
 
+# The hot path's statements are built once, with bind parameters: building SQLAlchemy constructs
+# per call cost more than the database work of a movement.
+_LEVEL_KEYS = sa.and_(
+    LEVELS.c.location_id == sa.bindparam("b_location_id"),
+    LEVELS.c.sku_id.in_(sa.bindparam("b_sku_ids", expanding=True)),
+)
+# SQLite has no row locks: a no-op write takes the database's write lock before the reads.
+_TAKE_WRITE_LOCK = LEVELS.update().where(_LEVEL_KEYS).values(on_hand=LEVELS.c.on_hand)
+_LOCK_LEVELS = (
+    sa.select(LEVELS.c.sku_id, LEVELS.c.on_hand, LEVELS.c.reserved)
+    .where(_LEVEL_KEYS)
+    .order_by(LEVELS.c.location_id, LEVELS.c.sku_id)
+    .with_for_update()
+)
+_SELLABLE_BATCHES = (
+    sa.select(BATCH_LEVELS.c.batch_id, BATCH_LEVELS.c.best_before, BATCH_LEVELS.c.on_hand - BATCH_LEVELS.c.reserved)
+    .where(
+        BATCH_LEVELS.c.location_id == sa.bindparam("b_location_id"),
+        BATCH_LEVELS.c.sku_id == sa.bindparam("b_sku_id"),
+        BATCH_LEVELS.c.best_before >= sa.bindparam("today"),
+        BATCH_LEVELS.c.on_hand > BATCH_LEVELS.c.reserved,
+    )
+    .order_by(BATCH_LEVELS.c.best_before, BATCH_LEVELS.c.batch_id)
+)
+
+
+def _conditional_change(table: sa.Table, key: sa.Column) -> sa.Update:
+    """Change on hand and reserved relative to the stored values, only if afterwards
+    on_hand >= reserved >= 0 still holds (rowcount 0 otherwise)."""
+    on_hand, reserved = sa.bindparam("d_on_hand"), sa.bindparam("d_reserved")
+    return (
+        table.update()
+        .where(
+            table.c.location_id == sa.bindparam("b_location_id"),
+            key == sa.bindparam("key"),
+            table.c.reserved + reserved >= 0,
+            table.c.on_hand + on_hand >= table.c.reserved + reserved,
+        )
+        .values(on_hand=table.c.on_hand + on_hand, reserved=table.c.reserved + reserved)
+    )
+
+
+_CHANGE_BATCH_LEVEL = _conditional_change(BATCH_LEVELS, BATCH_LEVELS.c.batch_id)
+_CHANGE_LEVEL = _conditional_change(LEVELS, LEVELS.c.sku_id)
+_APPEND_MOVEMENTS = MOVEMENTS.insert()
+
 
 @dataclass(frozen=True)
 class Move:
@@ -83,35 +129,16 @@ def lock_levels(
             ],
             ["location_id", "sku_id"],
         )
-    where = sa.and_(LEVELS.c.location_id == location_id, LEVELS.c.sku_id.in_(skus))
+    keys = {"b_location_id": location_id, "b_sku_ids": skus}
     if session.connection().dialect.name == "sqlite":
-        # SQLite has no row locks: a write takes the database's write lock now, before the reads.
-        session.execute(LEVELS.update().where(where).values(on_hand=LEVELS.c.on_hand))
-    rows = session.execute(
-        sa.select(LEVELS.c.sku_id, LEVELS.c.on_hand, LEVELS.c.reserved)
-        .where(where)
-        .order_by(LEVELS.c.location_id, LEVELS.c.sku_id)
-        .with_for_update()
-    ).all()
+        session.execute(_TAKE_WRITE_LOCK, keys)
+    rows = session.execute(_LOCK_LEVELS, keys).all()
     return {sku_id: (on_hand, reserved) for sku_id, on_hand, reserved in rows}
 
 
 def sellable_batches(session: Session, location_id: int, sku_id: int, today: date) -> list[tuple[int, date, int]]:
     """(batch_id, best_before, available) of unexpired batches with available units, FEFO order."""
-    rows = session.execute(
-        sa.select(
-            BATCH_LEVELS.c.batch_id,
-            BATCH_LEVELS.c.best_before,
-            BATCH_LEVELS.c.on_hand - BATCH_LEVELS.c.reserved,
-        )
-        .where(
-            BATCH_LEVELS.c.location_id == location_id,
-            BATCH_LEVELS.c.sku_id == sku_id,
-            BATCH_LEVELS.c.best_before >= today,
-            BATCH_LEVELS.c.on_hand > BATCH_LEVELS.c.reserved,
-        )
-        .order_by(BATCH_LEVELS.c.best_before, BATCH_LEVELS.c.batch_id)
-    ).all()
+    rows = session.execute(_SELLABLE_BATCHES, {"b_location_id": location_id, "b_sku_id": sku_id, "today": today}).all()
     return [tuple(row) for row in rows]
 
 
@@ -165,14 +192,13 @@ def apply(
     )
     per_sku: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     for move in moves:
-        where = BATCH_LEVELS.c.batch_id == move.batch_id
-        _change(session, BATCH_LEVELS, where, location_id, move.on_hand, move.reserved, move.sku_id, move.kind)
+        _change(session, _CHANGE_BATCH_LEVEL, location_id, move.batch_id, move.on_hand, move.reserved, move)
         per_sku[move.sku_id][0] += move.on_hand
         per_sku[move.sku_id][1] += move.reserved
     for sku_id, (on_hand, reserved) in sorted(per_sku.items()):
-        _change(session, LEVELS, LEVELS.c.sku_id == sku_id, location_id, on_hand, reserved, sku_id, moves[0].kind)
+        _change(session, _CHANGE_LEVEL, location_id, sku_id, on_hand, reserved, moves[0])
     session.execute(
-        MOVEMENTS.insert(),
+        _APPEND_MOVEMENTS,
         [
             {
                 "kind": move.kind.value,
@@ -195,32 +221,16 @@ def apply(
 
 
 def _change(
-    session: Session,
-    table: sa.Table,
-    key: sa.ColumnElement[bool],
-    location_id: int,
-    d_on_hand: int,
-    d_reserved: int,
-    sku_id: int,
-    kind: MovementKind,
+    session: Session, statement: sa.Update, location_id: int, key: int, d_on_hand: int, d_reserved: int, move: Move
 ) -> None:
-    """One conditional UPDATE relative to the stored balance; refuses if it would break
-    on_hand >= reserved >= 0."""
     if not (d_on_hand or d_reserved):
         return
-    on_hand, reserved = sa.bindparam("d_on_hand", d_on_hand), sa.bindparam("d_reserved", d_reserved)
     result = session.execute(
-        table.update()
-        .where(
-            table.c.location_id == location_id,
-            key,
-            table.c.reserved + reserved >= 0,
-            table.c.on_hand + on_hand >= table.c.reserved + reserved,
-        )
-        .values(on_hand=table.c.on_hand + on_hand, reserved=table.c.reserved + reserved)
+        statement,
+        {"b_location_id": location_id, "key": key, "d_on_hand": d_on_hand, "d_reserved": d_reserved},
     )
     if result.rowcount != 1:
-        raise InsufficientStock(sku_id=sku_id, location_id=location_id, kind=kind.value)
+        raise InsufficientStock(sku_id=move.sku_id, location_id=location_id, kind=move.kind.value)
 
 
 # --- the check: rebuild every balance from the ledger ------------------------------------------

@@ -22,6 +22,7 @@ from shop.auth.models import Role
 from shop.catalog.models import Product, ProductKind, Sku
 from shop.certification.models import Certification
 from shop.certification.query import current_certifications, product_in_force
+from shop.db import UTCDateTime
 from shop.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shop.inventory import ledger
 from shop.inventory.errors import InsufficientStock, LocationInactive, NotInForce
@@ -380,10 +381,14 @@ def _skus(session: Session, sku_ids: list[int]) -> dict[int, Sku]:
     return skus
 
 
+_LAPSED_SKUS = sa.select(Sku.id).where(
+    Sku.id.in_(sa.bindparam("sku_ids", expanding=True)),
+    ~product_in_force(Sku.product_id, sa.bindparam("now", type_=UTCDateTime())),
+)
+
+
 def _require_in_force(session: Session, sku_ids: list[int], now: datetime) -> None:
-    lapsed = session.scalars(
-        sa.select(Sku.id).where(Sku.id.in_(sorted(set(sku_ids))), ~product_in_force(Sku.product_id, now))
-    ).all()
+    lapsed = session.scalars(_LAPSED_SKUS, {"sku_ids": sorted(set(sku_ids)), "now": now}).all()
     if lapsed:
         raise NotInForce(sku_ids=sorted(lapsed))
 
