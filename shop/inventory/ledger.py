@@ -143,22 +143,24 @@ def sellable_batches(session: Session, location_id: int, sku_id: int, today: dat
 
 
 def pick_fefo(
-    session: Session, location_id: int, sku_id: int, quantity: int, today: date
+    session: Session, location_id: int, sku_id: int, quantity: int, today: date, taken: dict[int, int] | None = None
 ) -> list[tuple[int, date, int]]:
-    """Which batches `quantity` units come from: earliest best-before first, never expired ones.
-    Call it with the SKU's level locked. Returns (batch_id, best_before, units)."""
+    """Which batches `quantity` units come from: earliest best-before first, never expired ones,
+    leaving out units the use case `taken` from batches already. Call it with the SKU's level locked.
+    Returns (batch_id, best_before, units)."""
     picked: list[tuple[int, date, int]] = []
-    need = quantity
-    batches = sellable_batches(session, location_id, sku_id, today)
-    for batch_id, best_before, available in batches:
-        take = min(need, available)
-        picked.append((batch_id, best_before, take))
-        need -= take
+    need, total = quantity, 0
+    for batch_id, best_before, available in sellable_batches(session, location_id, sku_id, today):
+        available -= (taken or {}).get(batch_id, 0)
+        if available <= 0:
+            continue
+        total += available
+        units = min(need, available)
+        picked.append((batch_id, best_before, units))
+        need -= units
         if need == 0:
             return picked
-    raise InsufficientStock(
-        sku_id=sku_id, location_id=location_id, requested=quantity, available=sum(b[2] for b in batches)
-    )
+    raise InsufficientStock(sku_id=sku_id, location_id=location_id, requested=quantity, available=total)
 
 
 def apply(

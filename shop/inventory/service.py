@@ -25,7 +25,7 @@ from shop.certification.query import current_certifications, product_in_force
 from shop.db import UTCDateTime
 from shop.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shop.inventory import ledger
-from shop.inventory.errors import InsufficientStock, LocationInactive, NotInForce
+from shop.inventory.errors import LocationInactive, NotInForce
 from shop.inventory.ledger import BATCH_LEVELS, LEVELS, Move
 from shop.inventory.models import (
     CHINA,
@@ -180,21 +180,21 @@ def _rows_page(session: Session, stmt: sa.Select, *, order_by: list, page: int, 
     return rows, total
 
 
-def _sellable(today: date, level=LEVELS) -> sa.ScalarSelect:
+def _sellable(today: date) -> sa.ScalarSelect:
     """Units available (on hand, not reserved) in unexpired batches of the level's SKU and location."""
     b = BATCH_LEVELS
     return (
         sa.select(sa.func.coalesce(sa.func.sum(b.c.on_hand - b.c.reserved), 0))
-        .where(b.c.location_id == level.c.location_id, b.c.sku_id == level.c.sku_id, b.c.best_before >= today)
+        .where(b.c.location_id == LEVELS.c.location_id, b.c.sku_id == LEVELS.c.sku_id, b.c.best_before >= today)
         .scalar_subquery()
     )
 
 
-def _expired(today: date, level=LEVELS) -> sa.ScalarSelect:
+def _expired(today: date) -> sa.ScalarSelect:
     b = BATCH_LEVELS
     return (
         sa.select(sa.func.coalesce(sa.func.sum(b.c.on_hand), 0))
-        .where(b.c.location_id == level.c.location_id, b.c.sku_id == level.c.sku_id, b.c.best_before < today)
+        .where(b.c.location_id == LEVELS.c.location_id, b.c.sku_id == LEVELS.c.sku_id, b.c.best_before < today)
         .scalar_subquery()
     )
 
@@ -645,7 +645,7 @@ def dispatch_transfer(
         moves.append(Move(MovementKind.TRANSFER_OUT, batch.sku_id, batch.id, batch.best_before, on_hand=-quantity))
         taken[batch.id] += quantity
     for sku_id, quantity in sorted(_merge(by_sku, "sku_id").items()):
-        for batch_id, best_before, units in _pick_excluding(session, from_location_id, sku_id, quantity, today, taken):
+        for batch_id, best_before, units in ledger.pick_fefo(session, from_location_id, sku_id, quantity, today, taken):
             moves.append(Move(MovementKind.TRANSFER_OUT, sku_id, batch_id, best_before, on_hand=-units))
             taken[batch_id] += units
     transfer = Transfer(
@@ -666,22 +666,6 @@ def dispatch_transfer(
     session.flush()
     ledger.apply(session, from_location_id, moves, now=now, actor_id=actor.user_id, transfer_id=transfer.id)
     return get_transfer(session, actor, transfer.id)
-
-
-def _pick_excluding(session, location_id, sku_id, quantity, today, taken: dict[int, int]):
-    """FEFO picking that leaves out units this use case takes already from explicit batches."""
-    picked, need, available_total = [], quantity, 0
-    for batch_id, best_before, available in ledger.sellable_batches(session, location_id, sku_id, today):
-        available -= taken.get(batch_id, 0)
-        if available <= 0:
-            continue
-        available_total += available
-        units = min(need, available)
-        picked.append((batch_id, best_before, units))
-        need -= units
-        if need == 0:
-            return picked
-    raise InsufficientStock(sku_id=sku_id, location_id=location_id, requested=quantity, available=available_total)
 
 
 def _transfer_scope(actor: Actor, transfer: Transfer) -> tuple[bool, bool]:
