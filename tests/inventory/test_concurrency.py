@@ -7,13 +7,14 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from shop import clock
+from shop import clock, create_app, migrate
 from shop.auth.models import Role
 from shop.db import transaction
 from shop.errors import DomainError
 from shop.inventory import service
 from shop.inventory.ledger import check_balances
 from shop.inventory.models import CounterEvent, Movement, MovementKind, StockLevel, china_today
+from tests.conftest import TEST_CONFIG
 from tests.factories import Factory
 
 STOCK = 30
@@ -149,3 +150,28 @@ def test_a_transfer_received_at_once_from_many_places_is_received_once(committed
     with transaction(committed_app.extensions["shop"]["sessionmaker"]) as session:
         assert session.get(StockLevel, (w["hall"], w["sku"])).on_hand == 5
         assert check_balances(session) == []
+
+
+def test_parallel_reports_queue_instead_of_failing_on_either_database(scratch_database_url):
+    """On SQLite too (the embedded start): writers wait for the write lock rather than fail."""
+    migrate.upgrade(scratch_database_url)
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": scratch_database_url})
+    try:
+        w = _world(app)
+
+        def send(i):
+            body = {
+                "event_id": f"q-{i}",
+                "occurred_at": clock.now().isoformat(),
+                "items": [{"sku_id": w["sku"], "quantity": 1}],
+            }
+            client = app.test_client()
+            return client.post(f"/api/v1/counters/{w['counter']}/sales", json=body, headers={"X-Counter-Key": w["key"]})
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = [r.status_code for r in pool.map(send, range(24))]
+        assert statuses == [201] * 24
+        on_hand, _, drifts, moved, _ = _levels(app, w)
+        assert (on_hand, moved, drifts) == (STOCK - 24, 24, [])
+    finally:
+        app.extensions["shop"]["engine"].dispose()
