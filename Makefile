@@ -40,9 +40,9 @@ test: install-test
 		SHOP_TEST_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/pytest; \
 	fi
 
-## Benchmarks: print tables, never assert times.
+## Benchmarks: print tables, never assert times. BENCH=inventory (or catalog) runs only that one.
 bench: install-test
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(BENCH)
 
 ## Regenerate the committed OpenAPI document after an API change.
 openapi: install

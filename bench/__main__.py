@@ -1,6 +1,17 @@
-"""`make bench`: run every benchmark and print its table."""
+"""`make bench`: run every benchmark and print its table; `make bench BENCH=inventory` (or
+`python -m bench inventory`) runs only the named ones."""
 
-from bench import catalog_http
+import os
+import sys
+
+from bench import catalog_http, inventory_stock
+
+BENCHES = {"catalog": catalog_http.main, "inventory": inventory_stock.main}
 
 if __name__ == "__main__":
-    catalog_http.main()
+    names = sys.argv[1:] or os.environ.get("BENCH", "").split() or list(BENCHES)
+    unknown = [name for name in names if name not in BENCHES]
+    if unknown:
+        sys.exit(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
+    for name in names:
+        BENCHES[name]()

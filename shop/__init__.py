@@ -51,6 +51,10 @@ def _register_blueprints(api: ShopApi) -> None:
     from shop.catalog.api import blp as catalog_blp
     from shop.certification.api import blp as certification_blp
     from shop.health import blp as health_blp
+    from shop.inventory import counter_api
+    from shop.inventory.api import blp as inventory_blp
+    from shop.inventory.api import public_blp as availability_blp
+    from shop.orders.api import blp as orders_blp
     from shop.points.api import blp as points_blp
     from shop.promotions.api import blp as promotions_blp
     from shop.reference.api import blp as reference_blp
@@ -65,14 +69,21 @@ def _register_blueprints(api: ShopApi) -> None:
         certification_blp,
         promotions_blp,
         points_blp,
+        inventory_blp,
+        availability_blp,
+        orders_blp,
     ):
         api.register_blueprint(blp)
+    counter_api.register(api)
 
 
 def _register_cli(app: Flask) -> None:
-    from shop.cli import db_cli, demo_cli, openapi_cli, points_cli
+    from shop.cli import db_cli, demo_cli, openapi_cli, orders_cli, points_cli
+    from shop.inventory.cli import inventory_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(openapi_cli)
     app.cli.add_command(points_cli)
+    app.cli.add_command(inventory_cli)
+    app.cli.add_command(orders_cli)

@@ -39,4 +39,9 @@ def from_env() -> dict:
         "POINTS_EARN_PER_YUAN_DEEP_POVERTY": _int("POINTS_EARN_PER_YUAN_DEEP_POVERTY", 2),
         "PAGE_SIZE_DEFAULT": _int("PAGE_SIZE_DEFAULT", 20),
         "PAGE_SIZE_MAX": _int("PAGE_SIZE_MAX", 100),
+        # A smart counter silent for longer than this is listed as stale.
+        "INVENTORY_HEARTBEAT_TIMEOUT_SECONDS": _int("INVENTORY_HEARTBEAT_TIMEOUT_SECONDS", 600),
+        # Low-stock suggestions: sales velocity over this many days, restock to cover that many.
+        "INVENTORY_VELOCITY_WINDOW_DAYS": _int("INVENTORY_VELOCITY_WINDOW_DAYS", 28),
+        "INVENTORY_RESTOCK_COVER_DAYS": _int("INVENTORY_RESTOCK_COVER_DAYS", 14),
     }

@@ -91,7 +91,11 @@ def _sqlite_proper_transactions(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        conn.exec_driver_sql("BEGIN")
+        # A unit of work that will write may ask for the write lock up front with the execution
+        # option sqlite_begin="IMMEDIATE": it then waits its turn (busy_timeout), where a deferred
+        # transaction that read first fails at once with "database is locked" if another writes.
+        mode = conn.get_execution_options().get("sqlite_begin")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
 
 def insert_missing(session: Session, model, **values) -> None:

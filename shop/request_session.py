@@ -12,6 +12,16 @@ def get_session() -> Session:
     return g.db_session
 
 
+def begin_writing() -> Session:
+    """The request's session, for a request that will write: on SQLite its transaction takes the
+    write lock at its start (before the first read), so concurrent writers queue instead of failing.
+    Call it before anything reads; later it changes nothing."""
+    session = get_session()
+    if not session.in_transaction():
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+    return session
+
+
 def init_app(app: Flask) -> None:
     @app.after_request
     def _commit_or_roll_back(response):

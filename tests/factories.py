@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
+import sqlalchemy as sa
 from flask_jwt_extended import create_access_token
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,9 @@ from shop.catalog import service as catalog
 from shop.catalog.models import BrandTier, Category, Product
 from shop.certification import service as certification
 from shop.certification.models import Certification
+from shop.inventory import devices
+from shop.inventory import service as inventory
+from shop.inventory.models import Location, LocationKind, china_today
 from shop.suppliers import service as suppliers
 from shop.suppliers.models import Supplier
 from shop.suppliers.uscc import check_character
@@ -165,3 +169,78 @@ class Factory:
             now=published_at,
         )
         return cert
+
+    # --- inventory ------------------------------------------------------------------------
+    def centre(self) -> Location:
+        existing = self.session.scalar(sa.select(Location).where(Location.kind == LocationKind.CENTRE))
+        return existing or self.location(LocationKind.CENTRE, name="运营中心 Centre")
+
+    def location(
+        self, kind: LocationKind | str, parent: Location | None = None, *, district_id: int = YUZHONG, **extra
+    ) -> Location:
+        kind = LocationKind(kind)
+        if parent is None and kind != LocationKind.CENTRE:
+            parent = self.centre()
+        return inventory.create_location(
+            self.session,
+            self.admin,
+            data={
+                "kind": kind,
+                "parent_id": parent.id if parent else None,
+                "name": extra.pop("name", f"{kind.value.title()} {next(_seq)}"),
+                "district_id": district_id,
+                "address": extra.pop("address", "解放碑 1号"),
+                **extra,
+            },
+        )
+
+    def hall(self, **extra) -> Location:
+        return self.location(LocationKind.HALL, **extra)
+
+    def counter(self, hall: Location | None = None, **extra) -> Location:
+        extra.setdefault("host_institution", "重庆医科大学附属第一医院")
+        return self.location(LocationKind.COUNTER, hall or self.hall(), **extra)
+
+    def operator(self, *locations: Location) -> User:
+        return self.user(*[(Role.HALL_OPERATOR, location.id) for location in locations])
+
+    def sku(self, *, certified: bool = True, **product_extra):
+        """The SKU of a new product, certified (in force for the last fifty days) unless told otherwise."""
+        product = self.product(**product_extra)
+        if certified:
+            self.certified(product, published_at=clock.now() - timedelta(days=60))
+        return product.skus[0]
+
+    def stock(
+        self,
+        location: Location,
+        sku,
+        quantity: int,
+        *,
+        best_before: date | None = None,
+        produced_on: date | None = None,
+        trace_code: str | None = None,
+    ) -> str:
+        """Receive a batch of `quantity` units of `sku` at `location`; returns its trace code."""
+        today = china_today(clock.now())
+        trace_code = trace_code or f"TC-{next(_seq):06d}"
+        inventory.receive_stock(
+            self.session,
+            self.admin,
+            location.id,
+            lines=[
+                {
+                    "sku_id": sku.id,
+                    "trace_code": trace_code,
+                    "produced_on": produced_on or today - timedelta(days=3),
+                    "best_before": best_before or today + timedelta(days=30),
+                    "quantity": quantity,
+                }
+            ],
+            reference=None,
+            now=clock.now(),
+        )
+        return trace_code
+
+    def counter_key(self, counter: Location) -> str:
+        return devices.issue_key(self.session, self.admin, counter.id, now=clock.now())["api_key"]

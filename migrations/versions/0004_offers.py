@@ -1,7 +1,7 @@
 """points ledger, promotions, coupons, rush sales
 
 Revision ID: 0004_offers
-Revises: 0001
+Revises: 0003_inventory
 Create Date: 2026-11-28 21:10:20.868030
 """
 
@@ -11,7 +11,7 @@ import shop.db
 
 
 revision = '0004_offers'
-down_revision = '0001'
+down_revision = '0003_inventory'
 branch_labels = None
 depends_on = None
 

@@ -22,6 +22,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 SCOPE_MODELS = {
     ScopeKind.SUPPLIER: "shop.suppliers.models:Supplier",
     ScopeKind.DISTRICT: "shop.reference.models:District",
+    ScopeKind.LOCATION: "shop.inventory.models:Location",
 }
 
 

@@ -14,8 +14,12 @@ from shop.promotions.models import RushSale
 MAX_LINES = 200
 
 
-def list_lines(session: Session, user_id: int) -> list[CartLine]:
-    return list(session.scalars(sa.select(CartLine).where(CartLine.user_id == user_id).order_by(CartLine.id)))
+def list_lines(session: Session, user_id: int, *, for_update: bool = False) -> list[CartLine]:
+    """The buyer's lines; `for_update` locks them, so two checkouts of one cart cannot both take it."""
+    stmt = sa.select(CartLine).where(CartLine.user_id == user_id).order_by(CartLine.id)
+    if for_update:
+        stmt = stmt.with_for_update().execution_options(populate_existing=True)
+    return list(session.scalars(stmt))
 
 
 def _check(session: Session, data: dict) -> None:

@@ -73,7 +73,7 @@ def checkout(
     now: datetime,
 ) -> Order:
     """Re-price the cart on the server, hold everything the order needs, and create it pending payment."""
-    lines = cart.list_lines(session, actor.user_id)
+    lines = cart.list_lines(session, actor.user_id, for_update=True)
     if line_ids is not None:
         lines = [line for line in lines if line.id in set(line_ids)]
         if len(lines) != len(set(line_ids)):

@@ -1,0 +1,112 @@
+"""The smart counters' own API: authenticated by the counter's API key in the X-Counter-Key header.
+A key works only for its own counter: any other counter id in the path answers 404."""
+
+from __future__ import annotations
+
+import functools
+
+from flask import current_app, g, request
+from flask_smorest import Blueprint
+
+from shop import clock
+from shop.inventory import devices
+from shop.inventory.errors import LocationInactive
+from shop.inventory.schemas import (
+    ID,
+    CounterRestockArgs,
+    CounterRestockResultSchema,
+    CounterSaleArgs,
+    CounterSaleResultSchema,
+    HeartbeatArgs,
+    HeartbeatSchema,
+)
+from shop.request_session import begin_writing, get_session
+from shop.web import documented_errors, error_response
+
+COUNTER_KEY_HEADER = "X-Counter-Key"
+SECURITY_SCHEME = {"type": "apiKey", "in": "header", "name": COUNTER_KEY_HEADER}
+
+blp = Blueprint(
+    "counters",
+    __name__,
+    url_prefix="/api/v1",
+    description="Smart counters (API key in X-Counter-Key): sales sessions, restock confirmations, heartbeats. "
+    "Reports carry the cabinet's event id and are applied once however often they are sent.",
+)
+
+
+def register(api) -> None:
+    api.register_blueprint(blp)
+    api.spec.components.security_scheme("counterKey", SECURITY_SCHEME)
+
+
+def counter_required(view):
+    """Load the counter whose key came with the request into `g.counter`; 401 without a valid key,
+    404 when the key belongs to another counter than the path's."""
+
+    @functools.wraps(view)
+    def wrapper(*args, counter_id: int, **kwargs):
+        key = request.headers.get(COUNTER_KEY_HEADER, "")
+        begin_writing()  # every report writes: on SQLite, queue for the write lock before reading
+        device = devices.authenticate(get_session(), key) if key else None
+        if device is None:
+            return error_response(
+                401,
+                "invalid_counter_key" if key else "counter_key_required",
+                "A valid counter API key is required." if not key else "The counter API key is not valid.",
+                headers={"WWW-Authenticate": f'ApiKey header="{COUNTER_KEY_HEADER}"'},
+            )
+        if device.location_id != counter_id:
+            return error_response(404, "not_found", "No such counter.")
+        if not device.location.is_active:
+            raise LocationInactive(location_id=counter_id)
+        g.counter = device.location
+        return view(*args, counter_id=counter_id, **kwargs)
+
+    return documented_errors(401, 404)(Blueprint.doc(security=[{"counterKey": []}])(wrapper))
+
+
+@blp.route(f"/counters/<{ID}:counter_id>/sales", methods=["POST"])
+@blp.arguments(CounterSaleArgs)
+@blp.response(201, CounterSaleResultSchema)
+@blp.alt_response(200, schema=CounterSaleResultSchema, description="A replay: the result of the first report")
+@documented_errors(409)
+@counter_required
+def report_sale(args, counter_id):
+    """A sales session: the items taken leave stock, earliest best-before first. 201 when applied now,
+    200 with the same body when this event id was applied before. 409 `out_of_stock` when the books
+    show too few units: nothing is recorded and the report may be sent again (e.g. after the restock
+    it depended on); 409 `event_id_reused` when the event id came before with other content."""
+    result, replayed = devices.report_sale(get_session(), g.counter, args, now=clock.now())
+    return result, 200 if replayed else 201
+
+
+@blp.route(f"/counters/<{ID}:counter_id>/restocks", methods=["POST"])
+@blp.arguments(CounterRestockArgs)
+@blp.response(201, CounterRestockResultSchema)
+@blp.alt_response(200, schema=CounterRestockResultSchema, description="A replay: the result of the first report")
+@documented_errors(409)
+@counter_required
+def report_restock(args, counter_id):
+    """A restock confirmation: receives a transfer addressed to this counter with the units loaded per
+    SKU; what was sent but not reported is recorded as a shortfall. Idempotent like sales."""
+    result, replayed = devices.report_restock(get_session(), g.counter, args, now=clock.now())
+    return result, 200 if replayed else 201
+
+
+@blp.route(f"/counters/<{ID}:counter_id>/heartbeats", methods=["POST"])
+@blp.arguments(HeartbeatArgs)
+@blp.response(200, HeartbeatSchema)
+@documented_errors(409)
+@counter_required
+def heartbeat(args, counter_id):
+    """The cabinet is alive (and how it is); counters silent for longer than the timeout are listed
+    for operators as stale."""
+    status = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in args.items() if v is not None}
+    return devices.heartbeat(
+        get_session(),
+        g.counter,
+        status,
+        now=clock.now(),
+        timeout_seconds=current_app.config["INVENTORY_HEARTBEAT_TIMEOUT_SECONDS"],
+    )

@@ -1,0 +1,144 @@
+"""The hooks orders will call: reserve at a location (FEFO), release, commit."""
+
+from datetime import timedelta
+
+import pytest
+
+from shop import clock
+from shop.errors import Conflict, IllegalTransition, NotFound
+from shop.inventory import service
+from shop.inventory.errors import InsufficientStock, LocationInactive, NotInForce
+from shop.inventory.ledger import check_balances
+from shop.inventory.models import StockLevel, china_today
+
+
+def _level(session, location, sku):
+    session.expire_all()
+    level = session.get(StockLevel, (location.id, sku.id))
+    return level.on_hand, level.reserved
+
+
+@pytest.fixture
+def stocked(make):
+    hall = make.hall()
+    sku = make.sku()
+    today = china_today(clock.now())
+    make.stock(hall, sku, 3, best_before=today + timedelta(days=2), trace_code="RS-SOON")
+    make.stock(hall, sku, 5, best_before=today + timedelta(days=9), trace_code="RS-LATER")
+    return hall, sku
+
+
+def test_reserve_fefo_then_commit(session, stocked):
+    hall, sku = stocked
+    now = clock.now()
+    reservation = service.reserve_stock(
+        session, location_id=hall.id, reference="order:1", lines=[{"sku_id": sku.id, "quantity": 4}], now=now
+    )
+    assert reservation.status == "held"
+    held = service.reserved_lines(session, reservation)
+    assert [(m.reserved) for m in held] == [3, 1]
+    assert _level(session, hall, sku) == (8, 4)
+    # reserved units are not for sale
+    with pytest.raises(InsufficientStock):
+        service.sell(session, hall.id, [{"sku_id": sku.id, "quantity": 5}], now=now)
+    service.commit_reservation(session, reference="order:1", now=now)
+    assert _level(session, hall, sku) == (4, 0)
+    with pytest.raises(IllegalTransition):
+        service.commit_reservation(session, reference="order:1", now=now)
+    with pytest.raises(IllegalTransition):
+        service.release_reservation(session, reference="order:1", now=now)
+    assert check_balances(session) == []
+
+
+def test_release_gives_units_back(session, stocked):
+    hall, sku = stocked
+    now = clock.now()
+    service.reserve_stock(
+        session, location_id=hall.id, reference="order:2", lines=[{"sku_id": sku.id, "quantity": 8}], now=now
+    )
+    assert _level(session, hall, sku) == (8, 8)
+    service.release_reservation(session, reference="order:2", now=now)
+    assert _level(session, hall, sku) == (8, 0)
+    with pytest.raises(NotFound):
+        service.release_reservation(session, reference="order:nope", now=now)
+    assert check_balances(session) == []
+
+
+def test_reservations_are_idempotent_by_reference(session, stocked):
+    hall, sku = stocked
+    now = clock.now()
+    lines = [{"sku_id": sku.id, "quantity": 2}]
+    first = service.reserve_stock(session, location_id=hall.id, reference="order:3", lines=lines, now=now)
+    again = service.reserve_stock(session, location_id=hall.id, reference="order:3", lines=lines, now=now)
+    assert again.id == first.id
+    assert _level(session, hall, sku) == (8, 2)
+    with pytest.raises(Conflict, match="another reservation"):
+        service.reserve_stock(
+            session, location_id=hall.id, reference="order:3", lines=[{"sku_id": sku.id, "quantity": 3}], now=now
+        )
+
+
+def test_reservation_refusals(session, make, stocked):
+    hall, sku = stocked
+    now = clock.now()
+    with pytest.raises(InsufficientStock) as short:
+        service.reserve_stock(
+            session, location_id=hall.id, reference="order:4", lines=[{"sku_id": sku.id, "quantity": 9}], now=now
+        )
+    assert short.value.details["available"] == 8
+    uncertified = make.sku(certified=False)
+    make.stock(hall, uncertified, 5)
+    with pytest.raises(NotInForce):
+        service.reserve_stock(
+            session,
+            location_id=hall.id,
+            reference="order:5",
+            lines=[{"sku_id": uncertified.id, "quantity": 1}],
+            now=now,
+        )
+    # an expired batch is never reserved
+    with pytest.raises(InsufficientStock):
+        service.reserve_stock(
+            session,
+            location_id=hall.id,
+            reference="order:6",
+            lines=[{"sku_id": sku.id, "quantity": 6}],
+            now=now + timedelta(days=3),
+        )
+    hall.is_active = False
+    session.flush()
+    with pytest.raises(LocationInactive):
+        service.reserve_stock(
+            session, location_id=hall.id, reference="order:7", lines=[{"sku_id": sku.id, "quantity": 1}], now=now
+        )
+
+
+def test_a_reserved_batch_that_expired_is_not_handed_over(session, stocked):
+    hall, sku = stocked
+    now = clock.now()
+    service.reserve_stock(
+        session, location_id=hall.id, reference="order:8", lines=[{"sku_id": sku.id, "quantity": 1}], now=now
+    )
+    with pytest.raises(Conflict) as refused:
+        service.commit_reservation(session, reference="order:8", now=now + timedelta(days=3))
+    assert refused.value.code == "reserved_batch_expired"
+
+
+def test_a_count_cannot_go_below_what_is_reserved(client, make, session, stocked):
+    hall, sku = stocked
+    service.reserve_stock(
+        session, location_id=hall.id, reference="order:9", lines=[{"sku_id": sku.id, "quantity": 3}], now=clock.now()
+    )
+    operator = make.headers(make.operator(hall))
+    response = client.post(
+        f"/api/v1/locations/{hall.id}/counts",
+        json={"reason": "count", "lines": [{"trace_code": "RS-SOON", "counted": 2}]},
+        headers=operator,
+    )
+    assert response.status_code == 409 and response.json["error"]["code"] == "count_below_reserved"
+    write_off = client.post(
+        f"/api/v1/locations/{hall.id}/write-offs",
+        json={"reason": "damaged", "lines": [{"trace_code": "RS-SOON", "quantity": 1}]},
+        headers=operator,
+    )
+    assert write_off.status_code == 409
