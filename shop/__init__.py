@@ -9,7 +9,7 @@ from shop import request_session
 from shop.auth import guard, passwords
 from shop.db import make_engine, make_sessionmaker
 from shop.extensions import limiter
-from shop.web import ShopApi, register_error_handlers
+from shop.web import IdConverter, ShopApi, id_converter_schema, register_error_handlers
 
 API_TITLE = "Assistance products marketplace"
 API_VERSION = "v1"
@@ -39,7 +39,9 @@ def create_app(config: dict | None = None) -> Flask:
     request_session.init_app(app)
     guard.init_app(app)
     limiter.init_app(app)
+    app.url_map.converters["int"] = IdConverter
     api = ShopApi(app)
+    api.register_converter(IdConverter, id_converter_schema)
     register_error_handlers(app)
     _register_blueprints(api)
     _register_cli(app)

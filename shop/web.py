@@ -10,6 +10,7 @@ import marshmallow as ma
 from flask import current_app, jsonify
 from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from shop.errors import DomainError, error_body
 
@@ -17,6 +18,33 @@ log = logging.getLogger(__name__)
 
 # Headers an HTTP error carries that must survive its conversion to our JSON shape.
 KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After")
+
+
+# Ids are PostgreSQL integers: a larger number in a path or a body is unknown or bad input, never a
+# database error.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in every route: a whole number from 1 to MAX_ID, else the URL matches nothing (404)."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("min", 1)
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+def id_converter_schema(converter: IdConverter) -> dict:
+    return {"type": "integer", "minimum": converter.min, "maximum": converter.max}
+
+
+class Id(ma.fields.Integer):
+    """A row id in a body or a query string: 1 to MAX_ID."""
+
+    def __init__(self, **kwargs):
+        extra = kwargs.pop("validate", None)
+        extra = [] if extra is None else (list(extra) if isinstance(extra, list | tuple) else [extra])
+        super().__init__(validate=[ma.validate.Range(min=1, max=MAX_ID), *extra], **kwargs)
 
 
 class ErrorDetailSchema(ma.Schema):

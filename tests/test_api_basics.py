@@ -92,3 +92,12 @@ def test_page_size_is_capped(client):
     assert "size" in response.json["error"]["details"]["fields"]
     page = client.get("/api/v1/districts?size=5&page=2").json
     assert (page["page"], page["size"], page["total"], len(page["items"])) == (2, 5, 38, 5)
+
+
+def test_ids_beyond_the_database_integer_are_unknown_or_bad_input_never_500(client):
+    huge = 10**12
+    for path in (f"/api/v1/products/{huge}", f"/api/v1/suppliers/{huge}", f"/api/v1/districts/{huge}"):
+        assert client.get(path).status_code == 404, path
+    for query in (f"category_id={huge}", f"district_id={huge}", f"brand_id={huge}", "supplier_id=0"):
+        response = client.get(f"/api/v1/products?{query}")
+        assert response.status_code == 422, query

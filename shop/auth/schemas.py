@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from shop.auth.models import Role
-from shop.web import page_schema
+from shop.web import Id, page_schema
 
 
 class RegisterArgs(ma.Schema):
@@ -61,4 +61,4 @@ class UserQueryArgs(ma.Schema):
 
 class GrantArgs(ma.Schema):
     role = ma.fields.Enum(Role, by_value=True, required=True)
-    scope_id = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1))
+    scope_id = Id(load_default=None)

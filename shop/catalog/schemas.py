@@ -4,40 +4,40 @@ import marshmallow as ma
 
 from shop.catalog.models import BrandTier, LabelKind, ProductKind
 from shop.reference.schemas import DistrictSchema, TownshipSchema
-from shop.web import page_schema
+from shop.web import Id, page_schema
 
 
 class CategoryArgs(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     slug = ma.fields.String(load_default=None, validate=ma.validate.Regexp(r"^[a-z0-9-]{1,100}$"))
-    parent_id = ma.fields.Integer(load_default=None)
+    parent_id = Id(load_default=None)
 
 
 class CategorySchema(ma.Schema):
     id = ma.fields.Integer(required=True)
-    parent_id = ma.fields.Integer(allow_none=True)
+    parent_id = Id(allow_none=True)
     name = ma.fields.String(required=True)
     slug = ma.fields.String(required=True)
     path = ma.fields.String(required=True, metadata={"description": "Ids from the root, e.g. /1/4/"})
 
 
 class CategoryQueryArgs(ma.Schema):
-    parent_id = ma.fields.Integer(load_default=None)
+    parent_id = Id(load_default=None)
 
 
 class BrandArgs(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     tier = ma.fields.Enum(BrandTier, by_value=True, required=True)
-    district_id = ma.fields.Integer(load_default=None)
-    supplier_id = ma.fields.Integer(load_default=None)
+    district_id = Id(load_default=None)
+    supplier_id = Id(load_default=None)
 
 
 class BrandSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     name = ma.fields.String(required=True)
     tier = ma.fields.Enum(BrandTier, by_value=True, required=True)
-    district_id = ma.fields.Integer(allow_none=True)
-    supplier_id = ma.fields.Integer(allow_none=True)
+    district_id = Id(allow_none=True)
+    supplier_id = Id(allow_none=True)
 
 
 class BrandQueryArgs(ma.Schema):
@@ -73,7 +73,7 @@ class SkuUpdateArgs(ma.Schema):
 
 class SkuSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
-    product_id = ma.fields.Integer(required=True)
+    product_id = Id(required=True)
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     price_fen = ma.fields.Integer(required=True)
@@ -89,19 +89,19 @@ class ProductUpdateArgs(ma.Schema):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
     description = ma.fields.String(validate=ma.validate.Length(max=20_000))
     kind = ma.fields.Enum(ProductKind, by_value=True)
-    category_id = ma.fields.Integer()
-    brand_id = ma.fields.Integer(allow_none=True)
-    origin_district_id = ma.fields.Integer()
-    origin_township_id = ma.fields.Integer(allow_none=True)
+    category_id = Id()
+    brand_id = Id(allow_none=True)
+    origin_district_id = Id()
+    origin_township_id = Id(allow_none=True)
     images = ma.fields.List(IMAGE_URL, validate=ma.validate.Length(max=20))
     labels = ma.fields.List(ma.fields.Nested(LabelSchema), validate=ma.validate.Length(max=3))
 
 
 class ProductCreateArgs(ProductUpdateArgs):
-    supplier_id = ma.fields.Integer(required=True)
+    supplier_id = Id(required=True)
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    category_id = ma.fields.Integer(required=True)
-    origin_district_id = ma.fields.Integer(required=True)
+    category_id = Id(required=True)
+    origin_district_id = Id(required=True)
     skus = ma.fields.List(ma.fields.Nested(SkuArgs), load_default=list, validate=ma.validate.Length(max=50))
 
 
@@ -143,15 +143,15 @@ ProductPageSchema = page_schema(ProductSchema, "ProductPage")
 
 
 class ProductQueryArgs(ma.Schema):
-    category_id = ma.fields.Integer(load_default=None, metadata={"description": "Includes sub-categories"})
-    district_id = ma.fields.Integer(load_default=None)
+    category_id = Id(load_default=None, metadata={"description": "Includes sub-categories"})
+    district_id = Id(load_default=None)
     poverty_alleviated = ma.fields.Boolean(load_default=None)
     deep_poverty = ma.fields.Boolean(load_default=None)
-    brand_id = ma.fields.Integer(load_default=None)
+    brand_id = Id(load_default=None)
     brand_tier = ma.fields.Enum(BrandTier, by_value=True, load_default=None)
     label = ma.fields.Enum(LabelKind, by_value=True, load_default=None)
     kind = ma.fields.Enum(ProductKind, by_value=True, load_default=None)
-    supplier_id = ma.fields.Integer(load_default=None)
+    supplier_id = Id(load_default=None)
     price_min = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0))
     price_max = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0))
     sort = ma.fields.String(load_default="newest", validate=ma.validate.OneOf(["newest", "price", "-price", "name"]))

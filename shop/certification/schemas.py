@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from shop import clock
 from shop.certification.models import CertStatus, ObjectionStatus
-from shop.web import page_schema
+from shop.web import Id, page_schema
 
 
 class DocumentSchema(ma.Schema):
@@ -31,7 +31,7 @@ class ApplicationArgs(ma.Schema):
 
 
 class ApplyArgs(ApplicationArgs):
-    product_id = ma.fields.Integer(required=True)
+    product_id = Id(required=True)
 
 
 class DecisionArgs(ma.Schema):
@@ -50,9 +50,9 @@ class ProductBriefSchema(ma.Schema):
 class CertificationSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     product = ma.fields.Nested(ProductBriefSchema, required=True)
-    supplier_id = ma.fields.Integer(required=True)
-    district_id = ma.fields.Integer(required=True)
-    township_id = ma.fields.Integer(allow_none=True)
+    supplier_id = Id(required=True)
+    district_id = Id(required=True)
+    township_id = Id(allow_none=True)
     status = ma.fields.Enum(CertStatus, by_value=True, required=True)
     effective_status = ma.fields.Method(
         "_effective",
@@ -68,9 +68,9 @@ class CertificationSchema(ma.Schema):
     output_unit = ma.fields.String(required=True)
     households_benefiting = ma.fields.Integer(required=True)
     documents = ma.fields.List(ma.fields.Nested(DocumentSchema), required=True)
-    renews_id = ma.fields.Integer(allow_none=True)
+    renews_id = Id(allow_none=True)
     decision_reason = ma.fields.String(allow_none=True)
-    announcement_id = ma.fields.Integer(allow_none=True)
+    announcement_id = Id(allow_none=True)
     objection_until = ma.fields.AwareDateTime(allow_none=True)
     valid_from = ma.fields.AwareDateTime(allow_none=True)
     valid_until = ma.fields.AwareDateTime(allow_none=True)
@@ -85,16 +85,16 @@ CertificationPageSchema = page_schema(CertificationSchema, "CertificationPage")
 
 class CertificationQueryArgs(ma.Schema):
     status = ma.fields.Enum(CertStatus, by_value=True, load_default=None)
-    district_id = ma.fields.Integer(load_default=None)
-    product_id = ma.fields.Integer(load_default=None)
-    supplier_id = ma.fields.Integer(load_default=None)
+    district_id = Id(load_default=None)
+    product_id = Id(load_default=None)
+    supplier_id = Id(load_default=None)
 
 
 class EventSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     from_status = ma.fields.Enum(CertStatus, by_value=True, allow_none=True)
     to_status = ma.fields.Enum(CertStatus, by_value=True, required=True)
-    actor_id = ma.fields.Integer(required=True)
+    actor_id = Id(required=True)
     at = ma.fields.AwareDateTime(required=True)
     reason = ma.fields.String(allow_none=True)
 
@@ -104,7 +104,7 @@ EventPageSchema = page_schema(EventSchema, "CertificationEventPage")
 
 class AnnouncementArgs(ma.Schema):
     title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    certification_ids = ma.fields.List(ma.fields.Integer(), required=True, validate=ma.validate.Length(min=1, max=500))
+    certification_ids = ma.fields.List(Id(), required=True, validate=ma.validate.Length(min=1, max=500))
     objection_days = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1, max=60))
 
 
@@ -116,13 +116,13 @@ class AnnouncementSchema(ma.Schema):
 
 
 class AnnouncementEntrySchema(ma.Schema):
-    certification_id = ma.fields.Integer(attribute="id", required=True)
+    certification_id = Id(attribute="id", required=True)
     certificate_no = ma.fields.String(required=True)
-    product_id = ma.fields.Integer(required=True)
+    product_id = Id(required=True)
     product_name = ma.fields.String(attribute="product.name", required=True)
-    supplier_id = ma.fields.Integer(required=True)
+    supplier_id = Id(required=True)
     supplier_name = ma.fields.String(attribute="supplier.name", required=True)
-    district_id = ma.fields.Integer(required=True)
+    district_id = Id(required=True)
     district_name = ma.fields.String(attribute="district.name", required=True)
     status = ma.fields.Method("_effective", required=True)
     objection_until = ma.fields.AwareDateTime(required=True)
@@ -150,12 +150,12 @@ class ObjectionDecisionArgs(ma.Schema):
 
 class ObjectionSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
-    certification_id = ma.fields.Integer(required=True)
-    user_id = ma.fields.Integer(required=True)
+    certification_id = Id(required=True)
+    user_id = Id(required=True)
     reason = ma.fields.String(required=True)
     status = ma.fields.Enum(ObjectionStatus, by_value=True, required=True)
     created_at = ma.fields.AwareDateTime(required=True)
-    decided_by_id = ma.fields.Integer(allow_none=True)
+    decided_by_id = Id(allow_none=True)
     decided_at = ma.fields.AwareDateTime(allow_none=True)
     decision_note = ma.fields.String(allow_none=True)
 

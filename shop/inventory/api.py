@@ -11,7 +11,6 @@ from shop import clock
 from shop.auth.guard import current_actor, login_required
 from shop.inventory import devices, service
 from shop.inventory.schemas import (
-    ID,
     AvailabilityPageSchema,
     AvailabilityQueryArgs,
     BatchPageSchema,
@@ -104,7 +103,7 @@ def create_location(args):
     return service.create_location(get_session(), current_actor(), data=args)
 
 
-@blp.route(f"/locations/<{ID}:location_id>", methods=["GET"])
+@blp.route("/locations/<int:location_id>", methods=["GET"])
 @blp.response(200, LocationSchema)
 @documented_errors(403, 404)
 @login_required
@@ -113,7 +112,7 @@ def get_location(location_id):
     return service.get_location(get_session(), current_actor(), location_id)
 
 
-@blp.route(f"/locations/<{ID}:location_id>", methods=["PATCH"])
+@blp.route("/locations/<int:location_id>", methods=["PATCH"])
 @blp.arguments(LocationUpdateArgs)
 @blp.response(200, LocationSchema)
 @documented_errors(403, 404)
@@ -124,7 +123,7 @@ def update_location(args, location_id):
     return service.update_location(get_session(), current_actor(), location_id, data=args)
 
 
-@blp.route(f"/locations/<{ID}:location_id>/counter-key", methods=["POST"])
+@blp.route("/locations/<int:location_id>/counter-key", methods=["POST"])
 @blp.response(201, CounterKeySchema)
 @documented_errors(403, 404, 409)
 @writing
@@ -135,7 +134,7 @@ def issue_counter_key(location_id):
     return devices.issue_key(get_session(), current_actor(), location_id, now=clock.now())
 
 
-@blp.route(f"/locations/<{ID}:location_id>/counter-key", methods=["DELETE"])
+@blp.route("/locations/<int:location_id>/counter-key", methods=["DELETE"])
 @blp.response(204)
 @documented_errors(403, 404, 409)
 @writing
@@ -148,7 +147,7 @@ def revoke_counter_key(location_id):
 # --- stock ---------------------------------------------------------------------------------------------
 
 
-@blp.route(f"/locations/<{ID}:location_id>/stock", methods=["GET"])
+@blp.route("/locations/<int:location_id>/stock", methods=["GET"])
 @blp.arguments(StockQueryArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, StockPageSchema)
@@ -160,7 +159,7 @@ def list_stock(query, paging, location_id):
     return _page(result, paging)
 
 
-@blp.route(f"/locations/<{ID}:location_id>/batches", methods=["GET"])
+@blp.route("/locations/<int:location_id>/batches", methods=["GET"])
 @blp.arguments(BatchQueryArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, BatchPageSchema)
@@ -172,7 +171,7 @@ def list_batches(query, paging, location_id):
     return _page(result, paging)
 
 
-@blp.route(f"/locations/<{ID}:location_id>/movements", methods=["GET"])
+@blp.route("/locations/<int:location_id>/movements", methods=["GET"])
 @blp.arguments(MovementQueryArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, MovementPageSchema)
@@ -183,7 +182,7 @@ def list_movements(query, paging, location_id):
     return _page(service.list_movements(get_session(), current_actor(), location_id, filters=query, **paging), paging)
 
 
-@blp.route(f"/locations/<{ID}:location_id>/thresholds/<{ID}:sku_id>", methods=["PUT"])
+@blp.route("/locations/<int:location_id>/thresholds/<int:sku_id>", methods=["PUT"])
 @blp.arguments(ThresholdArgs)
 @blp.response(200, StockRowSchema)
 @documented_errors(403, 404)
@@ -200,7 +199,7 @@ def _movement_result(applied):
     return service.describe(get_session(), applied, clock.now())
 
 
-@blp.route(f"/locations/<{ID}:location_id>/receipts", methods=["POST"])
+@blp.route("/locations/<int:location_id>/receipts", methods=["POST"])
 @blp.arguments(ReceiptArgs)
 @blp.response(201, MovementResultSchema)
 @documented_errors(403, 404, 409)
@@ -213,7 +212,7 @@ def receive(args, location_id):
     return _movement_result(applied)
 
 
-@blp.route(f"/locations/<{ID}:location_id>/sales", methods=["POST"])
+@blp.route("/locations/<int:location_id>/sales", methods=["POST"])
 @blp.arguments(SaleArgs)
 @blp.response(201, MovementResultSchema)
 @documented_errors(403, 404, 409)
@@ -226,7 +225,7 @@ def sell(args, location_id):
     return _movement_result(applied)
 
 
-@blp.route(f"/locations/<{ID}:location_id>/returns", methods=["POST"])
+@blp.route("/locations/<int:location_id>/returns", methods=["POST"])
 @blp.arguments(ReturnArgs)
 @blp.response(201, MovementResultSchema)
 @documented_errors(403, 404, 409)
@@ -238,7 +237,7 @@ def return_stock(args, location_id):
     return _movement_result(applied)
 
 
-@blp.route(f"/locations/<{ID}:location_id>/counts", methods=["POST"])
+@blp.route("/locations/<int:location_id>/counts", methods=["POST"])
 @blp.arguments(CountArgs)
 @blp.response(201, MovementResultSchema)
 @documented_errors(403, 404, 409)
@@ -251,7 +250,7 @@ def count(args, location_id):
     return _movement_result(applied)
 
 
-@blp.route(f"/locations/<{ID}:location_id>/write-offs", methods=["POST"])
+@blp.route("/locations/<int:location_id>/write-offs", methods=["POST"])
 @blp.arguments(WriteOffArgs)
 @blp.response(201, MovementResultSchema)
 @documented_errors(403, 404, 409)
@@ -288,7 +287,7 @@ def list_transfers(query, paging):
     return _page(service.list_transfers(get_session(), current_actor(), filters=query, **paging), paging)
 
 
-@blp.route(f"/transfers/<{ID}:transfer_id>", methods=["GET"])
+@blp.route("/transfers/<int:transfer_id>", methods=["GET"])
 @blp.response(200, TransferSchema)
 @documented_errors(403, 404)
 @login_required
@@ -297,7 +296,7 @@ def get_transfer(transfer_id):
     return service.get_transfer(get_session(), current_actor(), transfer_id)
 
 
-@blp.route(f"/transfers/<{ID}:transfer_id>/receive", methods=["POST"])
+@blp.route("/transfers/<int:transfer_id>/receive", methods=["POST"])
 @blp.arguments(ReceiveArgs)
 @blp.response(200, TransferSchema)
 @documented_errors(403, 404, 409)
@@ -354,7 +353,7 @@ def stale_counters(paging):
 # --- public --------------------------------------------------------------------------------------------
 
 
-@public_blp.route(f"/products/<{ID}:product_id>/availability", methods=["GET"])
+@public_blp.route("/products/<int:product_id>/availability", methods=["GET"])
 @public_blp.arguments(AvailabilityQueryArgs, location="query")
 @public_blp.arguments(PageArgs, location="query")
 @public_blp.response(200, AvailabilityPageSchema)

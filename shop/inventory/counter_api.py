@@ -12,7 +12,6 @@ from shop import clock
 from shop.inventory import devices
 from shop.inventory.errors import LocationInactive
 from shop.inventory.schemas import (
-    ID,
     CounterRestockArgs,
     CounterRestockResultSchema,
     CounterSaleArgs,
@@ -66,7 +65,7 @@ def counter_required(view):
     return documented_errors(401, 404)(Blueprint.doc(security=[{"counterKey": []}])(wrapper))
 
 
-@blp.route(f"/counters/<{ID}:counter_id>/sales", methods=["POST"])
+@blp.route("/counters/<int:counter_id>/sales", methods=["POST"])
 @blp.arguments(CounterSaleArgs)
 @blp.response(201, CounterSaleResultSchema)
 @blp.alt_response(200, schema=CounterSaleResultSchema, description="A replay: the result of the first report")
@@ -81,7 +80,7 @@ def report_sale(args, counter_id):
     return result, 200 if replayed else 201
 
 
-@blp.route(f"/counters/<{ID}:counter_id>/restocks", methods=["POST"])
+@blp.route("/counters/<int:counter_id>/restocks", methods=["POST"])
 @blp.arguments(CounterRestockArgs)
 @blp.response(201, CounterRestockResultSchema)
 @blp.alt_response(200, schema=CounterRestockResultSchema, description="A replay: the result of the first report")
@@ -94,7 +93,7 @@ def report_restock(args, counter_id):
     return result, 200 if replayed else 201
 
 
-@blp.route(f"/counters/<{ID}:counter_id>/heartbeats", methods=["POST"])
+@blp.route("/counters/<int:counter_id>/heartbeats", methods=["POST"])
 @blp.arguments(HeartbeatArgs)
 @blp.response(200, HeartbeatSchema)
 @documented_errors(409)

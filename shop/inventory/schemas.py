@@ -8,17 +8,9 @@ from shop.catalog.schemas import LabelSchema
 from shop.inventory.models import LocationKind, MovementKind, TransferStatus
 from shop.inventory.service import WEEKDAYS
 from shop.reference.schemas import DistrictSchema, TownshipSchema
-from shop.web import page_schema
+from shop.web import Id, page_schema
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
-# Ids are 32-bit integers in PostgreSQL: a larger one is invalid input (or an unknown URL), not a
-# server error.
-MAX_ID = 2**31 - 1
-ID = f"int(min=1, max={MAX_ID})"  # the URL converter of an id in a path
-
-
-def _id(**kwargs):
-    return ma.fields.Integer(validate=ma.validate.Range(min=1, max=MAX_ID), **kwargs)
 
 
 def _quantity(**kwargs):
@@ -87,7 +79,7 @@ class OpeningHoursSchema(ma.Schema):
 
 class LocationUpdateArgs(ma.Schema):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
-    district_id = _id()
+    district_id = Id()
     address = ma.fields.String(validate=ma.validate.Length(min=1, max=300))
     host_institution = ma.fields.String(
         allow_none=True,
@@ -100,14 +92,14 @@ class LocationUpdateArgs(ma.Schema):
 
 class LocationCreateArgs(LocationUpdateArgs):
     kind = ma.fields.Enum(LocationKind, by_value=True, required=True)
-    parent_id = _id(
+    parent_id = Id(
         load_default=None,
         metadata={
             "description": "A hall hangs under the centre, a counter under a hall, a zone under a hall or the centre"
         },
     )
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    district_id = _id(required=True)
+    district_id = Id(required=True)
     address = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=300))
     opening_hours = ma.fields.Nested(OpeningHoursSchema, load_default=dict)
     is_active = ma.fields.Boolean(load_default=True)
@@ -149,8 +141,8 @@ LocationPageSchema = page_schema(LocationSchema, "LocationPage")
 
 class LocationQueryArgs(ma.Schema):
     kind = ma.fields.Enum(LocationKind, by_value=True, load_default=None)
-    district_id = _id(load_default=None)
-    parent_id = _id(load_default=None)
+    district_id = Id(load_default=None)
+    parent_id = Id(load_default=None)
     is_active = ma.fields.Boolean(load_default=None)
     q = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
 
@@ -183,8 +175,8 @@ StockPageSchema = page_schema(StockRowSchema, "StockPage")
 
 
 class StockQueryArgs(ma.Schema):
-    sku_id = _id(load_default=None)
-    product_id = _id(load_default=None)
+    sku_id = Id(load_default=None)
+    product_id = Id(load_default=None)
     low = ma.fields.Boolean(load_default=None, metadata={"description": "Only SKUs at or below their threshold"})
     in_stock = ma.fields.Boolean(load_default=None, metadata={"description": "Only SKUs with units on hand"})
 
@@ -205,7 +197,7 @@ BatchPageSchema = page_schema(BatchRowSchema, "BatchStockPage")
 
 
 class BatchQueryArgs(ma.Schema):
-    sku_id = _id(load_default=None)
+    sku_id = Id(load_default=None)
     expired = ma.fields.Boolean(
         load_default=None, metadata={"description": "true: the batches past best-before, to write off"}
     )
@@ -239,9 +231,9 @@ MovementPageSchema = page_schema(MovementSchema, "MovementPage")
 
 class MovementQueryArgs(ma.Schema):
     kind = ma.fields.Enum(MovementKind, by_value=True, load_default=None)
-    sku_id = _id(load_default=None)
+    sku_id = Id(load_default=None)
     trace_code = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
-    transfer_id = _id(load_default=None)
+    transfer_id = Id(load_default=None)
     since = ma.fields.AwareDateTime(load_default=None)
     until = ma.fields.AwareDateTime(load_default=None)
 
@@ -256,7 +248,7 @@ class ThresholdArgs(ma.Schema):
 
 
 class ReceiptLineArgs(ma.Schema):
-    sku_id = _id(required=True)
+    sku_id = Id(required=True)
     trace_code = _trace_code(required=True)
     produced_on = ma.fields.Date(required=True, metadata={"description": "Harvest or production date"})
     best_before = ma.fields.Date(required=True)
@@ -271,7 +263,7 @@ class ReceiptArgs(ma.Schema):
 
 
 class SkuQuantityArgs(ma.Schema):
-    sku_id = _id(required=True)
+    sku_id = Id(required=True)
     quantity = _quantity(required=True)
 
 
@@ -331,14 +323,14 @@ class MovementResultSchema(ma.Schema):
 
 
 class TransferLineArgs(ma.Schema):
-    sku_id = _id(required=True)
+    sku_id = Id(required=True)
     quantity = _quantity(required=True)
     trace_code = _trace_code("This batch; without it, unexpired batches earliest first", load_default=None)
 
 
 class TransferArgs(ma.Schema):
-    from_location_id = _id(required=True)
-    to_location_id = _id(required=True)
+    from_location_id = Id(required=True)
+    to_location_id = Id(required=True)
     note = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
     lines = _lines(TransferLineArgs, required=True)
 
@@ -372,11 +364,11 @@ TransferPageSchema = page_schema(TransferSchema, "TransferPage")
 
 class TransferQueryArgs(ma.Schema):
     status = ma.fields.Enum(TransferStatus, by_value=True, load_default=None)
-    location_id = _id(load_default=None, metadata={"description": "From or to this location"})
+    location_id = Id(load_default=None, metadata={"description": "From or to this location"})
 
 
 class ReceiveLineArgs(ma.Schema):
-    line_id = _id(required=True)
+    line_id = Id(required=True)
     quantity_received = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=1_000_000))
 
 
@@ -409,7 +401,7 @@ LowStockPageSchema = page_schema(LowStockSchema, "LowStockPage")
 
 
 class LowStockQueryArgs(ma.Schema):
-    location_id = _id(load_default=None)
+    location_id = Id(load_default=None)
     window_days = ma.fields.Integer(
         load_default=None, validate=ma.validate.Range(min=1, max=365), metadata={"description": "Velocity window"}
     )
@@ -456,7 +448,7 @@ class CounterSaleArgs(CounterEventArgs):
 
 
 class CounterRestockArgs(CounterEventArgs):
-    transfer_id = _id(required=True)
+    transfer_id = Id(required=True)
     items = ma.fields.List(
         ma.fields.Nested(SkuQuantityArgs),
         load_default=list,
@@ -523,7 +515,7 @@ class HeartbeatSchema(ma.Schema):
 
 
 class AvailabilityQueryArgs(ma.Schema):
-    district_id = _id(load_default=None)
+    district_id = Id(load_default=None)
 
 
 class PickupLocationSchema(ma.Schema):

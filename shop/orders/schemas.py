@@ -6,17 +6,17 @@ from flask import g
 from payments.models import PaymentStatus
 from shop.orders.models import Fulfilment, OrderStatus
 from shop.promotions.schemas import AdjustmentSchema, QuoteSchema
-from shop.web import page_schema
+from shop.web import Id, page_schema
 
 
 class CartLineArgs(ma.Schema):
-    sku_id = ma.fields.Integer(required=True)
+    sku_id = Id(required=True)
     quantity = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=10_000))
     fulfilment = ma.fields.Enum(Fulfilment, by_value=True, required=True)
-    location_id = ma.fields.Integer(
+    location_id = Id(
         required=True, metadata={"description": "Counter or hall to pick up at; the hall that ships a delivery"}
     )
-    rush_sale_id = ma.fields.Integer(load_default=None)
+    rush_sale_id = Id(load_default=None)
 
 
 class CartLineUpdateArgs(ma.Schema):
@@ -25,11 +25,11 @@ class CartLineUpdateArgs(ma.Schema):
 
 class CartLineSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
-    sku_id = ma.fields.Integer(required=True)
+    sku_id = Id(required=True)
     quantity = ma.fields.Integer(required=True)
     fulfilment = ma.fields.Enum(Fulfilment, by_value=True, required=True)
-    location_id = ma.fields.Integer(required=True)
-    rush_sale_id = ma.fields.Integer(allow_none=True)
+    location_id = Id(required=True)
+    rush_sale_id = Id(allow_none=True)
 
 
 class CartSchema(ma.Schema):
@@ -47,7 +47,7 @@ class CartQuoteArgs(ma.Schema):
 class AddressSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     phone = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[0-9+\- ]{5,20}$"))
-    district_id = ma.fields.Integer(load_default=None)
+    district_id = Id(load_default=None)
     address = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=300))
 
 
@@ -65,8 +65,8 @@ class CheckoutArgs(ma.Schema):
 
 class OrderLineSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
-    sku_id = ma.fields.Integer(required=True)
-    product_id = ma.fields.Integer(required=True)
+    sku_id = Id(required=True)
+    product_id = Id(required=True)
     name = ma.fields.String(required=True)
     quantity = ma.fields.Integer(required=True)
     unit_price_fen = ma.fields.Integer(required=True)
@@ -75,8 +75,8 @@ class OrderLineSchema(ma.Schema):
     points_value_fen = ma.fields.Integer(required=True)
     total_fen = ma.fields.Integer(required=True)
     points_cost = ma.fields.Integer(required=True)
-    rush_sale_id = ma.fields.Integer(allow_none=True)
-    gift_promotion_id = ma.fields.Integer(allow_none=True)
+    rush_sale_id = Id(allow_none=True)
+    gift_promotion_id = Id(allow_none=True)
     adjustments = ma.fields.List(ma.fields.Nested(AdjustmentSchema), required=True)
     refunded_quantity = ma.fields.Integer(required=True)
     refunded_fen = ma.fields.Integer(required=True)
@@ -85,9 +85,9 @@ class OrderLineSchema(ma.Schema):
 class OrderSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     number = ma.fields.String(required=True)
-    buyer_id = ma.fields.Integer(required=True)
+    buyer_id = Id(required=True)
     status = ma.fields.Enum(OrderStatus, by_value=True, required=True)
-    location_id = ma.fields.Integer(required=True)
+    location_id = Id(required=True)
     fulfilment = ma.fields.Enum(Fulfilment, by_value=True, required=True)
     delivery_address = ma.fields.Dict(allow_none=True)
     subtotal_fen = ma.fields.Integer(required=True)
@@ -123,14 +123,14 @@ class OrderQueryArgs(ma.Schema):
 
 
 class LocationOrderQueryArgs(OrderQueryArgs):
-    location_id = ma.fields.Integer(load_default=None)
+    location_id = Id(load_default=None)
 
 
 class OrderEventSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     from_status = ma.fields.Enum(OrderStatus, by_value=True, allow_none=True)
     to_status = ma.fields.Enum(OrderStatus, by_value=True, required=True)
-    actor_id = ma.fields.Integer(allow_none=True)
+    actor_id = Id(allow_none=True)
     at = ma.fields.AwareDateTime(required=True)
     note = ma.fields.String(required=True)
 
@@ -152,7 +152,7 @@ class ConfirmArgs(ma.Schema):
 
 class PaymentSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
-    order_id = ma.fields.Integer(required=True)
+    order_id = Id(required=True)
     gateway = ma.fields.String(required=True)
     status = ma.fields.Enum(PaymentStatus, by_value=True, required=True)
     amount_fen = ma.fields.Integer(required=True)
@@ -176,7 +176,7 @@ class ShipArgs(ma.Schema):
 
 
 class RefundLineArgs(ma.Schema):
-    line_id = ma.fields.Integer(required=True)
+    line_id = Id(required=True)
     quantity = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
 
 
@@ -192,8 +192,8 @@ class RefundArgs(ma.Schema):
 
 class RefundSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
-    order_id = ma.fields.Integer(required=True)
-    payment_id = ma.fields.Integer(allow_none=True)
+    order_id = Id(required=True)
+    payment_id = Id(allow_none=True)
     amount_fen = ma.fields.Integer(required=True)
     points_returned = ma.fields.Integer(required=True)
     points_clawed_back = ma.fields.Integer(required=True)

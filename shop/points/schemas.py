@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from shop.points.models import PointsKind
-from shop.web import page_schema
+from shop.web import Id, page_schema
 
 
 class PointsEntrySchema(ma.Schema):
@@ -11,7 +11,7 @@ class PointsEntrySchema(ma.Schema):
     kind = ma.fields.Enum(PointsKind, by_value=True, required=True)
     delta = ma.fields.Integer(required=True)
     balance_after = ma.fields.Integer(required=True)
-    order_id = ma.fields.Integer(allow_none=True)
+    order_id = Id(allow_none=True)
     note = ma.fields.String(required=True)
     created_at = ma.fields.AwareDateTime(required=True)
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 import marshmallow as ma
 
 from shop.promotions.pricing import CouponKind, PromotionKind
-from shop.web import page_schema
+from shop.web import Id, page_schema
 
 FEN = {"strict": True, "validate": ma.validate.Range(min=0, max=1_000_000_000)}
-IDS = ma.fields.List(ma.fields.Integer(strict=True), load_default=list, validate=ma.validate.Length(max=500))
+IDS = ma.fields.List(Id(strict=True), load_default=list, validate=ma.validate.Length(max=500))
 
 
 class ScopeArgs(ma.Schema):
@@ -34,7 +34,7 @@ class PromotionArgs(ScopeArgs):
     cap_fen = ma.fields.Integer(load_default=0, **FEN, metadata={"description": "Repeating: at most this much off"})
     percent_bp = ma.fields.Integer(load_default=0, strict=True, validate=ma.validate.Range(min=0, max=10_000))
     threshold_fen = ma.fields.Integer(load_default=0, **FEN)
-    gift_sku_id = ma.fields.Integer(load_default=None)
+    gift_sku_id = Id(load_default=None)
     gift_quantity = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=100))
     gift_stock = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0))
 
@@ -83,7 +83,7 @@ class CouponSchema(CouponArgs):
 
 class RushSaleArgs(ma.Schema):
     name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
-    sku_id = ma.fields.Integer(required=True)
+    sku_id = Id(required=True)
     points_price = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
     cash_price_fen = ma.fields.Integer(load_default=0, **FEN)
     quantity_cap = ma.fields.Integer(required=True, validate=ma.validate.Range(min=1, max=1_000_000))
@@ -107,9 +107,9 @@ RushSalePageSchema = page_schema(RushSaleSchema, "RushSalePage")
 
 
 class QuoteItemArgs(ma.Schema):
-    sku_id = ma.fields.Integer(required=True)
+    sku_id = Id(required=True)
     quantity = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=10_000))
-    rush_sale_id = ma.fields.Integer(load_default=None)
+    rush_sale_id = Id(load_default=None)
 
 
 class QuoteArgs(ma.Schema):
@@ -125,28 +125,28 @@ class QuoteArgs(ma.Schema):
 
 class AdjustmentSchema(ma.Schema):
     source = ma.fields.String(required=True, metadata={"description": "promotion, coupon or points"})
-    source_id = ma.fields.Integer(allow_none=True)
+    source_id = Id(allow_none=True)
     label = ma.fields.String(required=True)
     amount_fen = ma.fields.Integer(required=True)
 
 
 class QuotedLineSchema(ma.Schema):
     key = ma.fields.String(required=True)
-    sku_id = ma.fields.Integer(required=True)
+    sku_id = Id(required=True)
     quantity = ma.fields.Integer(required=True)
     unit_price_fen = ma.fields.Integer(required=True)
     subtotal_fen = ma.fields.Integer(required=True)
     discount_fen = ma.fields.Integer(required=True)
     total_fen = ma.fields.Integer(required=True)
     points_cost = ma.fields.Integer(required=True)
-    rush_sale_id = ma.fields.Integer(allow_none=True)
+    rush_sale_id = Id(allow_none=True)
     problem = ma.fields.String(allow_none=True)
     adjustments = ma.fields.List(ma.fields.Nested(AdjustmentSchema), required=True)
 
 
 class GiftSchema(ma.Schema):
-    promotion_id = ma.fields.Integer(required=True)
-    sku_id = ma.fields.Integer(required=True)
+    promotion_id = Id(required=True)
+    sku_id = Id(required=True)
     quantity = ma.fields.Integer(required=True)
     label = ma.fields.String(required=True)
 
@@ -162,5 +162,5 @@ class QuoteSchema(ma.Schema):
     total_fen = ma.fields.Integer(required=True)
     coupon_code = ma.fields.String(allow_none=True)
     coupon_problem = ma.fields.String(allow_none=True)
-    applied_promotions = ma.fields.List(ma.fields.Integer(), required=True)
+    applied_promotions = ma.fields.List(Id(), required=True)
     problems = ma.fields.List(ma.fields.String(), required=True)

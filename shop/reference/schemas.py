@@ -3,12 +3,12 @@ from __future__ import annotations
 import marshmallow as ma
 
 from shop.reference.models import DistrictKind
-from shop.web import page_schema
+from shop.web import Id, page_schema
 
 
 class TownshipSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
-    district_id = ma.fields.Integer(required=True)
+    district_id = Id(required=True)
     name = ma.fields.String(required=True)
     name_en = ma.fields.String(required=True)
     deep_poverty = ma.fields.Boolean(required=True)
@@ -35,5 +35,5 @@ class DistrictQueryArgs(ma.Schema):
 
 
 class TownshipQueryArgs(ma.Schema):
-    district_id = ma.fields.Integer(load_default=None)
+    district_id = Id(load_default=None)
     deep_poverty = ma.fields.Boolean(load_default=None)

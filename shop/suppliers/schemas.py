@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from shop.reference.schemas import DistrictSchema
-from shop.web import page_schema
+from shop.web import Id, page_schema
 
 PHONE = ma.validate.Regexp(r"^[0-9+\- ]{5,20}$", error="Not a phone number.")
 
@@ -15,7 +15,7 @@ class SupplierCreateArgs(ma.Schema):
         validate=ma.validate.Length(equal=18),
         metadata={"description": "Unified social credit code, 18 characters"},
     )
-    district_id = ma.fields.Integer(required=True)
+    district_id = Id(required=True)
     address = ma.fields.String(validate=ma.validate.Length(max=300))
     contact_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
     contact_phone = ma.fields.String(required=True, validate=PHONE)
@@ -46,7 +46,7 @@ SupplierPageSchema = page_schema(SupplierSchema, "SupplierPage")
 
 
 class SupplierQueryArgs(ma.Schema):
-    district_id = ma.fields.Integer(load_default=None)
+    district_id = Id(load_default=None)
     q = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
 
 

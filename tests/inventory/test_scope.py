@@ -9,7 +9,6 @@ from shop import clock
 from shop.auth.models import Role
 from shop.inventory import service
 from shop.inventory.models import Location, china_today
-from shop.inventory.schemas import ID
 
 
 @pytest.fixture
@@ -55,38 +54,38 @@ def _receipt(w):
 
 # (method, URL rule as Flask has it, URL for the world, body) of every operator endpoint on one object
 OBJECT_ENDPOINTS = [
-    ("GET", f"/api/v1/locations/<{ID}:location_id>", "/api/v1/locations/{A}", None),
-    ("GET", f"/api/v1/locations/<{ID}:location_id>/stock", "/api/v1/locations/{A}/stock", None),
-    ("GET", f"/api/v1/locations/<{ID}:location_id>/batches", "/api/v1/locations/{A}/batches", None),
-    ("GET", f"/api/v1/locations/<{ID}:location_id>/movements", "/api/v1/locations/{A}/movements", None),
+    ("GET", "/api/v1/locations/<int:location_id>", "/api/v1/locations/{A}", None),
+    ("GET", "/api/v1/locations/<int:location_id>/stock", "/api/v1/locations/{A}/stock", None),
+    ("GET", "/api/v1/locations/<int:location_id>/batches", "/api/v1/locations/{A}/batches", None),
+    ("GET", "/api/v1/locations/<int:location_id>/movements", "/api/v1/locations/{A}/movements", None),
     (
         "PUT",
-        f"/api/v1/locations/<{ID}:location_id>/thresholds/<{ID}:sku_id>",
+        "/api/v1/locations/<int:location_id>/thresholds/<int:sku_id>",
         "/api/v1/locations/{A}/thresholds/{sku}",
         lambda w: {"low_stock_threshold": 3},
     ),
-    ("POST", f"/api/v1/locations/<{ID}:location_id>/receipts", "/api/v1/locations/{A}/receipts", _receipt),
+    ("POST", "/api/v1/locations/<int:location_id>/receipts", "/api/v1/locations/{A}/receipts", _receipt),
     (
         "POST",
-        f"/api/v1/locations/<{ID}:location_id>/sales",
+        "/api/v1/locations/<int:location_id>/sales",
         "/api/v1/locations/{A}/sales",
         lambda w: {"lines": [{"sku_id": w["sku"], "quantity": 1}]},
     ),
     (
         "POST",
-        f"/api/v1/locations/<{ID}:location_id>/returns",
+        "/api/v1/locations/<int:location_id>/returns",
         "/api/v1/locations/{A}/returns",
         lambda w: {"reason": "r", "lines": [{"trace_code": w["code"], "quantity": 1}]},
     ),
     (
         "POST",
-        f"/api/v1/locations/<{ID}:location_id>/counts",
+        "/api/v1/locations/<int:location_id>/counts",
         "/api/v1/locations/{A}/counts",
         lambda w: {"reason": "r", "lines": [{"trace_code": w["code"], "counted": 1}]},
     ),
     (
         "POST",
-        f"/api/v1/locations/<{ID}:location_id>/write-offs",
+        "/api/v1/locations/<int:location_id>/write-offs",
         "/api/v1/locations/{A}/write-offs",
         lambda w: {"reason": "r", "lines": [{"trace_code": w["code"], "quantity": 1}]},
     ),
@@ -100,8 +99,8 @@ OBJECT_ENDPOINTS = [
             "lines": [{"sku_id": w["sku"], "quantity": 1}],
         },
     ),
-    ("GET", f"/api/v1/transfers/<{ID}:transfer_id>", "/api/v1/transfers/{transfer}", None),
-    ("POST", f"/api/v1/transfers/<{ID}:transfer_id>/receive", "/api/v1/transfers/{transfer}/receive", lambda w: {}),
+    ("GET", "/api/v1/transfers/<int:transfer_id>", "/api/v1/transfers/{transfer}", None),
+    ("POST", "/api/v1/transfers/<int:transfer_id>/receive", "/api/v1/transfers/{transfer}/receive", lambda w: {}),
     ("GET", "/api/v1/inventory/low-stock", "/api/v1/inventory/low-stock?location_id={A}", None),
 ]
 # Lists: hall B's operator gets 200 without hall A's things in them; each with the location ids of an item.
@@ -113,9 +112,9 @@ LIST_ENDPOINTS = {
 }
 ADMIN_ENDPOINTS = [
     ("POST", "/api/v1/locations"),
-    ("PATCH", f"/api/v1/locations/<{ID}:location_id>"),
-    ("POST", f"/api/v1/locations/<{ID}:location_id>/counter-key"),
-    ("DELETE", f"/api/v1/locations/<{ID}:location_id>/counter-key"),
+    ("PATCH", "/api/v1/locations/<int:location_id>"),
+    ("POST", "/api/v1/locations/<int:location_id>/counter-key"),
+    ("DELETE", "/api/v1/locations/<int:location_id>/counter-key"),
 ]
 
 
