@@ -4,9 +4,9 @@
 import os
 import sys
 
-from bench import catalog_http, inventory_stock
+from bench import catalog_http, inventory_stock, orders_checkout
 
-BENCHES = {"catalog": catalog_http.main, "inventory": inventory_stock.main}
+BENCHES = {"catalog": catalog_http.main, "inventory": inventory_stock.main, "orders": orders_checkout.main}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or os.environ.get("BENCH", "").split() or list(BENCHES)

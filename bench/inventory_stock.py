@@ -175,7 +175,7 @@ def _client(job: tuple) -> tuple[int, int]:
                     if conn.execute(bare).rowcount != 1:
                         raise RuntimeError("the bare counter ran out")
             else:
-                with transaction(factory) as session:
+                with transaction(factory, write=True) as session:
                     inventory.sell(session, hall_id, [{"sku_id": sku_id, "quantity": 1}], now=clock.now())
             done += 1
         except (sa.exc.OperationalError, DomainError):

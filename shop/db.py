@@ -107,14 +107,25 @@ def insert_missing(session: Session, model, **values) -> None:
     session.execute(insert(model).values(**values).on_conflict_do_nothing())
 
 
+def begin_writing(session: Session) -> None:
+    """Start the session's transaction as one that will write: on SQLite it takes the write lock at
+    once (BEGIN IMMEDIATE) and so waits for other writers; elsewhere nothing changes. Call it before
+    the first read; once a transaction is open it does nothing."""
+    if not session.in_transaction():
+        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
 def make_sessionmaker(bind) -> sessionmaker[Session]:
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
 
 
 @contextmanager
-def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work outside a request (CLI, worker): commit on success, roll back on error."""
+def transaction(factory: sessionmaker[Session], *, write: bool = False) -> Iterator[Session]:
+    """One unit of work outside a request (CLI, worker): commit on success, roll back on error.
+    `write` queues for SQLite's write lock up front (see begin_writing)."""
     session = factory()
+    if write:
+        begin_writing(session)
     try:
         yield session
         session.commit()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from sqlalchemy.orm import Session
+
+from shop.db import begin_writing
 
 
 def get_session() -> Session:
@@ -12,17 +14,17 @@ def get_session() -> Session:
     return g.db_session
 
 
-def begin_writing() -> Session:
-    """The request's session, for a request that will write: on SQLite its transaction takes the
-    write lock at its start (before the first read), so concurrent writers queue instead of failing.
-    Call it before anything reads; later it changes nothing."""
-    session = get_session()
-    if not session.in_transaction():
-        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-    return session
+WRITING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def init_app(app: Flask) -> None:
+    @app.before_request
+    def _writers_queue():
+        # A request that may write takes SQLite's write lock before its first read, so parallel
+        # writers wait their turn instead of failing with "database is locked".
+        if request.method in WRITING_METHODS:
+            begin_writing(get_session())
+
     @app.after_request
     def _commit_or_roll_back(response):
         session = g.pop("db_session", None)

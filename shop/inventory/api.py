@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-
 from flask import current_app
 from flask_smorest import Blueprint
 
@@ -43,7 +41,7 @@ from shop.inventory.schemas import (
     TransferSchema,
     WriteOffArgs,
 )
-from shop.request_session import begin_writing, get_session
+from shop.request_session import get_session
 from shop.web import PageArgs, documented_errors
 
 blp = Blueprint(
@@ -59,18 +57,6 @@ public_blp = Blueprint(
     url_prefix="/api/v1",
     description="Where a certified product can be picked up, and what a batch's trace code tells",
 )
-
-
-def writing(view):
-    """The request moves stock or changes rows: on SQLite its transaction takes the write lock
-    before the first read (the log-in lookup), so parallel writers queue instead of failing."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        begin_writing()
-        return view(*args, **kwargs)
-
-    return wrapper
 
 
 def _page(result, paging) -> dict:
@@ -96,7 +82,6 @@ def list_locations(query, paging):
 @blp.arguments(LocationCreateArgs)
 @blp.response(201, LocationSchema)
 @documented_errors(403, 409)
-@writing
 @login_required
 def create_location(args):
     """Admins: add the centre, a hall under it, a counter under a hall, or a zone under either."""
@@ -116,7 +101,6 @@ def get_location(location_id):
 @blp.arguments(LocationUpdateArgs)
 @blp.response(200, LocationSchema)
 @documented_errors(403, 404)
-@writing
 @login_required
 def update_location(args, location_id):
     """Admins: change name, district, address, host institution, opening hours or the active flag."""
@@ -126,7 +110,6 @@ def update_location(args, location_id):
 @blp.route("/locations/<int:location_id>/counter-key", methods=["POST"])
 @blp.response(201, CounterKeySchema)
 @documented_errors(403, 404, 409)
-@writing
 @login_required
 def issue_counter_key(location_id):
     """Admins: create or rotate a smart counter's API key. The key is shown this once; the previous
@@ -137,7 +120,6 @@ def issue_counter_key(location_id):
 @blp.route("/locations/<int:location_id>/counter-key", methods=["DELETE"])
 @blp.response(204)
 @documented_errors(403, 404, 409)
-@writing
 @login_required
 def revoke_counter_key(location_id):
     """Admins: revoke a smart counter's API key."""
@@ -186,7 +168,6 @@ def list_movements(query, paging, location_id):
 @blp.arguments(ThresholdArgs)
 @blp.response(200, StockRowSchema)
 @documented_errors(403, 404)
-@writing
 @login_required
 def set_threshold(args, location_id, sku_id):
     """Set the low-stock threshold of a SKU at a location (0: no alert)."""
@@ -203,7 +184,6 @@ def _movement_result(applied):
 @blp.arguments(ReceiptArgs)
 @blp.response(201, MovementResultSchema)
 @documented_errors(403, 404, 409)
-@writing
 @login_required
 def receive(args, location_id):
     """Receive a supplier's delivery: each line is a batch (trace code, harvest or production date,
@@ -216,7 +196,6 @@ def receive(args, location_id):
 @blp.arguments(SaleArgs)
 @blp.response(201, MovementResultSchema)
 @documented_errors(403, 404, 409)
-@writing
 @login_required
 def sell(args, location_id):
     """Record a sale over the counter: earliest best-before first, never expired or reserved units,
@@ -229,7 +208,6 @@ def sell(args, location_id):
 @blp.arguments(ReturnArgs)
 @blp.response(201, MovementResultSchema)
 @documented_errors(403, 404, 409)
-@writing
 @login_required
 def return_stock(args, location_id):
     """Take back sold units into the batch on their package, with a reason."""
@@ -241,7 +219,6 @@ def return_stock(args, location_id):
 @blp.arguments(CountArgs)
 @blp.response(201, MovementResultSchema)
 @documented_errors(403, 404, 409)
-@writing
 @login_required
 def count(args, location_id):
     """Record a stock count per batch: each difference becomes an adjustment with the reason.
@@ -254,7 +231,6 @@ def count(args, location_id):
 @blp.arguments(WriteOffArgs)
 @blp.response(201, MovementResultSchema)
 @documented_errors(403, 404, 409)
-@writing
 @login_required
 def write_off(args, location_id):
     """Write off units of batches (expired, damaged), with a reason; reserved units cannot be."""
@@ -269,7 +245,6 @@ def write_off(args, location_id):
 @blp.arguments(TransferArgs)
 @blp.response(201, TransferSchema)
 @documented_errors(403, 404, 409)
-@writing
 @login_required
 def dispatch_transfer(args):
     """Dispatch stock from a location the caller runs to another; it is in transit until received."""
@@ -300,7 +275,6 @@ def get_transfer(transfer_id):
 @blp.arguments(ReceiveArgs)
 @blp.response(200, TransferSchema)
 @documented_errors(403, 404, 409)
-@writing
 @login_required
 def receive_transfer(args, transfer_id):
     """The destination's operators confirm what arrived; any shortfall is recorded on its line.
