@@ -20,6 +20,10 @@ from shop.certification import service as certification
 from shop.inventory import devices
 from shop.inventory import service as inventory
 from shop.inventory.models import CounterDevice, Location, LocationKind, china_today
+from shop.points import service as points
+from shop.points.models import PointsKind
+from shop.promotions import service as offers
+from shop.promotions.pricing import CouponKind, PromotionKind
 from shop.suppliers import service as suppliers
 from shop.suppliers.uscc import check_character
 
@@ -288,7 +292,73 @@ def load(session: Session, *, objection_days: int = 7, validity_days: int = 3 * 
         counts[state] = counts.get(state, 0) + 1
     session.flush()
     stock = _load_inventory(session, admin, users["operator@demo.cq"], now)
-    return {"accounts": len(users), "suppliers": len(supplier_rows), "products": len(PRODUCTS), **counts, **stock}
+    offers_loaded = _load_offers(session, admin, users["buyer@demo.cq"], now)
+    return {
+        "accounts": len(users),
+        "suppliers": len(supplier_rows),
+        "products": len(PRODUCTS),
+        **counts,
+        **stock,
+        **offers_loaded,
+    }
+
+
+def _load_offers(session: Session, admin: Actor, buyer: User, now) -> dict[str, int]:
+    """满减 and 满赠 running for a month, a new-customer coupon, a points rush sale, and points for the buyer."""
+    skus = {sku.code: sku for sku in session.scalars(sa.select(Sku))}
+    month = {"starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=30)}
+    offers.create_promotion(
+        session,
+        admin,
+        data={
+            "name": "满99减10 满199减30",
+            "kind": PromotionKind.THRESHOLD_DISCOUNT,
+            "tiers": [[9900, 1000], [19900, 3000]],
+            **month,
+        },
+    )
+    offers.create_promotion(
+        session,
+        admin,
+        data={
+            "name": "满168赠涪陵榨菜",
+            "kind": PromotionKind.THRESHOLD_GIFT,
+            "threshold_fen": 16800,
+            "gift_sku_id": skus["FL-ZHACAI-80G-10"].id,
+            "gift_stock": 100,
+            **month,
+        },
+    )
+    offers.create_coupon(
+        session,
+        admin,
+        data={
+            "code": "XINREN10",
+            "name": "新人券 ¥10 off from ¥50",
+            "kind": CouponKind.FIXED,
+            "value": 1000,
+            "min_spend_fen": 5000,
+            "per_buyer_uses": 1,
+            "total_uses": 1000,
+            **month,
+        },
+    )
+    offers.create_rush_sale(
+        session,
+        admin,
+        data={
+            "name": "积分抢购 奉节脐橙 5kg",
+            "sku_id": skus["FJ-NAVEL-5KG"].id,
+            "points_price": 3000,
+            "cash_price_fen": 990,
+            "quantity_cap": 20,
+            "per_buyer_cap": 1,
+            "starts_at": now - timedelta(hours=1),
+            "ends_at": now + timedelta(days=7),
+        },
+    )
+    points.post(session, buyer.id, 5000, PointsKind.ADJUST, note="demo welcome points")
+    return {"promotions": 2, "coupons": 1, "rush_sales": 1}
 
 
 def _load_inventory(session: Session, admin: Actor, operator: User, now: datetime) -> dict[str, int]:

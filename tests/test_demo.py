@@ -20,3 +20,14 @@ def test_demo_data_has_every_certification_state_and_the_accounts_log_in(client,
     }
     assert statuses == {"pending", "approved", "rejected", "in_objection_window", "in_force", "expired", "revoked"}
     assert demo.has_data(session)
+
+
+def test_demo_offers_are_running(client, session):
+    demo.load(session)
+    session.flush()
+    assert client.get("/api/v1/promotions").json["total"] == 2
+    rush = client.get("/api/v1/rush-sales").json["items"]
+    assert [r["remaining"] for r in rush] == [20]
+    token = client.post("/api/v1/auth/token", json={"login": "buyer@demo.cq", "password": demo.DEMO_PASSWORD})
+    headers = {"Authorization": f"Bearer {token.json['access_token']}"}
+    assert client.get("/api/v1/points", headers=headers).json["balance"] == 5000
