@@ -377,3 +377,31 @@ def test_orders_are_private(client, shop, make):
     assert client.get("/api/v1/operator/orders", headers=other).status_code == 403
     stranger = make.headers(make.operator(make.hall()))
     assert client.get("/api/v1/operator/orders", headers=stranger).json["total"] == 0
+
+
+def test_products_of_deep_poverty_townships_earn_the_bonus_rate(client, shop, make, session):
+    deep = make.sku(price_fen=10000, township_id=500236001)  # 平安乡, a former deep-poverty township
+    make.stock(shop.counter, deep, 5)
+    add_to_cart(client, shop.buyer_headers, deep, shop.counter, 1)
+    add_to_cart(client, shop.buyer_headers, shop.sku, shop.counter, 2)
+    order = checkout(client, shop.buyer_headers).json
+    client.post(f"/api/v1/orders/{order['id']}/payments", headers=shop.buyer_headers, json={"gateway": "offline"})
+    payment = client.get(f"/api/v1/orders/{order['id']}/payments", headers=shop.buyer_headers).json["items"][0]
+    client.post(f"/api/v1/payments/{payment['id']}/confirm", headers=admin_headers(make), json={"reference": "T1"})
+    client.post(f"/api/v1/orders/{order['id']}/ready", headers=shop.operator_headers)
+    code = client.get(f"/api/v1/orders/{order['id']}", headers=shop.buyer_headers).json["pickup_code"]
+    done = client.post(f"/api/v1/orders/{order['id']}/pickup", headers=shop.operator_headers, json={"code": code})
+    # ¥200 at 1 point per yuan (minus the 满减 share), ¥100 from the deep-poverty township at 2 per yuan
+    lines = {line["sku_id"]: line["total_fen"] for line in done.json["lines"]}
+    assert done.json["points_earned"] == lines[shop.sku.id] // 100 + lines[deep.id] // 100 * 2
+
+
+def test_the_expire_command(app, client, shop, session):
+    add_to_cart(client, shop.buyer_headers, shop.sku, shop.counter, 1)
+    order = checkout(client, shop.buyer_headers).json
+    runner = app.test_cli_runner()
+    assert "expired 0" in runner.invoke(args=["orders", "expire"]).output
+    with clock.frozen_at(clock.now() + timedelta(minutes=31)):
+        assert "expired 1" in runner.invoke(args=["orders", "expire"]).output
+    assert client.get(f"/api/v1/orders/{order['id']}", headers=shop.buyer_headers).json["status"] == "cancelled"
+    assert level(session, shop.counter, shop.sku) == (10, 0)
