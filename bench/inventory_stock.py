@@ -20,12 +20,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from bench.common import scratch_sqlite, table
+from bench.common import certify, scratch_sqlite, table
 from shop import clock, migrate
 from shop.auth import service as auth_service
 from shop.auth.models import Role
 from shop.catalog import service as catalog
-from shop.certification import service as certification
 from shop.db import make_engine, make_sessionmaker, normalise_url, transaction
 from shop.errors import DomainError
 from shop.inventory import service as inventory
@@ -93,29 +92,7 @@ def seed(url: str) -> tuple[int, int]:
                 "skus": [{"code": "HOT-1", "price_fen": 6980, "unit": "box"}],
             },
         )
-        published = now - timedelta(days=30)
-        cert = certification.apply_for_certification(
-            session,
-            actor,
-            now=published - timedelta(hours=2),
-            data={
-                "product_id": product.id,
-                "production_base": "b",
-                "expected_yearly_output": 1,
-                "output_unit": "kg",
-                "households_benefiting": 1,
-            },
-        )
-        certification.approve_certification(session, actor, cert.id, now=published - timedelta(hours=1))
-        certification.publish_announcement(
-            session,
-            actor,
-            title="bench",
-            certification_ids=[cert.id],
-            objection_days=7,
-            validity_days=365,
-            now=published,
-        )
+        certify(session, actor, product.id, now - timedelta(days=30))
         centre = inventory.create_location(
             session,
             actor,

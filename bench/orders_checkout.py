@@ -17,13 +17,12 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from bench.common import table
+from bench.common import certify, table
 from bench.inventory_stock import SECONDS, scratch_database, seed
 from shop import clock, create_app
 from shop.auth import service as auth_service
 from shop.catalog import service as catalog
 from shop.catalog.models import Product
-from shop.certification import service as certification
 from shop.db import make_engine, make_sessionmaker, transaction
 from shop.errors import DomainError
 from shop.inventory.ledger import check_balances
@@ -126,28 +125,7 @@ def _fifty_line_cart(url: str) -> tuple[int, list[quoting.Item]]:
                 },
             )
             items.append(quoting.Item(key=str(n), sku_id=p.skus[0].id, quantity=1 + n % 3))
-            cert = certification.apply_for_certification(
-                session,
-                admin,
-                now=now - timedelta(days=30),
-                data={
-                    "product_id": p.id,
-                    "production_base": "b",
-                    "expected_yearly_output": 1,
-                    "output_unit": "kg",
-                    "households_benefiting": 1,
-                },
-            )
-            certification.approve_certification(session, admin, cert.id, now=now - timedelta(days=30))
-            certification.publish_announcement(
-                session,
-                admin,
-                title="t",
-                certification_ids=[cert.id],
-                objection_days=7,
-                validity_days=365,
-                now=now - timedelta(days=30),
-            )
+            certify(session, admin, p.id, now - timedelta(days=30))
         window = {"starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=1)}
         offers.create_promotion(
             session,
