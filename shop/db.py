@@ -98,13 +98,16 @@ def _sqlite_proper_transactions(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN")
 
 
-def insert_missing(session: Session, model, **values) -> None:
-    """INSERT the row unless its key exists already: race-free on PostgreSQL and SQLite alike."""
+def insert_ignore(session: Session, table, rows: list[dict], keys: list[str] | None = None) -> None:
+    """INSERT the rows unless their key exists already (ON CONFLICT DO NOTHING): race-free on
+    PostgreSQL and SQLite alike. `table` is a Table or a mapped class."""
+    if not rows:
+        return
     if session.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    session.execute(insert(table).values(rows).on_conflict_do_nothing(index_elements=keys))
 
 
 def begin_writing(session: Session) -> None:

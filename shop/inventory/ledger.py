@@ -25,6 +25,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from shop.db import insert_ignore
 from shop.inventory.errors import InsufficientStock
 from shop.inventory.models import (
     BatchLevel,
@@ -97,18 +98,6 @@ class Move:
     best_before: date
     on_hand: int = 0
     reserved: int = 0
-
-
-def insert_ignore(session: Session, table: sa.Table, rows: list[dict], keys: list[str]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING on PostgreSQL and SQLite alike."""
-    if not rows:
-        return
-    dialect = session.connection().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    session.execute(insert(table).values(rows).on_conflict_do_nothing(index_elements=keys))
 
 
 def lock_levels(

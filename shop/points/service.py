@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from shop import clock
 from shop.auth.actor import Actor
 from shop.auth.models import Role, User
-from shop.db import insert_missing
+from shop.db import insert_ignore
 from shop.errors import Conflict, InvalidInput, NotFound
 from shop.paging import paginate
 from shop.points.models import PointsAccount, PointsEntry, PointsKind
@@ -22,7 +22,7 @@ class InsufficientPoints(Conflict):
 
 
 def _ensure_account(session: Session, user_id: int) -> None:
-    insert_missing(session, PointsAccount, user_id=user_id, balance=0)
+    insert_ignore(session, PointsAccount, [dict(user_id=user_id, balance=0)])
 
 
 def balance(session: Session, user_id: int) -> int:

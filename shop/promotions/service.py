@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from shop.auth.actor import Actor
 from shop.auth.models import Role
 from shop.catalog.models import Sku
-from shop.db import insert_missing
+from shop.db import insert_ignore
 from shop.errors import Conflict, InvalidInput, NotFound
 from shop.paging import paginate
 from shop.promotions import pricing
@@ -236,7 +236,7 @@ def claim_coupon(session: Session, coupon_id: int, user_id: int, now: datetime) 
     )
     if not total_ok:
         raise OfferUnavailable("The coupon has been used up.", code="coupon_used_up")
-    insert_missing(session, CouponUse, coupon_id=coupon_id, user_id=user_id, uses=0)
+    insert_ignore(session, CouponUse, [dict(coupon_id=coupon_id, user_id=user_id, uses=0)])
     per_buyer = sa.select(Coupon.per_buyer_uses).where(Coupon.id == coupon_id).scalar_subquery()
     if not _changed(
         session,
@@ -277,7 +277,7 @@ def claim_rush_sale(session: Session, rush_sale_id: int, user_id: int, quantity:
         .values(sold=RushSale.sold + quantity),
     ):
         raise OfferUnavailable("The rush sale is sold out or closed.", code="rush_sale_sold_out")
-    insert_missing(session, RushSaleBuyer, rush_sale_id=rush_sale_id, user_id=user_id, bought=0)
+    insert_ignore(session, RushSaleBuyer, [dict(rush_sale_id=rush_sale_id, user_id=user_id, bought=0)])
     cap = sa.select(RushSale.per_buyer_cap).where(RushSale.id == rush_sale_id).scalar_subquery()
     if not _changed(
         session,
