@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+import search
 from shop import config as config_module
 from shop import request_session
 from shop.auth import guard, passwords
@@ -37,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     passwords.configure(app.config["PASSWORD_HASH_TIME_COST"], app.config["PASSWORD_HASH_MEMORY_KIB"])
 
     request_session.init_app(app)
+    search.init_app(app)
     guard.init_app(app)
     limiter.init_app(app)
     api = ShopApi(app)
@@ -47,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(api: ShopApi) -> None:
+    from search.api import blp as search_blp
     from shop.auth.api import blp as auth_blp
     from shop.catalog.api import blp as catalog_blp
     from shop.certification.api import blp as certification_blp
@@ -54,13 +57,15 @@ def _register_blueprints(api: ShopApi) -> None:
     from shop.reference.api import blp as reference_blp
     from shop.suppliers.api import blp as suppliers_blp
 
-    for blp in (health_blp, auth_blp, reference_blp, suppliers_blp, catalog_blp, certification_blp):
+    for blp in (health_blp, auth_blp, reference_blp, suppliers_blp, catalog_blp, certification_blp, search_blp):
         api.register_blueprint(blp)
 
 
 def _register_cli(app: Flask) -> None:
+    from search.cli import search_cli
     from shop.cli import db_cli, demo_cli, openapi_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
     app.cli.add_command(openapi_cli)
+    app.cli.add_command(search_cli)
