@@ -26,12 +26,14 @@ from shop.certification.query import product_in_force
 
 D = SearchDocument.__table__
 
-# The same expression as the migration's GIN index (A name, B other text, C pinyin, D suggest keys).
+# The same expression as the migration's GIN index (A name, B other text, C pinyin, D suggest keys),
+# written as tsvector literals: one position per column so a word in two columns keeps both weights,
+# and no text parser touches CJK.
 PG_TERMS = (
-    "setweight(array_to_tsvector(string_to_array(name_terms, ' ')), 'A') || "
-    "setweight(array_to_tsvector(string_to_array(body_terms, ' ')), 'B') || "
-    "setweight(array_to_tsvector(string_to_array(pinyin_terms, ' ')), 'C') || "
-    "setweight(array_to_tsvector(string_to_array(suggest_terms, ' ')), 'D')"
+    r"(regexp_replace(name_terms, '(\S+)', '''\1'':1A', 'g') || ' ' || "
+    r"regexp_replace(body_terms, '(\S+)', '''\1'':2B', 'g') || ' ' || "
+    r"regexp_replace(pinyin_terms, '(\S+)', '''\1'':3C', 'g') || ' ' || "
+    r"regexp_replace(suggest_terms, '(\S+)', '''\1'':4D', 'g'))::tsvector"
 )
 # bm25 weights of the FTS5 columns name_terms, body_terms, pinyin_terms, suggest_terms.
 FTS_WEIGHTS = (3.0, 1.0, 1.0, 0.0)

@@ -13,13 +13,14 @@ from alembic import op
 import sqlalchemy as sa
 import shop.db
 
-# Weighted tsvector of the term columns (A name, B other text, C pinyin, D suggest keys). The
+# Weighted tsvector of the term columns (A name, B other text, C pinyin, D suggest keys), written
+# as tsvector literals (a position each, so weights hold; no text parser meddles with CJK). The
 # embedded backend queries with this exact expression so PostgreSQL uses the index.
 PG_TERMS = (
-    "setweight(array_to_tsvector(string_to_array(name_terms, ' ')), 'A') || "
-    "setweight(array_to_tsvector(string_to_array(body_terms, ' ')), 'B') || "
-    "setweight(array_to_tsvector(string_to_array(pinyin_terms, ' ')), 'C') || "
-    "setweight(array_to_tsvector(string_to_array(suggest_terms, ' ')), 'D')"
+    r"(regexp_replace(name_terms, '(\S+)', '''\1'':1A', 'g') || ' ' || "
+    r"regexp_replace(body_terms, '(\S+)', '''\1'':2B', 'g') || ' ' || "
+    r"regexp_replace(pinyin_terms, '(\S+)', '''\1'':3C', 'g') || ' ' || "
+    r"regexp_replace(suggest_terms, '(\S+)', '''\1'':4D', 'g'))::tsvector"
 )
 FTS_COLUMNS = "name_terms, body_terms, pinyin_terms, suggest_terms"
 FTS_NEW = "new.product_id, new.name_terms, new.body_terms, new.pinyin_terms, new.suggest_terms"
@@ -114,7 +115,10 @@ def upgrade() -> None:
             f"INSERT INTO search_fts(rowid, {FTS_COLUMNS}) VALUES ({FTS_NEW}); END"
         )
     elif dialect == 'postgresql':
-        op.execute(f"CREATE INDEX ix_search_documents_terms ON search_documents USING gin (({PG_TERMS}))")
+        # at driver level: the expression's ':1A' must not be read as a bind parameter
+        op.get_bind().exec_driver_sql(
+            f"CREATE INDEX ix_search_documents_terms ON search_documents USING gin (({PG_TERMS}))"
+        )
 
 
 def downgrade() -> None:
