@@ -108,6 +108,7 @@ def build_documents(session: Session, product_ids: list[int]) -> dict[int, Docum
         .join(District, District.id == Product.origin_district_id)
         .outerjoin(Township, Township.id == Product.origin_township_id)
         .where(Product.id.in_(indexable))
+        .execution_options(populate_existing=True)  # what the database says now, not the session's copy
     ).all()
     prices: dict[int, list[int]] = defaultdict(list)
     for product_id, price in session.execute(
