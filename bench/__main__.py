@@ -1,6 +1,14 @@
-"""`make bench`: run every benchmark and print its table."""
+"""`make bench`: run every benchmark and print its table. `BENCH_ONLY=search make bench` (or
+`python -m bench search`) runs only the named ones: catalog, search."""
 
-from bench import catalog_http
+import os
+import sys
+
+from bench import catalog_http, search
+
+BENCHES = {"catalog": catalog_http.main, "search": search.main}
 
 if __name__ == "__main__":
-    catalog_http.main()
+    chosen = sys.argv[1:] or [b for b in os.environ.get("BENCH_ONLY", "").split(",") if b] or list(BENCHES)
+    for name in chosen:
+        BENCHES[name]()
