@@ -1,12 +1,17 @@
-"""`make bench`: run every benchmark and print its table; `make bench BENCH=inventory` (or
-`python -m bench inventory`) runs only the named ones."""
+"""`make bench`: run every benchmark and print its table; `make bench BENCH="search orders"` (or
+`python -m bench search orders`) runs only the named ones."""
 
 import os
 import sys
 
-from bench import catalog_http, inventory_stock, orders_checkout
+from bench import catalog_http, inventory_stock, orders_checkout, search
 
-BENCHES = {"catalog": catalog_http.main, "inventory": inventory_stock.main, "orders": orders_checkout.main}
+BENCHES = {
+    "catalog": catalog_http.main,
+    "inventory": inventory_stock.main,
+    "orders": orders_checkout.main,
+    "search": search.main,
+}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or os.environ.get("BENCH", "").split() or list(BENCHES)

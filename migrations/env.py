@@ -25,12 +25,22 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
+# Objects a migration makes per dialect with explicit SQL and the models do not describe: the
+# SQLite FTS5 table of the embedded search (and its shadow tables), the PostgreSQL text index.
+UNMODELLED = ("search_fts", "ix_search_documents_terms")
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    return not (reflected and compare_to is None and name and name.startswith(UNMODELLED))
+
+
 def _run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

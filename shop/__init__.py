@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+import search
 from shop import config as config_module
 from shop import request_session
 from shop.auth import guard, passwords
@@ -37,6 +38,7 @@ def create_app(config: dict | None = None) -> Flask:
     passwords.configure(app.config["PASSWORD_HASH_TIME_COST"], app.config["PASSWORD_HASH_MEMORY_KIB"])
 
     request_session.init_app(app)
+    search.init_app(app)
     guard.init_app(app)
     limiter.init_app(app)
     app.url_map.converters["int"] = IdConverter
@@ -49,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(api: ShopApi) -> None:
+    from search.api import blp as search_blp
     from shop.auth.api import blp as auth_blp
     from shop.catalog.api import blp as catalog_blp
     from shop.certification.api import blp as certification_blp
@@ -74,12 +77,14 @@ def _register_blueprints(api: ShopApi) -> None:
         inventory_blp,
         availability_blp,
         orders_blp,
+        search_blp,
     ):
         api.register_blueprint(blp)
     counter_api.register(api)
 
 
 def _register_cli(app: Flask) -> None:
+    from search.cli import search_cli
     from shop.cli import db_cli, demo_cli, openapi_cli, orders_cli, points_cli
     from shop.inventory.cli import inventory_cli
 
@@ -89,3 +94,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(points_cli)
     app.cli.add_command(inventory_cli)
     app.cli.add_command(orders_cli)
+    app.cli.add_command(search_cli)

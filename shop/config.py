@@ -13,6 +13,11 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 def default_database_url() -> str:
     return f"sqlite:///{ROOT / 'instance' / 'shop.db'}"
 
@@ -44,4 +49,30 @@ def from_env() -> dict:
         # Low-stock suggestions: sales velocity over this many days, restock to cover that many.
         "INVENTORY_VELOCITY_WINDOW_DAYS": _int("INVENTORY_VELOCITY_WINDOW_DAYS", 28),
         "INVENTORY_RESTOCK_COVER_DAYS": _int("INVENTORY_RESTOCK_COVER_DAYS", 14),
+        **search_settings(),
+    }
+
+
+def search_settings() -> dict:
+    """Search: the engine when ELASTICSEARCH_URL is set, else the embedded backend in the database."""
+    url = os.environ.get("ELASTICSEARCH_URL", "")
+    return {
+        "ELASTICSEARCH_URL": url,
+        "SEARCH_BACKEND": os.environ.get("SEARCH_BACKEND") or ("elasticsearch" if url else "embedded"),
+        "SEARCH_ENGINE_FLAVOR": os.environ.get("SEARCH_ENGINE_FLAVOR", "elasticsearch"),
+        "SEARCH_INDEX_ALIAS": os.environ.get("SEARCH_INDEX_ALIAS", "products"),
+        "SEARCH_ANALYZER": os.environ.get("SEARCH_ANALYZER", "cjk_bigram"),
+        "SEARCH_ENGINE_TIMEOUT": _float("SEARCH_ENGINE_TIMEOUT", 2.0),
+        "SEARCH_ENGINE_RETRIES": _int("SEARCH_ENGINE_RETRIES", 1),
+        # After the engine fails, answer from the database for this long before trying it again.
+        "SEARCH_ENGINE_RETRY_SECONDS": _float("SEARCH_ENGINE_RETRY_SECONDS", 5.0),
+        "SEARCH_ENGINE_REFRESH": os.environ.get("SEARCH_ENGINE_REFRESH") == "1",
+        "SEARCH_BOOST_POVERTY_ALLEVIATED": _float("SEARCH_BOOST_POVERTY_ALLEVIATED", 1.5),
+        "SEARCH_BOOST_DEEP_POVERTY": _float("SEARCH_BOOST_DEEP_POVERTY", 2.0),
+        # thread: a background thread drains the outbox after each commit that wrote to it;
+        # inline: the request drains one batch before it ends; off: only `flask search sync`.
+        "SEARCH_DRAIN_AFTER_COMMIT": os.environ.get("SEARCH_DRAIN_AFTER_COMMIT", "thread"),
+        "SEARCH_SYNC_BATCH": _int("SEARCH_SYNC_BATCH", 500),
+        "SEARCH_SYNC_BACKOFF_MAX_SECONDS": _int("SEARCH_SYNC_BACKOFF_MAX_SECONDS", 300),
+        "SEARCH_MAX_RESULT_WINDOW": _int("SEARCH_MAX_RESULT_WINDOW", 10_000),
     }

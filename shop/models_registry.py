@@ -1,6 +1,7 @@
 """Imports every model module, so Base.metadata knows every table (Alembic, tests)."""
 
 from payments import models as payments_models  # noqa: F401
+from search import models as search_models  # noqa: F401
 from shop import idempotency as idempotency_models  # noqa: F401
 from shop.auth import models as auth_models  # noqa: F401
 from shop.catalog import models as catalog_models  # noqa: F401

@@ -1,7 +1,7 @@
 """inventory: locations, batches, stock levels, movements ledger, transfers, reservations, smart counters
 
 Revision ID: 0003_inventory
-Revises: 0001
+Revises: 0002_search
 Create Date: 2026-11-28 21:15:53.714085
 """
 
@@ -11,7 +11,7 @@ import shop.db
 
 
 revision = '0003_inventory'
-down_revision = '0001'
+down_revision = '0002_search'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from search import extension, service
+from search.backend import SearchQuery
+from search.schemas import SearchArgs, SearchPageSchema, SuggestArgs, SuggestPageSchema
+from shop import clock
+from shop.catalog.models import Category
+from shop.errors import InvalidInput
+from shop.request_session import get_session
+from shop.web import PageArgs, documented_errors
+
+blp = Blueprint("search", __name__, url_prefix="/api/v1", description="Product search and suggestions")
+
+
+@blp.route("/search", methods=["GET"])
+@blp.arguments(SearchArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, SearchPageSchema)
+@documented_errors(422)
+def search(args, paging):
+    """Find certified products in force now by text (Chinese, pinyin, English), filters and facets.
+
+    Facet counts follow post-filter semantics: choosing a district leaves the district counts as
+    they were. When the engine is unreachable the database answers and `degraded` is true."""
+    ext = extension()
+    session = get_session()
+    window = ext.config["SEARCH_MAX_RESULT_WINDOW"]
+    if paging["page"] * paging["size"] > window:
+        raise InvalidInput(
+            f"Results beyond the first {window} cannot be paged to; narrow the search.",
+            fields={"page": [f"page × size must be at most {window}."]},
+        )
+    category_path = None
+    if args["category_id"] is not None:
+        category = session.get(Category, args["category_id"])
+        if category is None:
+            raise InvalidInput("Unknown category.", fields={"category_id": ["Unknown."]})
+        category_path = category.path
+    query = SearchQuery(
+        now=clock.now(),
+        text=args["q"],
+        category_path=category_path,
+        district_ids=sorted(set(args["district_id"])),
+        brand_tiers=sorted({t.value for t in args["brand_tier"]}),
+        labels=sorted({label.value for label in args["label"]}),
+        poverty_alleviated=args["poverty_alleviated"],
+        deep_poverty=args["deep_poverty"],
+        kind=args["kind"].value if args["kind"] else None,
+        price_min=args["price_min"],
+        price_max=args["price_max"],
+        sort=args["sort"],
+        page=paging["page"],
+        size=paging["size"],
+        highlight=args["highlight"],
+        boosts=ext.boosts,
+    )
+    answer = service.search_products(session, ext, query, facets=args["facets"])
+    result = answer.result
+    return {
+        "items": [{**hit.source, "highlight": hit.highlight} for hit in result.hits],
+        "page": paging["page"],
+        "size": paging["size"],
+        "total": result.total,
+        "facets": {
+            name: [{"value": value, "count": count} for value, count in buckets]
+            for name, buckets in result.facets.items()
+        },
+        "degraded": answer.degraded,
+        "backend": result.backend,
+    }
+
+
+@blp.route("/search/suggest", methods=["GET"])
+@blp.arguments(SuggestArgs, location="query")
+@blp.response(200, SuggestPageSchema)
+@documented_errors(422)
+def suggest(args):
+    """Complete a name from its beginning, typed in Chinese or pinyin (全拼 or initials): only
+    products in force now."""
+    answer = service.suggest(get_session(), extension(), args["q"], now=clock.now(), size=args["size"])
+    return {"items": answer.result, "degraded": answer.degraded}

@@ -1,0 +1,432 @@
+"""The engine backend, through the official `elasticsearch` client.
+
+A versioned index (`products-20261128t211500123456`) behind an alias (`products`), explicit mappings,
+bulk writes. `SEARCH_ENGINE_FLAVOR=opensearch` makes the client speak plain `application/json`, which
+OpenSearch-compatible clusters need. Chinese is analysed by `SEARCH_ANALYZER` (`cjk_bigram` by
+default; `ik` or `smartcn` where the cluster has the plugin) for relevance and highlight, while
+matching uses an ngram(1–2) sub-field with the query's grams (see `search.text`), so whichever
+analyzer is configured, a query finds the same products.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from elastic_transport import ApiResponseMeta, HttpHeaders, TransportError, Urllib3HttpNode
+from elastic_transport._node import NodeApiResponse
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
+
+from search import text
+from search.backend import FACETS, EngineUnavailable, Hit, SearchQuery, SearchResult, Suggestion, hit_source
+from search.documents import Document, millis
+from search.embedded_backend import sort_buckets
+
+log = logging.getLogger(__name__)
+
+FACET_SIZE = 50
+MAX_EXPANSIONS = 50
+TEXT_FIELDS = ("name", "brand_name", "supplier_name", "origin", "category_name", "description")
+NAME_BOOST = 3
+
+
+class OpenSearchCompatibleNode(Urllib3HttpNode):
+    """Sends plain `application/json` (the client's versioned media type gets a 406 from
+    OpenSearch) and marks answers as coming from a supported product, which the client checks."""
+
+    def perform_request(self, method, target, body=None, headers=None, **kwargs) -> NodeApiResponse:
+        if headers is not None:
+            headers = HttpHeaders(headers)
+            for name in ("content-type", "accept"):
+                if name in headers:
+                    headers[name] = "application/json"
+        response = super().perform_request(method, target, body=body, headers=headers, **kwargs)
+        response_headers = HttpHeaders(response.meta.headers)
+        response_headers.setdefault("x-elastic-product", "Elasticsearch")
+        meta: ApiResponseMeta = dataclasses.replace(response.meta, headers=response_headers)
+        return NodeApiResponse(meta, response.body)
+
+
+def make_client(url: str, *, flavor: str, timeout: float, retries: int) -> Elasticsearch:
+    options = {"request_timeout": timeout, "max_retries": retries, "retry_on_timeout": retries > 0}
+    if flavor == "opensearch":
+        options["node_class"] = OpenSearchCompatibleNode
+    return Elasticsearch(url, **options)
+
+
+ANALYZERS = {
+    "cjk_bigram": {"type": "custom", "tokenizer": "standard", "filter": ["cjk_width", "lowercase", "cjk_bigram"]},
+    "ik": {"type": "custom", "tokenizer": "ik_max_word", "filter": ["lowercase"]},
+    "smartcn": {"type": "custom", "tokenizer": "smartcn_tokenizer", "filter": ["lowercase"]},
+}
+
+
+def index_settings(analyzer: str) -> dict:
+    return {
+        "number_of_shards": 1,
+        "analysis": {
+            "analyzer": {
+                "zh": ANALYZERS[analyzer],
+                "zh_ngram": {"type": "custom", "tokenizer": "zh_ngram", "filter": ["lowercase"]},
+            },
+            "tokenizer": {
+                "zh_ngram": {"type": "ngram", "min_gram": 1, "max_gram": 2, "token_chars": ["letter", "digit"]}
+            },
+        },
+    }
+
+
+_TEXT = {"type": "text", "analyzer": "zh", "fields": {"ngram": {"type": "text", "analyzer": "zh_ngram"}}}
+_DATE_MS = {"type": "date", "format": "epoch_millis"}
+MAPPINGS = {
+    "dynamic": "strict",
+    "properties": {
+        "id": {"type": "integer"},
+        "name": _TEXT,
+        "description": _TEXT,
+        "brand_name": _TEXT,
+        "supplier_name": _TEXT,
+        "origin": _TEXT,
+        "category_name": _TEXT,
+        "category_id": {"type": "integer"},
+        "category_path": {"type": "keyword"},
+        "district_id": {"type": "integer"},
+        "district_name": {"type": "keyword"},
+        "township_id": {"type": "integer"},
+        "poverty_alleviated": {"type": "boolean"},
+        "deep_poverty": {"type": "boolean"},
+        "brand_id": {"type": "integer"},
+        "brand_tier": {"type": "keyword"},
+        "supplier_id": {"type": "integer"},
+        "kind": {"type": "keyword"},
+        "labels": {"type": "keyword"},
+        "prices": {"type": "integer"},
+        "price_min": {"type": "integer"},
+        "price_max": {"type": "integer"},
+        "sales_count": {"type": "integer"},
+        "created_at": {"type": "date"},
+        "image": {"type": "keyword", "index": False},
+        "pinyin": {"type": "keyword"},
+        "suggest": {"type": "keyword"},
+        "certs": {"type": "nested", "properties": {"valid_from": _DATE_MS, "valid_until": _DATE_MS}},
+    },
+}
+FACET_FIELDS = {"category_id": "category_id", "label": "labels"}
+
+
+def _in_force(now: datetime) -> dict:
+    at = millis(now)
+    return {
+        "nested": {
+            "path": "certs",
+            "query": {
+                "bool": {
+                    "filter": [
+                        {"range": {"certs.valid_from": {"lte": at}}},
+                        {"range": {"certs.valid_until": {"gt": at}}},
+                    ]
+                }
+            },
+        }
+    }
+
+
+def _text_fields() -> list[str]:
+    return [f"{f}^{NAME_BOOST}" if f == "name" else f for f in TEXT_FIELDS]
+
+
+def _text_query(pieces: list[text.Piece]) -> list[dict]:
+    must = []
+    for piece in pieces:
+        if piece.cjk:
+            grams = [
+                {
+                    "bool": {
+                        "should": [
+                            {"term": {f"{f}.ngram": {"value": gram, "boost": NAME_BOOST if f == "name" else 1}}}
+                            for f in TEXT_FIELDS
+                        ],
+                        "minimum_should_match": 1,
+                    }
+                }
+                for gram in piece.grams
+            ]
+            must.append({"bool": {"must": grams}})
+        else:
+            must.append(
+                {
+                    "bool": {
+                        "should": [
+                            {
+                                "multi_match": {
+                                    "query": piece.text,
+                                    "fields": _text_fields(),
+                                    "fuzziness": "AUTO",
+                                    "prefix_length": 0,
+                                    "max_expansions": MAX_EXPANSIONS,
+                                }
+                            },
+                            {"term": {"pinyin": piece.text}},
+                        ],
+                        "minimum_should_match": 1,
+                    }
+                }
+            )
+    return must
+
+
+def _highlight(pieces: list[text.Piece]) -> dict:
+    should = [
+        {"match": {"name": piece.text}}
+        if piece.cjk
+        else {"match": {"name": {"query": piece.text, "fuzziness": "AUTO", "max_expansions": MAX_EXPANSIONS}}}
+        for piece in pieces
+    ]
+    return {
+        "encoder": "html",
+        "pre_tags": ["<em>"],
+        "post_tags": ["</em>"],
+        "fields": {"name": {"number_of_fragments": 0, "highlight_query": {"bool": {"should": should}}}},
+    }
+
+
+def _facet_filters(query: SearchQuery) -> dict[str, dict]:
+    filters: dict[str, dict] = {}
+    if query.category_path is not None:
+        filters["category_id"] = {"prefix": {"category_path": query.category_path}}
+    if query.district_ids:
+        filters["district_id"] = {"terms": {"district_id": query.district_ids}}
+    if query.brand_tiers:
+        filters["brand_tier"] = {"terms": {"brand_tier": query.brand_tiers}}
+    if query.labels:
+        filters["label"] = {"terms": {"labels": query.labels}}
+    if query.poverty_alleviated is not None:
+        filters["poverty_alleviated"] = {"term": {"poverty_alleviated": query.poverty_alleviated}}
+    if query.deep_poverty is not None:
+        filters["deep_poverty"] = {"term": {"deep_poverty": query.deep_poverty}}
+    return filters
+
+
+SORTS = {
+    "relevance": [{"_score": "desc"}, {"id": "asc"}],
+    "price": [{"price_min": {"order": "asc", "missing": "_last"}}, {"id": "asc"}],
+    "-price": [{"price_min": {"order": "desc", "missing": "_last"}}, {"id": "asc"}],
+    "sales": [{"sales_count": "desc"}, {"id": "asc"}],
+    "newest": [{"created_at": "desc"}, {"id": "desc"}],
+}
+
+
+def search_body(query: SearchQuery, facets: bool = True) -> dict:
+    pieces = text.pieces(query.text)
+    base: list[dict] = [_in_force(query.now)]
+    if query.kind is not None:
+        base.append({"term": {"kind": query.kind}})
+    if query.price_min is not None or query.price_max is not None:
+        bounds = {}
+        if query.price_min is not None:
+            bounds["gte"] = query.price_min
+        if query.price_max is not None:
+            bounds["lte"] = query.price_max
+        base.append({"range": {"prices": bounds}})  # one active SKU within both bounds
+    must = _text_query(pieces) or [{"match_all": {}}]
+    scored: dict = {"bool": {"must": must, "filter": base}}
+    if query.boosts:
+        scored = {
+            "function_score": {
+                "query": scored,
+                "functions": [{"filter": {"term": {b.field: True}}, "weight": b.weight} for b in query.boosts],
+                "score_mode": "multiply",
+                "boost_mode": "multiply",
+            }
+        }
+    facet_filters = _facet_filters(query)
+    body: dict = {
+        "query": scored,
+        "sort": SORTS[query.sort],
+        "from": query.offset,
+        "size": query.size,
+        "track_total_hits": True,
+        "_source": {"excludes": sorted({"pinyin", "suggest", "certs", "prices", "description"})},
+    }
+    if facet_filters:
+        body["post_filter"] = {"bool": {"filter": list(facet_filters.values())}}
+    if facets:
+        body["aggs"] = {
+            name: {
+                "filter": {"bool": {"filter": [f for key, f in facet_filters.items() if key != name]}},
+                "aggs": {"values": {"terms": {"field": FACET_FIELDS.get(name, name), "size": FACET_SIZE}}},
+            }
+            for name in FACETS
+        }
+    if query.highlight and pieces:
+        body["highlight"] = _highlight(pieces)
+    return body
+
+
+def _bucket_key(bucket: dict):
+    if bucket.get("key_as_string") in ("true", "false"):
+        return bucket["key_as_string"] == "true"
+    return bucket["key"]
+
+
+class ElasticsearchBackend:
+    name = "elasticsearch"
+
+    def __init__(self, client: Elasticsearch, *, alias: str, analyzer: str = "cjk_bigram", refresh: bool = False):
+        self.client = client
+        self.alias = alias
+        self.analyzer = analyzer
+        self.refresh = refresh
+        self._alias_checked = False
+
+    def _call(self, func: Callable, *args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except (TransportError, ApiError) as error:
+            raise EngineUnavailable(f"{type(error).__name__}: {error}") from error
+
+    # --- indexes ------------------------------------------------------------------------------
+
+    def new_index_name(self) -> str:
+        return f"{self.alias}-{time.strftime('%Y%m%dt%H%M%S')}{time.time_ns() % 1_000_000_000:09d}"
+
+    def create_index(self, name: str, *, with_alias: bool = False) -> None:
+        self._call(
+            self.client.indices.create,
+            index=name,
+            settings=index_settings(self.analyzer),
+            mappings=MAPPINGS,
+            aliases={self.alias: {}} if with_alias else None,
+        )
+
+    def indices_behind_alias(self) -> list[str]:
+        try:
+            return sorted(self.client.indices.get_alias(name=self.alias).body)
+        except NotFoundError:
+            return []
+        except (TransportError, ApiError) as error:
+            raise EngineUnavailable(str(error)) from error
+
+    def ensure_index(self) -> None:
+        """Create a first versioned index behind the alias if there is none."""
+        if self._alias_checked:
+            return
+        if not self.indices_behind_alias():
+            self.create_index(self.new_index_name(), with_alias=True)
+        self._alias_checked = True
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def _actions(self, index: str, documents: dict[int, Document | None]) -> list[dict]:
+        actions = []
+        for product_id, doc in documents.items():
+            if doc is None:
+                actions.append({"_op_type": "delete", "_index": index, "_id": str(product_id)})
+            else:
+                actions.append({"_op_type": "index", "_index": index, "_id": str(product_id), "_source": doc})
+        return actions
+
+    def _bulk(self, actions: list[dict]) -> None:
+        if not actions:
+            return
+        _ok, errors = self._call(
+            helpers.bulk,
+            self.client,
+            actions,
+            raise_on_error=False,
+            raise_on_exception=True,
+            refresh="true" if self.refresh else "false",
+            chunk_size=500,
+        )
+        real = [e for e in errors if not ("delete" in e and e["delete"].get("status") == 404)]
+        if real:
+            raise EngineUnavailable(f"bulk refused {len(real)} item(s): {json.dumps(real[:3], ensure_ascii=False)}")
+
+    def apply(self, documents: dict[int, Document | None]) -> None:
+        self.ensure_index()
+        self._bulk(self._actions(self.alias, documents))
+
+    def reindex(
+        self,
+        batches: Iterable[dict[int, Document | None]],
+        total: int,
+        progress: Callable[[int], None],
+        *,
+        keep_old: bool = False,
+    ) -> str:
+        """Fill a new versioned index, then move the alias to it in one atomic step; searches are
+        served by the old index until then."""
+        new = self.new_index_name()
+        self.create_index(new)
+        for documents in batches:
+            self._bulk(self._actions(new, {k: v for k, v in documents.items() if v is not None}))
+            progress(len(documents))
+        self._call(self.client.indices.refresh, index=new)
+        old = self.indices_behind_alias()
+        actions = [{"remove": {"index": index, "alias": self.alias}} for index in old]
+        actions.append({"add": {"index": new, "alias": self.alias}})
+        self._call(self.client.indices.update_aliases, actions=actions)
+        self._alias_checked = True
+        if not keep_old:
+            for index in old:
+                self._call(self.client.indices.delete, index=index)
+        return new
+
+    def stored_documents(self) -> dict[int, dict]:
+        found: dict[int, dict] = {}
+        after = None
+        while True:
+            body: dict = {"query": {"match_all": {}}, "sort": [{"id": "asc"}], "size": 1000}
+            if after is not None:
+                body["search_after"] = after
+            response = self._call(self.client.search, index=self.alias, body=body)
+            hits = response["hits"]["hits"]
+            if not hits:
+                return found
+            for hit in hits:
+                found[int(hit["_id"])] = self.comparable(hit["_source"])
+            after = hits[-1]["sort"]
+
+    @staticmethod
+    def comparable(doc: Document) -> dict:
+        return json.loads(json.dumps(doc, sort_keys=True))
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def search(self, query: SearchQuery, facets: bool = True) -> SearchResult:
+        response = self._call(self.client.search, index=self.alias, body=search_body(query, facets))
+        hits = []
+        for raw in response["hits"]["hits"]:
+            hit = Hit(id=int(raw["_id"]), source=hit_source(raw["_source"]))
+            marked = (raw.get("highlight") or {}).get("name")
+            if marked:
+                hit.highlight["name"] = marked[0]
+            hits.append(hit)
+        result_facets = {}
+        for name in FACETS if facets else ():
+            buckets = response["aggregations"][name]["values"]["buckets"]
+            result_facets[name] = sort_buckets([(_bucket_key(b), b["doc_count"]) for b in buckets])
+        return SearchResult(
+            hits=hits,
+            total=response["hits"]["total"]["value"],
+            facets=result_facets,
+            backend=self.name,
+            took_ms=float(response.get("took", 0)),
+        )
+
+    def suggest(self, prefix: str, *, now: datetime, size: int) -> list[Suggestion]:
+        prefix = text.suggest_prefix(prefix)
+        if not prefix:
+            return []
+        body = {
+            "query": {"bool": {"filter": [_in_force(now), {"prefix": {"suggest": prefix}}]}},
+            "sort": [{"sales_count": "desc"}, {"id": "asc"}],
+            "size": size,
+            "_source": ["name"],
+        }
+        response = self._call(self.client.search, index=self.alias, body=body)
+        return [Suggestion(product_id=int(h["_id"]), text=h["_source"]["name"]) for h in response["hits"]["hits"]]

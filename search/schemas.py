@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import marshmallow as ma
+
+from search.backend import SORTS
+from shop.catalog.models import BrandTier, LabelKind, ProductKind
+
+
+class SearchArgs(ma.Schema):
+    q = ma.fields.String(
+        load_default="",
+        validate=ma.validate.Length(max=200),
+        metadata={"description": "Chinese, pinyin (full or initials) or English; Latin words tolerate typos"},
+    )
+    category_id = ma.fields.Integer(load_default=None, metadata={"description": "Includes sub-categories"})
+    district_id = ma.fields.List(
+        ma.fields.Integer(), load_default=list, metadata={"description": "Origin district; repeat for any of several"}
+    )
+    brand_tier = ma.fields.List(ma.fields.Enum(BrandTier, by_value=True), load_default=list)
+    label = ma.fields.List(
+        ma.fields.Enum(LabelKind, by_value=True), load_default=list, metadata={"description": "Any of these labels"}
+    )
+    poverty_alleviated = ma.fields.Boolean(load_default=None)
+    deep_poverty = ma.fields.Boolean(load_default=None, metadata={"description": "From a deep-poverty township"})
+    kind = ma.fields.Enum(ProductKind, by_value=True, load_default=None)
+    price_min = ma.fields.Integer(
+        load_default=None,
+        validate=ma.validate.Range(min=0),
+        metadata={"description": "Fen; some active SKU costs at least this"},
+    )
+    price_max = ma.fields.Integer(
+        load_default=None, validate=ma.validate.Range(min=0), metadata={"description": "Fen; within both bounds"}
+    )
+    sort = ma.fields.String(
+        load_default="relevance",
+        validate=ma.validate.OneOf(SORTS),
+        metadata={"description": "relevance (boosted), price / -price (lowest SKU price), sales, newest"},
+    )
+    highlight = ma.fields.Boolean(load_default=True)
+    facets = ma.fields.Boolean(load_default=True, metadata={"description": "Count facet values too"})
+
+    @ma.validates_schema
+    def _range(self, data, **_kwargs):
+        low, high = data.get("price_min"), data.get("price_max")
+        if low is not None and high is not None and low > high:
+            raise ma.ValidationError("Must not be below price_min.", "price_max")
+
+
+class HighlightSchema(ma.Schema):
+    name = ma.fields.String(metadata={"description": "The name, HTML-escaped, with <em> around what matched"})
+
+
+class SearchHitSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    kind = ma.fields.String(required=True)
+    category_id = ma.fields.Integer(required=True)
+    category_path = ma.fields.String(required=True)
+    district_id = ma.fields.Integer(required=True)
+    district_name = ma.fields.String(required=True)
+    township_id = ma.fields.Integer(allow_none=True)
+    poverty_alleviated = ma.fields.Boolean(required=True)
+    deep_poverty = ma.fields.Boolean(required=True)
+    brand_id = ma.fields.Integer(allow_none=True)
+    brand_name = ma.fields.String(required=True)
+    brand_tier = ma.fields.String(allow_none=True)
+    supplier_id = ma.fields.Integer(required=True)
+    supplier_name = ma.fields.String(required=True)
+    labels = ma.fields.List(ma.fields.String(), required=True)
+    price_min = ma.fields.Integer(allow_none=True, metadata={"description": "Lowest active SKU price, fen"})
+    price_max = ma.fields.Integer(allow_none=True)
+    sales_count = ma.fields.Integer(required=True, metadata={"description": "0 until orders exist"})
+    created_at = ma.fields.String(required=True)
+    image = ma.fields.String(allow_none=True)
+    highlight = ma.fields.Nested(HighlightSchema, required=True)
+
+
+class FacetBucketSchema(ma.Schema):
+    value = ma.fields.Raw(required=True, metadata={"description": "An id, a label kind, a brand tier, or a boolean"})
+    count = ma.fields.Integer(required=True)
+
+
+class FacetsSchema(ma.Schema):
+    category_id = ma.fields.List(ma.fields.Nested(FacetBucketSchema))
+    district_id = ma.fields.List(ma.fields.Nested(FacetBucketSchema))
+    brand_tier = ma.fields.List(ma.fields.Nested(FacetBucketSchema))
+    label = ma.fields.List(ma.fields.Nested(FacetBucketSchema))
+    poverty_alleviated = ma.fields.List(ma.fields.Nested(FacetBucketSchema))
+    deep_poverty = ma.fields.List(ma.fields.Nested(FacetBucketSchema))
+
+
+class SearchPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SearchHitSchema), required=True)
+    page = ma.fields.Integer(required=True)
+    size = ma.fields.Integer(required=True)
+    total = ma.fields.Integer(required=True)
+    facets = ma.fields.Nested(
+        FacetsSchema,
+        required=True,
+        metadata={"description": "Per facet, counts under every other filter but its own (empty when facets=false)"},
+    )
+    degraded = ma.fields.Boolean(
+        required=True, metadata={"description": "The engine could not answer; this answer comes from the database"}
+    )
+    backend = ma.fields.String(required=True, metadata={"example": "elasticsearch"})
+
+
+class SuggestArgs(ma.Schema):
+    q = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1, max=50),
+        metadata={"description": "The beginning of a name: Chinese, pinyin or its initials"},
+    )
+    size = ma.fields.Integer(load_default=8, validate=ma.validate.Range(min=1, max=20))
+
+
+class SuggestionSchema(ma.Schema):
+    product_id = ma.fields.Integer(required=True)
+    text = ma.fields.String(required=True)
+
+
+class SuggestPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SuggestionSchema), required=True)
+    degraded = ma.fields.Boolean(required=True)

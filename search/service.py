@@ -1,0 +1,58 @@
+"""Search use cases: ask the engine, fall back to the database when it cannot answer."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from search import SearchExtension
+from search.backend import EngineUnavailable, SearchQuery, SearchResult, Suggestion
+from search.embedded_backend import EmbeddedBackend
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Answer:
+    result: SearchResult | list[Suggestion]
+    degraded: bool
+
+
+def _engine_or_none(ext: SearchExtension):
+    """The engine if configured and not known to be failing; degraded is True when skipped."""
+    if ext.engine is None:
+        return None, False
+    if not ext.breaker.allows():
+        return None, True
+    return ext.engine, False
+
+
+def search_products(session: Session, ext: SearchExtension, query: SearchQuery, *, facets: bool = True) -> Answer:
+    engine, degraded = _engine_or_none(ext)
+    if engine is not None:
+        try:
+            result = engine.search(query, facets=facets)
+            ext.breaker.succeeded()
+            return Answer(result, degraded=False)
+        except EngineUnavailable as error:
+            log.warning("search engine unavailable, answering from the database: %s", error)
+            ext.breaker.failed()
+            degraded = True
+    return Answer(EmbeddedBackend(session).search(query, facets=facets), degraded=degraded)
+
+
+def suggest(session: Session, ext: SearchExtension, prefix: str, *, now: datetime, size: int) -> Answer:
+    engine, degraded = _engine_or_none(ext)
+    if engine is not None:
+        try:
+            items = engine.suggest(prefix, now=now, size=size)
+            ext.breaker.succeeded()
+            return Answer(items, degraded=False)
+        except EngineUnavailable as error:
+            log.warning("search engine unavailable, suggesting from the database: %s", error)
+            ext.breaker.failed()
+            degraded = True
+    return Answer(EmbeddedBackend(session).suggest(prefix, now=now, size=size), degraded=degraded)

@@ -1,0 +1,198 @@
+"""The outbox is written in the changing transaction; the sync applies it with back-off; reindex
+swaps the alias; check lists drift; with the engine unreachable, search degrades and catches up."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from search import extension
+from search.embedded_backend import EmbeddedBackend
+from search.maintenance import check, reindex_embedded, reindex_engine
+from search.models import SearchDocument, SearchOutbox, SearchSyncState
+from search.sync import ENGINE
+from shop import clock
+from shop.auth.models import Role
+from shop.catalog import service as catalog
+from tests.factories import FENGJIE, WUSHAN
+from tests.search.conftest import engine_backend
+
+
+def _outbox(session) -> list[int]:
+    return list(session.scalars(sa.select(SearchOutbox.product_id).order_by(SearchOutbox.id)))
+
+
+def test_changes_write_the_outbox_in_their_own_transaction(make, session):
+    product = make.product(name="腊肉")
+    make.certified(product)
+    assert product.id in _outbox(session)
+    session.execute(sa.delete(SearchOutbox))
+    savepoint = session.begin_nested()
+    catalog.update_product(session, make.admin, product.id, data={"description": "烟熏"})
+    assert _outbox(session) == [product.id]
+    savepoint.rollback()  # the change is undone, and so is its outbox row
+    assert _outbox(session) == []
+    brand = make.brand()
+    catalog.update_product(session, make.admin, product.id, data={"brand_id": brand.id})
+    session.execute(sa.delete(SearchOutbox))
+    brand.name = "新品牌"
+    session.flush()
+    assert _outbox(session) == [product.id]
+
+
+def test_http_write_keeps_embedded_rows_true_at_commit_and_drains(client, make, session):
+    supplier = make.supplier(WUSHAN)
+    member = make.user((Role.SUPPLIER_MEMBER, supplier.id))
+    product = make.product(supplier, name="巫山烤鱼")
+    make.certified(product)
+    session.commit()  # the test's own "commit": embedded rows rebuilt
+    assert session.get(SearchDocument, product.id).name == "巫山烤鱼"
+    response = client.patch(f"/api/v1/products/{product.id}", json={"name": "巫山纸包鱼"}, headers=make.headers(member))
+    assert response.status_code == 200
+    session.expire_all()
+    assert session.get(SearchDocument, product.id).name == "巫山纸包鱼"
+    assert _outbox(session) == []  # drained after the request's commit (no engine: nothing to send)
+    found = client.get("/api/v1/search", query_string={"q": "纸包鱼"}).json
+    assert [item["id"] for item in found["items"]] == [product.id]
+
+
+def test_check_lists_drift_and_reindex_repairs_it(make, session, engine_in_app, app):
+    products = [make.product(name=f"榨菜 {n}") for n in range(3)]
+    for product in products:
+        make.certified(product)
+    factory = app.extensions["shop"]["sessionmaker"]
+    report = extension(app).drain()
+    assert report.applied > 0 and (report.remaining, report.error) == (0, None)
+    session.commit()
+    embedded = EmbeddedBackend(session)
+    assert check(session, engine_in_app) == []
+    assert check(session, embedded) == []
+
+    # drift the ways it happens: a write behind the outbox's back, a lost document
+    session.execute(sa.text("UPDATE products SET name = '榨菜 改' WHERE id = :id"), {"id": products[0].id})
+    engine_in_app.client.delete(index=engine_in_app.alias, id=str(products[1].id))
+    drift = {(d.product_id, d.problem) for d in check(session, engine_in_app)}
+    assert drift == {(products[0].id, "differs"), (products[1].id, "missing")}
+    assert [(d.product_id, d.problem) for d in check(session, embedded)] == [(products[0].id, "differs")]
+    assert "name" in check(session, embedded)[0].fields
+
+    old = engine_in_app.indices_behind_alias()
+    seen = []
+    name, total = reindex_engine(factory, engine_in_app, seen.append)
+    assert (total, sum(seen)) == (3, 3)
+    assert engine_in_app.indices_behind_alias() == [name] and name not in old
+    assert not engine_in_app.client.indices.exists(index=old[0])
+    reindex_embedded(session, lambda n: None)
+    assert check(session, engine_in_app) == []
+    assert check(session, embedded) == []
+
+
+class Partition:
+    """A TCP relay to the engine that can be cut: with it down, the engine is unreachable."""
+
+    def __init__(self, target_port: int):
+        self.target = target_port
+        self.up = True
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.live: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if not self.up:
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target))
+            self.live += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def cut(self):
+        self.up = False
+        for s in self.live:
+            with contextlib.suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+        self.live.clear()
+
+    def restore(self):
+        self.up = True
+
+    def close(self):
+        self.cut()
+        self.listener.close()
+
+
+def test_engine_unreachable_degrades_to_the_database_then_catches_up(client, make, session, app, osmem):
+    from urllib.parse import urlparse
+
+    partition = Partition(urlparse(osmem.url).port)
+    ext = extension(app)
+    saved = ext.engine, ext.breaker.seconds
+    ext.engine = engine_backend(f"http://127.0.0.1:{partition.port}")
+    ext.breaker.seconds = 0
+    try:
+        honey = make.product(make.supplier(FENGJIE), name="奉节蜂蜜")
+        make.certified(honey)
+        session.commit()
+        assert ext.drain().error is None
+        body = client.get("/api/v1/search", query_string={"q": "蜂蜜"}).json
+        assert (body["degraded"], body["backend"], [i["id"] for i in body["items"]]) == (
+            False,
+            "elasticsearch",
+            [honey.id],
+        )
+
+        partition.cut()  # mid-way: the engine goes away; writes keep coming
+        newer = make.product(make.supplier(WUSHAN), name="巫山蜂蜜")
+        make.certified(newer)
+        catalog.update_product(session, make.admin, honey.id, data={"name": "奉节土蜂蜜"})
+        session.commit()
+        body = client.get("/api/v1/search", query_string={"q": "蜂蜜", "sort": "newest"}).json
+        assert (body["degraded"], body["backend"]) == (True, "embedded")
+        assert [i["id"] for i in body["items"]] == [newer.id, honey.id]
+        assert client.get("/api/v1/search/suggest", query_string={"q": "wushan"}).json["degraded"] is True
+
+        queued = len(_outbox(session))
+        failed = ext.drain()
+        assert failed.error and failed.applied == 0 and failed.remaining == queued > 0
+        state = session.get(SearchSyncState, ENGINE)
+        session.refresh(state)
+        assert state.failures == 1 and state.next_attempt_at is not None
+        assert ext.drain().skipped == "backing_off"  # no hammering a down engine
+        assert len(_outbox(session)) == queued  # nothing lost
+
+        partition.restore()
+        with clock.frozen_at(state.next_attempt_at + timedelta(seconds=1)):
+            caught_up = ext.drain()
+        assert (caught_up.error, caught_up.remaining) == (None, 0)
+        session.refresh(state)
+        assert state.failures == 0
+        body = client.get("/api/v1/search", query_string={"q": "蜂蜜", "sort": "newest"}).json
+        assert (body["degraded"], body["backend"]) == (False, "elasticsearch")
+        assert [(i["id"], i["name"]) for i in body["items"]] == [(newer.id, "巫山蜂蜜"), (honey.id, "奉节土蜂蜜")]
+        assert check(session, ext.engine) == []
+    finally:
+        ext.engine, ext.breaker.seconds = saved
+        ext.breaker.succeeded()
+        partition.close()
