@@ -274,8 +274,8 @@ def expire_due(
             continue
         expired += 1
         remaining, org_id, order_id = row
-        organisation = session.get(Organisation, org_id)
-        if remaining and organisation.return_unredeemed_vouchers:
+        returns = session.scalar(sa.select(Organisation.return_unredeemed_vouchers).where(Organisation.id == org_id))
+        if remaining and returns:
             order = session.get(BulkOrder, order_id)
             budgets.post(
                 session,
