@@ -1,12 +1,16 @@
 """`make bench`: run every benchmark and print its table; `make bench BENCH=inventory` (or
-`python -m bench inventory`) runs only the named ones."""
+`python -m bench inventory`; procurement, catalog) runs only the named ones."""
 
 import os
 import sys
 
-from bench import catalog_http, inventory_stock
+from bench import catalog_http, inventory_stock, procurement_bulk
 
-BENCHES = {"catalog": catalog_http.main, "inventory": inventory_stock.main}
+BENCHES = {
+    "catalog": catalog_http.main,
+    "inventory": inventory_stock.main,
+    "procurement": procurement_bulk.main,
+}
 
 if __name__ == "__main__":
     names = sys.argv[1:] or os.environ.get("BENCH", "").split() or list(BENCHES)
