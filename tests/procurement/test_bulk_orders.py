@@ -299,3 +299,50 @@ def test_invoices_never_exceed_what_was_paid(client, make, buyer_org):
     assert rest.status_code == 201
     listed = client.get(f"{P}/bulk-orders/{order['id']}/invoices", headers=o.headers["purchaser"]).json
     assert listed["total"] == 2
+
+
+def test_payment_is_idempotent_and_not_confirmable_as_a_shop_order(client, make, buyer_org):
+    o = buyer_org
+    order = new_order(client, o)
+    add_lines(client, o, order["id"], [{"sku_code": o.sku.code, "quantity": 1, "delivery_address": "x"}])
+    client.post(f"{P}/bulk-orders/{order['id']}/submit", headers=o.headers["purchaser"])
+    client.post(f"{P}/bulk-orders/{order['id']}/approve", headers=o.headers["approver"], json={})
+    headers = {**o.headers["finance"], "Idempotency-Key": "transfer-1"}
+    first = client.post(f"{P}/bulk-orders/{order['id']}/payments", headers=headers, json={"gateway": "offline"})
+    again = client.post(f"{P}/bulk-orders/{order['id']}/payments", headers=headers, json={"gateway": "offline"})
+    assert first.status_code == again.status_code == 201 and first.json["id"] == again.json["id"]
+    assert client.get(f"{P}/bulk-orders/{order['id']}/payments", headers=o.headers["finance"]).json["total"] == 1
+    points = client.post(
+        f"{P}/bulk-orders/{order['id']}/payments", headers=o.headers["finance"], json={"gateway": "points"}
+    )
+    assert points.status_code == 422
+    # the shop orders' confirmation endpoint does not know bulk payments
+    admin = make.headers(make.user("admin"))
+    assert (
+        client.post(f"/api/v1/payments/{first.json['id']}/confirm", headers=admin, json={"reference": "x"}).status_code
+        == 404
+    )
+    # admins may confirm for the organisation
+    confirmed = client.post(
+        f"{P}/bulk-orders/{order['id']}/payments/{first.json['id']}/confirm", headers=admin, json={"reference": "x"}
+    )
+    assert confirmed.status_code == 200
+
+
+def test_no_budget_for_the_year_and_bad_supply_location(client, buyer_org):
+    o = buyer_org
+    bad = client.post(
+        f"{P}/organisations/{o.org.id}/bulk-orders",
+        headers=o.headers["purchaser"],
+        json={"title": "x", "supply_location_id": o.counter.id},
+    )
+    assert bad.status_code == 422 and "supply_location_id" in bad.json["error"]["details"]["fields"]
+    order = new_order(client, o, fiscal_year=YEAR + 1)
+    add_lines(client, o, order["id"], [{"sku_code": o.sku.code, "quantity": 1, "delivery_address": "x"}])
+    client.post(f"{P}/bulk-orders/{order['id']}/submit", headers=o.headers["purchaser"])
+    response = client.post(f"{P}/bulk-orders/{order['id']}/approve", headers=o.headers["approver"], json={})
+    assert response.status_code == 409 and response.json["error"]["code"] == "no_budget"
+    huge = client.get(f"{P}/bulk-orders/{10**12}", headers=o.headers["purchaser"])
+    assert huge.status_code == 404
+    assert client.get(f"{P}/organisations/{o.org.id}/pledges/1999", headers=o.headers["purchaser"]).status_code == 404
+    assert client.post(f"{P}/vouchers/redeem", headers=o.headers["purchaser"], json={"code": ""}).status_code == 422
