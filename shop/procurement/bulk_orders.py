@@ -46,6 +46,8 @@ from shop.promotions import quoting
 
 S = BulkOrderStatus
 MAX_LINES = 10_000
+# A payment's amount is a 32-bit integer (and one Stripe charge is far smaller): larger purchases are split.
+MAX_ORDER_TOTAL_FEN = 2**31 - 1
 ORDER_FIELDS = ("title", "note", "supply_location_id", "voucher_expires_at")
 SUPPLY_KINDS = (LocationKind.CENTRE, LocationKind.HALL)
 PICKUP_KINDS = (LocationKind.HALL, LocationKind.COUNTER, LocationKind.ZONE)
@@ -397,6 +399,13 @@ def submit(session: Session, actor: Actor, order_id: int, *, now: datetime) -> B
     problems = reprice(session, order, now)
     if problems:
         raise NotOrderable(rows=problems[:200])
+    if order.total_fen > MAX_ORDER_TOTAL_FEN:
+        raise Conflict(
+            "The order is larger than one payment can be; split it.",
+            code="order_too_large",
+            total_fen=order.total_fen,
+            max_fen=MAX_ORDER_TOTAL_FEN,
+        )
     order.transition(S.SUBMITTED, actor_id=actor.user_id, at=now)
     order.submitted_at = now
     session.flush()

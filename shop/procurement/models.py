@@ -73,10 +73,10 @@ class Budget(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     fiscal_year: Mapped[int]
-    amount_fen: Mapped[int] = mapped_column(default=0)  # allocated in total
-    available_fen: Mapped[int] = mapped_column(default=0)
-    committed_fen: Mapped[int] = mapped_column(default=0)  # approved, not yet paid
-    spent_fen: Mapped[int] = mapped_column(default=0)
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # allocated in total
+    available_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    committed_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # approved, not yet paid
+    spent_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow_column_default)
 
@@ -100,11 +100,11 @@ class BudgetEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     budget_id: Mapped[int] = mapped_column(sa.ForeignKey("budgets.id"), index=True)
     kind: Mapped[BudgetEntryKind] = mapped_column(enum_column(BudgetEntryKind, "budget_entry_kind"))
-    amount_delta: Mapped[int] = mapped_column(default=0)
-    available_delta: Mapped[int] = mapped_column(default=0)
-    committed_delta: Mapped[int] = mapped_column(default=0)
-    spent_delta: Mapped[int] = mapped_column(default=0)
-    available_after: Mapped[int]
+    amount_delta: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    available_delta: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    committed_delta: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    spent_delta: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    available_after: Mapped[int] = mapped_column(sa.BigInteger)
     bulk_order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bulk_orders.id"), index=True)
     voucher_id: Mapped[int | None] = mapped_column(sa.ForeignKey("vouchers.id"))
     note: Mapped[str] = mapped_column(sa.String(500), default="")
@@ -125,8 +125,8 @@ class Pledge(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     fiscal_year: Mapped[int]
-    amount_fen: Mapped[int]
-    canteen_food_budget_fen: Mapped[int]
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    canteen_food_budget_fen: Mapped[int] = mapped_column(sa.BigInteger)
     share_bp: Mapped[int]  # the pledge as a share of the canteen food budget, basis points
     contact_name: Mapped[str] = mapped_column(sa.String(100))
     contact_phone: Mapped[str] = mapped_column(sa.String(20))
@@ -144,8 +144,8 @@ class PledgeRevision(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     pledge_id: Mapped[int] = mapped_column(sa.ForeignKey("pledges.id", ondelete="CASCADE"), index=True)
-    previous_amount_fen: Mapped[int | None]
-    amount_fen: Mapped[int]
+    previous_amount_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     share_bp: Mapped[int]
     reason: Mapped[str] = mapped_column(sa.String(1000), default="")
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -211,11 +211,11 @@ class BulkOrder(Base):
     supply_location_id: Mapped[int | None] = mapped_column(sa.ForeignKey("locations.id"), index=True)
     voucher_expires_at: Mapped[datetime | None]
     line_count: Mapped[int] = mapped_column(default=0)
-    subtotal_fen: Mapped[int] = mapped_column(default=0)
-    discount_fen: Mapped[int] = mapped_column(default=0)
-    total_fen: Mapped[int] = mapped_column(default=0)
-    paid_fen: Mapped[int] = mapped_column(default=0)
-    invoiced_fen: Mapped[int] = mapped_column(default=0)
+    subtotal_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    discount_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    total_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    paid_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    invoiced_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     budget_id: Mapped[int | None] = mapped_column(sa.ForeignKey("budgets.id"))
     rating: Mapped[int | None]
     evaluation: Mapped[str | None] = mapped_column(sa.String(2000))
@@ -266,9 +266,9 @@ class BulkOrderLine(Base):
     recipient: Mapped[str | None] = mapped_column(sa.String(100))
     phone: Mapped[str | None] = mapped_column(sa.String(20))
     unit_price_fen: Mapped[int] = mapped_column(default=0)
-    subtotal_fen: Mapped[int] = mapped_column(default=0)
-    discount_fen: Mapped[int] = mapped_column(default=0)
-    total_fen: Mapped[int] = mapped_column(default=0)
+    subtotal_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    discount_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    total_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
 class BulkOrderEvent(Base):
@@ -349,7 +349,7 @@ class Invoice(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     bulk_order_id: Mapped[int] = mapped_column(sa.ForeignKey("bulk_orders.id"), index=True)
     number: Mapped[str] = mapped_column(sa.String(40), unique=True)
-    amount_fen: Mapped[int]
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
     title: Mapped[str] = mapped_column(sa.String(200))
     tax_number: Mapped[str] = mapped_column(sa.String(18))
     address: Mapped[str | None] = mapped_column(sa.String(300))

@@ -17,6 +17,8 @@ from shop.web import Id, page_schema
 PHONE = ma.validate.Regexp(r"^[0-9+\- ]{5,20}$")
 YEAR = ma.validate.Range(min=2000, max=2100)
 MONEY = ma.validate.Range(min=0, max=10**12)
+PER_CAPITA = ma.validate.Range(min=0, max=10_000_000)
+VOUCHER_AMOUNT = ma.validate.Range(min=1, max=10_000_000)
 ROLE_NAMES = ("purchaser", "approver", "finance")
 
 
@@ -44,7 +46,7 @@ class OrganisationArgs(InvoiceProfileArgs):
     district_id = Id(required=True)
     uscc = ma.fields.String(required=True, metadata={"description": "Unified social credit code (18 characters)"})
     headcount = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=10_000_000))
-    per_capita_cap_fen = ma.fields.Integer(load_default=50_000, strict=True, validate=MONEY)
+    per_capita_cap_fen = ma.fields.Integer(load_default=50_000, strict=True, validate=PER_CAPITA)
     return_unredeemed_vouchers = ma.fields.Boolean(load_default=True)
     contact_name = _text(100, required=True)
     contact_phone = ma.fields.String(required=True, validate=PHONE)
@@ -53,7 +55,7 @@ class OrganisationArgs(InvoiceProfileArgs):
 class OrganisationUpdateArgs(InvoiceProfileArgs):
     name = _text(200)
     headcount = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=10_000_000))
-    per_capita_cap_fen = ma.fields.Integer(strict=True, validate=MONEY)
+    per_capita_cap_fen = ma.fields.Integer(strict=True, validate=PER_CAPITA)
     return_unredeemed_vouchers = ma.fields.Boolean()
     contact_name = _text(100)
     contact_phone = ma.fields.String(validate=PHONE)
@@ -396,7 +398,7 @@ class CodeArgs(ma.Schema):
 
 class RedeemArgs(CodeArgs):
     amount_fen = ma.fields.Integer(
-        load_default=None, strict=True, validate=ma.validate.Range(min=1), metadata={"description": "Value vouchers"}
+        load_default=None, strict=True, validate=VOUCHER_AMOUNT, metadata={"description": "Value vouchers"}
     )
     location_id = Id(load_default=None, metadata={"description": "Gift box online: the hall that ships it"})
     delivery_address = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=300))
@@ -405,7 +407,7 @@ class RedeemArgs(CodeArgs):
 
 class CounterRedeemArgs(CodeArgs):
     location_id = Id(required=True, metadata={"description": "The counter (or hall) where the operator scans"})
-    amount_fen = ma.fields.Integer(load_default=None, strict=True, validate=ma.validate.Range(min=1))
+    amount_fen = ma.fields.Integer(load_default=None, strict=True, validate=VOUCHER_AMOUNT)
     reference = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
 
 

@@ -346,3 +346,39 @@ def test_no_budget_for_the_year_and_bad_supply_location(client, buyer_org):
     assert huge.status_code == 404
     assert client.get(f"{P}/organisations/{o.org.id}/pledges/1999", headers=o.headers["purchaser"]).status_code == 404
     assert client.post(f"{P}/vouchers/redeem", headers=o.headers["purchaser"], json={"code": ""}).status_code == 422
+
+
+def test_large_amounts_are_kept_or_refused_never_overflow(client, make, session):
+    from tests.procurement.conftest import make_org
+
+    org, purchaser, approver, finance = make_org(make, session, headcount=200_000, budget_fen=0)
+    big = client.post(
+        f"{P}/organisations/{org.id}/budgets",
+        headers=make.headers(finance),
+        json={"fiscal_year": YEAR, "amount_fen": 5_000_000_000},  # ¥50 million
+    )
+    assert big.status_code == 201 and big.json["available_fen"] == 5_000_000_000
+    hall = make.hall()
+    sku = make.sku(price_fen=30_000)
+    order = client.post(
+        f"{P}/organisations/{org.id}/bulk-orders",
+        headers=make.headers(purchaser),
+        json={"title": "x", "supply_location_id": hall.id},
+    ).json
+    lines = [{"sku_code": sku.code, "quantity": 100_000, "delivery_address": "x"}]
+    assert (
+        client.post(
+            f"{P}/bulk-orders/{order['id']}/lines", headers=make.headers(purchaser), json={"lines": lines}
+        ).status_code
+        == 200
+    )
+    response = client.post(f"{P}/bulk-orders/{order['id']}/submit", headers=make.headers(purchaser))
+    assert response.status_code == 409 and response.json["error"]["code"] == "order_too_large"
+    huge = client.post(
+        f"{P}/vouchers/redeem", headers=make.headers(purchaser), json={"code": "X", "amount_fen": 10**12}
+    )
+    assert huge.status_code == 422
+    cap = client.patch(
+        f"{P}/organisations/{org.id}", headers=make.headers(approver), json={"per_capita_cap_fen": 10**12}
+    )
+    assert cap.status_code == 422
