@@ -147,3 +147,15 @@ def test_no_return_when_the_organisation_keeps_expired_value(client, session, bu
     later = clock.now() + timedelta(days=2)
     assert vouchers.expire_due(session, later) == 1
     assert budget_of(client, o)["spent_fen"] == spent
+
+
+def test_cli_expires_vouchers_and_checks_budgets(app, client, session, buyer_org):
+    o = buyer_org
+    voucher_order(client, o, [{"voucher_value_fen": 20_000, "quantity": 2}], days=1)
+    runner = app.test_cli_runner()
+    checked = runner.invoke(args=["procurement", "check"])
+    assert checked.exit_code == 0 and "agree" in checked.output
+    with clock.frozen_at(clock.now() + timedelta(days=2)):
+        expired = runner.invoke(args=["procurement", "expire-vouchers"])
+    assert expired.exit_code == 0 and "expired 2 vouchers" in expired.output
+    assert budget_of(client, o)["spent_fen"] == 0
