@@ -70,7 +70,7 @@ from shop.procurement.schemas import (
     YearArgs,
 )
 from shop.promotions import tiers
-from shop.request_session import begin_writing, get_session
+from shop.request_session import get_session
 from shop.web import PageArgs, documented_errors
 
 blp = Blueprint(
@@ -243,7 +243,6 @@ def get_budget(budget_id):
 @login_required
 def change_budget(args, budget_id):
     """Finance: raise or lower the allocation (lowering takes only from what is available)."""
-    begin_writing()
     return budgets.change_amount(get_session(), current_actor(), budget_id, **args)
 
 
@@ -379,7 +378,6 @@ def list_lines(paging, order_id):
 @login_required
 def add_lines(args, order_id):
     """Purchasers: add lines to a draft, all or none (a bad line is named by its row and column)."""
-    begin_writing()
     return bulk_orders.add_lines(get_session(), current_actor(), order_id, rows=args["lines"], now=clock.now())
 
 
@@ -392,7 +390,6 @@ def import_lines(files, order_id):
     """Purchasers: add the lines of a CSV or XLSX file (columns sku_code, quantity, department,
     pickup_location_id or delivery_address, recipient, phone; voucher_value_fen in voucher orders).
     One bad cell and nothing is added: the error lists every bad row and column."""
-    begin_writing()
     upload = files["file"]
     return bulk_orders.import_lines(
         get_session(), current_actor(), order_id, filename=upload.filename or "", data=upload.read(), now=clock.now()
@@ -409,7 +406,6 @@ def remove_line(order_id, line_id):
 
 
 def _move(name: str, *args, **kwargs):
-    begin_writing()
     return getattr(bulk_orders, name)(get_session(), current_actor(), *args, now=clock.now(), **kwargs)
 
 
@@ -461,7 +457,6 @@ def cancel(args, order_id):
 @login_required
 def pay(args, order_id):
     """Finance: start paying the approved order's total by bank transfer."""
-    begin_writing()
     session, actor = get_session(), current_actor()
     payment_id, _ = idempotency.run_once(
         session,
@@ -494,7 +489,6 @@ def list_payments(paging, order_id):
 def confirm_payment(args, order_id, payment_id):
     """Finance of the organisation (or admins): the transfer arrived; the order is paid, the budget
     commitment becomes spend, the stock is sold (a voucher order's vouchers are issued)."""
-    begin_writing()
     return bulk_orders.confirm_payment(
         get_session(), current_actor(), order_id, payment_id, settings=settings(), now=clock.now(), **args
     )
@@ -603,7 +597,6 @@ def check_voucher(args):
 @login_required
 def redeem_online(args):
     """The holder redeems online: part of a value voucher, or a gift box shipped from a hall."""
-    begin_writing()
     return vouchers.redeem(
         get_session(),
         current_actor(),
@@ -624,7 +617,6 @@ def redeem_online(args):
 @login_required
 def redeem_at_counter(args):
     """Operators of the location: scan the code and redeem value, or hand over the gift box."""
-    begin_writing()
     return vouchers.redeem(
         get_session(),
         current_actor(),
@@ -658,7 +650,6 @@ def list_redemptions(paging, voucher_id):
 @login_required
 def issue_invoice(args, order_id):
     """Admins: record an invoice issued to the organisation's profile (never more than was paid)."""
-    begin_writing()
     return invoices.issue_invoice(get_session(), current_actor(), order_id, now=clock.now(), **args)
 
 
