@@ -40,7 +40,7 @@ test: install-test
 		SHOP_TEST_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/pytest; \
 	fi
 
-## Benchmarks: print tables, never assert times. BENCH=inventory (or catalog) runs only that one.
+## Benchmarks: print tables, never assert times. BENCH=inventory (or catalog, procurement) runs only that one.
 bench: install-test
 	$(BIN)/python -m bench $(BENCH)
 

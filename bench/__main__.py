@@ -4,13 +4,14 @@
 import os
 import sys
 
-from bench import catalog_http, inventory_stock, orders_checkout, search
+from bench import catalog_http, inventory_stock, orders_checkout, procurement_bulk, search
 
 BENCHES = {
     "catalog": catalog_http.main,
     "inventory": inventory_stock.main,
     "orders": orders_checkout.main,
     "search": search.main,
+    "procurement": procurement_bulk.main,
 }
 
 if __name__ == "__main__":

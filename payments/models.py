@@ -26,13 +26,17 @@ PAYMENT_TRANSITIONS = {
 
 
 class Payment(Base):
-    """One payment attempt of an order through one gateway."""
+    """One payment attempt of an order (or of an organisation's bulk order) through one gateway."""
 
     __tablename__ = "payments"
-    __table_args__ = (sa.CheckConstraint("amount_fen >= 0", name="amount_non_negative"),)
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen >= 0", name="amount_non_negative"),
+        sa.CheckConstraint("(order_id IS NULL) <> (bulk_order_id IS NULL)", name="pays_one_thing"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    bulk_order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bulk_orders.id"), index=True)
     gateway: Mapped[str] = mapped_column(sa.String(20))
     status: Mapped[PaymentStatus] = mapped_column(enum_column(PaymentStatus, "payment_status"))
     amount_fen: Mapped[int]

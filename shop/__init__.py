@@ -61,6 +61,7 @@ def _register_blueprints(api: ShopApi) -> None:
     from shop.inventory.api import public_blp as availability_blp
     from shop.orders.api import blp as orders_blp
     from shop.points.api import blp as points_blp
+    from shop.procurement.api import blp as procurement_blp
     from shop.promotions.api import blp as promotions_blp
     from shop.reference.api import blp as reference_blp
     from shop.suppliers.api import blp as suppliers_blp
@@ -78,6 +79,7 @@ def _register_blueprints(api: ShopApi) -> None:
         availability_blp,
         orders_blp,
         search_blp,
+        procurement_blp,
     ):
         api.register_blueprint(blp)
     counter_api.register(api)
@@ -87,6 +89,7 @@ def _register_cli(app: Flask) -> None:
     from search.cli import search_cli
     from shop.cli import db_cli, demo_cli, openapi_cli, orders_cli, points_cli
     from shop.inventory.cli import inventory_cli
+    from shop.procurement.cli import procurement_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
@@ -95,3 +98,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(inventory_cli)
     app.cli.add_command(orders_cli)
     app.cli.add_command(search_cli)
+    app.cli.add_command(procurement_cli)

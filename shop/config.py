@@ -49,6 +49,8 @@ def from_env() -> dict:
         # Low-stock suggestions: sales velocity over this many days, restock to cover that many.
         "INVENTORY_VELOCITY_WINDOW_DAYS": _int("INVENTORY_VELOCITY_WINDOW_DAYS", 28),
         "INVENTORY_RESTOCK_COVER_DAYS": _int("INVENTORY_RESTOCK_COVER_DAYS", 14),
+        # Pickup-voucher codes are derived from this secret: keep it out of the database and its backups.
+        "VOUCHER_CODE_SECRET": os.environ.get("VOUCHER_CODE_SECRET", "dev-only-voucher-secret-change-me"),
         **search_settings(),
     }
 

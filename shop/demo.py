@@ -38,6 +38,9 @@ ACCOUNTS = [
     ("supplier2@demo.cq", "其他供应商 Supplier 2", Role.SUPPLIER_MEMBER, "the other demo suppliers"),
     ("buyer@demo.cq", "买家 Buyer", Role.BUYER, None),
     ("operator@demo.cq", "渝中专馆运营 Hall operator", Role.HALL_OPERATOR, "Yuzhong hall, its counter and zone"),
+    ("union-purchaser@demo.cq", "区总工会采购 Union purchaser", Role.ORG_MEMBER, "Yuzhong labour union"),
+    ("union-approver@demo.cq", "区总工会审批 Union approver", Role.ORG_APPROVER, "Yuzhong labour union"),
+    ("union-finance@demo.cq", "区总工会财务 Union finance", Role.ORG_FINANCE, "Yuzhong labour union"),
 ]
 
 # The smart counter's API key in the demo (a real key is issued by an admin and shown once).
@@ -293,6 +296,7 @@ def load(session: Session, *, objection_days: int = 7, validity_days: int = 3 * 
     session.flush()
     stock = _load_inventory(session, admin, users["operator@demo.cq"], now)
     offers_loaded = _load_offers(session, admin, users["buyer@demo.cq"], now)
+    procurement = _load_procurement(session, admin, users, now)
     return {
         "accounts": len(users),
         "suppliers": len(supplier_rows),
@@ -300,6 +304,7 @@ def load(session: Session, *, objection_days: int = 7, validity_days: int = 3 * 
         **counts,
         **stock,
         **offers_loaded,
+        **procurement,
     }
 
 
@@ -359,6 +364,97 @@ def _load_offers(session: Session, admin: Actor, buyer: User, now) -> dict[str, 
     )
     points.post(session, buyer.id, 5000, PointsKind.ADJUST, note="demo welcome points")
     return {"promotions": 2, "coupons": 1, "rush_sales": 1}
+
+
+def _load_procurement(session: Session, admin: Actor, users: dict[str, User], now: datetime) -> dict[str, int]:
+    """A district labour union, verified, with its purchaser, approver and finance; this year's budget
+    (¥300,000 of a ¥600,000 per-capita ceiling) and reserved-share pledge; volume tiers on the navel
+    oranges; a draft bulk order to submit."""
+    from shop.procurement import budgets, bulk_orders, organisations, pledges
+    from shop.procurement.models import BulkOrderKind, OrgKind
+    from shop.promotions import tiers
+
+    approver = auth_service.load_actor(session, users["union-approver@demo.cq"].id)
+    union = organisations.register_organisation(
+        session,
+        approver,
+        data={
+            "name": "重庆市渝中区总工会 Yuzhong district labour union",
+            "kind": OrgKind.LABOUR_UNION,
+            "district_id": 500103,
+            "uscc": _uscc(500103, 90),
+            "headcount": 1200,
+            "per_capita_cap_fen": 50_000,
+            "return_unredeemed_vouchers": True,
+            "contact_name": "周工",
+            "contact_phone": "13800000090",
+            "invoice_title": "重庆市渝中区总工会",
+            "invoice_tax_number": _uscc(500103, 90),
+            "invoice_address": "渝中区中山四路 1号",
+            "invoice_phone": "023-63000000",
+            "invoice_bank": "中国工商银行重庆解放碑支行",
+            "invoice_bank_account": "3100 0212 0900 0000 001",
+        },
+        now=now,
+    )
+    organisations.verify_organisation(session, admin, union.id, now=now)
+    for login, role in (("union-purchaser@demo.cq", Role.ORG_MEMBER), ("union-finance@demo.cq", Role.ORG_FINANCE)):
+        auth_service.add_grant(session, users[login], role, union.id, granted_by_id=approver.user_id)
+    approver = auth_service.load_actor(session, approver.user_id)  # now with the new organisation's grant
+    finance = auth_service.load_actor(session, users["union-finance@demo.cq"].id)
+    purchaser = auth_service.load_actor(session, users["union-purchaser@demo.cq"].id)
+    year = china_today(now).year
+    budgets.create_budget(session, finance, union.id, fiscal_year=year, amount_fen=30_000_000, now=now)
+    pledges.file_pledge(
+        session,
+        approver,
+        union.id,
+        year,
+        data={
+            "amount_fen": 12_000_000,
+            "canteen_food_budget_fen": 120_000_000,
+            "contact_name": "周工",
+            "contact_phone": "13800000090",
+        },
+        now=now,
+    )
+    oranges = session.scalar(sa.select(Sku).where(Sku.code == "FJ-NAVEL-5KG"))
+    tiers.replace_tiers(
+        session,
+        admin,
+        oranges.id,
+        tiers=[{"min_quantity": 20, "unit_price_fen": 6480}, {"min_quantity": 100, "unit_price_fen": 5980}],
+        now=now,
+    )
+    hall = session.scalar(sa.select(Location).where(Location.kind == LocationKind.HALL).order_by(Location.id))
+    counter = session.scalar(sa.select(Location).where(Location.kind == LocationKind.COUNTER).order_by(Location.id))
+    order = bulk_orders.create_bulk_order(
+        session,
+        purchaser,
+        union.id,
+        data={
+            "kind": BulkOrderKind.GOODS,
+            "title": "中秋职工慰问 Mid-autumn staff gifts",
+            "supply_location_id": hall.id,
+        },
+        now=now,
+    )
+    bulk_orders.add_lines(
+        session,
+        purchaser,
+        order.id,
+        rows=[
+            {
+                "sku_code": "FJ-NAVEL-5KG",
+                "quantity": 15,
+                "department": "办公室",
+                "delivery_address": "渝中区中山四路 1号",
+            },
+            {"sku_code": "FJ-NAVEL-5KG", "quantity": 10, "department": "后勤", "pickup_location_id": counter.id},
+        ],
+        now=now,
+    )
+    return {"organisations": 1, "bulk_orders": 1}
 
 
 def _load_inventory(session: Session, admin: Actor, operator: User, now: datetime) -> dict[str, int]:

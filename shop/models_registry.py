@@ -9,6 +9,7 @@ from shop.certification import models as certification_models  # noqa: F401
 from shop.inventory import models as inventory_models  # noqa: F401
 from shop.orders import models as orders_models  # noqa: F401
 from shop.points import models as points_models  # noqa: F401
+from shop.procurement import models as procurement_models  # noqa: F401
 from shop.promotions import models as promotions_models  # noqa: F401
 from shop.reference import models as reference_models  # noqa: F401
 from shop.suppliers import models as supplier_models  # noqa: F401

@@ -23,6 +23,7 @@ SCOPE_MODELS = {
     ScopeKind.SUPPLIER: "shop.suppliers.models:Supplier",
     ScopeKind.DISTRICT: "shop.reference.models:District",
     ScopeKind.LOCATION: "shop.inventory.models:Location",
+    ScopeKind.ORGANISATION: "shop.procurement.models:Organisation",
 }
 
 

@@ -110,3 +110,22 @@ class RushSaleBuyer(Base):
     rush_sale_id: Mapped[int] = mapped_column(sa.ForeignKey("rush_sales.id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), primary_key=True)
     bought: Mapped[int] = mapped_column(default=0)
+
+
+class VolumeTier(Base):
+    """A supplier's volume price for organisation purchases: from `min_quantity` units of the SKU in
+    one bulk order, each unit costs `unit_price_fen`."""
+
+    __tablename__ = "volume_tiers"
+    __table_args__ = (
+        sa.UniqueConstraint("sku_id", "min_quantity"),
+        sa.CheckConstraint("min_quantity >= 2", name="min_quantity_at_least_two"),
+        sa.CheckConstraint("unit_price_fen > 0", name="unit_price_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku_id: Mapped[int] = mapped_column(sa.ForeignKey("skus.id", ondelete="CASCADE"), index=True)
+    min_quantity: Mapped[int]
+    unit_price_fen: Mapped[int]
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow_column_default)

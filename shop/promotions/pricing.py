@@ -5,6 +5,9 @@ Nothing here touches the database or Flask; the service loads the terms and call
 Stacking rule (also in the README):
 1. Lines of products not in force are flagged and not priced.
 2. A rush-sale line is priced by its campaign (points, plus cash if any) and takes no other discount.
+   Volume tiers (organisation purchases): a SKU whose lines together reach a tier's minimum quantity
+   is priced at that tier's unit price, the best one reached; the difference is the line's first
+   adjustment ("volume"), before any promotion.
 3. Promotions run in priority order (higher first, then by id). Each one's base is the eligible lines'
    amounts after the promotions before it. A non-exclusive promotion stacks with the others; an
    exclusive one applies only to lines no earlier promotion discounted, and once it has applied no
@@ -82,6 +85,7 @@ class Line:
     quantity: int
     in_force: bool = True
     rush: RushTerms | None = None
+    volume_tiers: tuple[tuple[int, int], ...] = ()  # (min_quantity, unit_price_fen), supplier-defined
 
 
 @dataclass(frozen=True)
@@ -235,6 +239,8 @@ def price(
             regular[line.key] = line
             current[line.key] = q.subtotal_fen
 
+    _apply_volume_tiers(regular, current, quoted)
+
     touched: set[str] = set()  # lines some promotion discounted
     closed: set[str] = set()  # lines an exclusive promotion took
     gifts: list[GiftLine] = []
@@ -287,6 +293,35 @@ def price(
         coupon_problem=coupon_problem,
         applied_promotions=applied,
     )
+
+
+def volume_unit_price(tiers: tuple[tuple[int, int], ...], quantity: int, list_price_fen: int) -> tuple[int, int]:
+    """(unit price, minimum quantity of the tier used) for `quantity` units: the lowest price among
+    the tiers reached, never above the list price; (list price, 0) when no tier is reached."""
+    best = (list_price_fen, 0)
+    for min_quantity, unit_price_fen in tiers:
+        if quantity >= min_quantity and unit_price_fen < best[0]:
+            best = (unit_price_fen, min_quantity)
+    return best
+
+
+def _apply_volume_tiers(regular: dict[str, Line], current: dict[str, int], quoted: dict[str, QuotedLine]) -> None:
+    """Lines of one SKU count together towards its tiers (an order split across departments buys
+    the volume of its whole)."""
+    per_sku: dict[int, int] = {}
+    for line in regular.values():
+        if line.volume_tiers:
+            per_sku[line.sku_id] = per_sku.get(line.sku_id, 0) + line.quantity
+    if not per_sku:
+        return
+    for key, line in regular.items():
+        if not line.volume_tiers:
+            continue
+        unit, min_quantity = volume_unit_price(line.volume_tiers, per_sku[line.sku_id], line.unit_price_fen)
+        off = (line.unit_price_fen - unit) * line.quantity
+        if off > 0:
+            quoted[key].adjustments.append(Adjustment("volume", None, f"≥{min_quantity} units at {unit} fen", off))
+            current[key] -= off
 
 
 def _price_rush(q: QuotedLine, line: Line, now: datetime) -> None:

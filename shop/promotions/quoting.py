@@ -90,3 +90,16 @@ def quote(
         max_share_bp=settings.max_share_bp,
     )
     return pricing.price(lines, offers.active_promotions(session, now), now, coupon=coupon, points=points)
+
+
+def organisation_quote(session: Session, items: list[Item], now: datetime) -> pricing.Quote:
+    """An organisation's bulk purchase: list prices with the suppliers' volume tiers; consumer
+    promotions, coupons and points do not apply."""
+    from dataclasses import replace
+
+    from shop.promotions import tiers
+
+    lines = build_lines(session, items, 0, now)
+    by_sku = tiers.tiers_for(session, {line.sku_id for line in lines})
+    lines = [replace(line, volume_tiers=by_sku[line.sku_id]) if line.sku_id in by_sku else line for line in lines]
+    return pricing.price(lines, [], now)

@@ -287,3 +287,50 @@ def test_pricing_properties(raw_lines, raw_promos, coupon_value, points_requeste
     again = price(shuffled, promos, NOW, coupon=coupon, points=points)
     assert again.total_fen == quote.total_fen
     assert {q.key: q.total_fen for q in again.lines} == {q.key: q.total_fen for q in quote.lines}
+
+
+# --- volume tiers (organisation purchases) ----------------------------------------------------------
+
+TIERS = ((10, 900), (50, 800))
+
+
+def test_volume_tier_prices_a_skus_lines_together():
+    quote = price([line("a", 1000, 6, volume_tiers=TIERS), line("b", 1000, 6, volume_tiers=TIERS)], [], NOW)
+    assert quote.total_fen == 12 * 900 and quote.discount_fen == 1200
+    assert [a.source for a in quote.lines[0].adjustments] == ["volume"]
+    assert price([line("a", 1000, 9, volume_tiers=TIERS)], [], NOW).total_fen == 9000
+    assert price([line("a", 1000, 50, volume_tiers=TIERS)], [], NOW).total_fen == 40_000
+
+
+def test_volume_tier_comes_before_promotions():
+    promo = Promotion(id=1, name="9折", kind=PromotionKind.PERCENT_DISCOUNT, percent_bp=1000, **OPEN)
+    quote = price([line("a", 1000, 10, volume_tiers=TIERS)], [promo], NOW)
+    assert quote.total_fen == 9000 - 900
+
+
+tier_strategy = st.lists(st.tuples(st.integers(2, 200), st.integers(1, 20_000)), max_size=4).map(
+    lambda pairs: tuple(sorted(dict(pairs).items()))
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 20_000), st.integers(1, 120), st.integers(1, 3)), min_size=1, max_size=6),
+    tier_strategy,
+)
+def test_volume_tier_properties(raw_lines, tiers):
+    # each SKU keeps one list price, as in the catalog
+    prices = {sku: p for p, _, sku in raw_lines}
+    lines = [line(f"k{i}", prices[sku], q, sku_id=sku, volume_tiers=tiers) for i, (_, q, sku) in enumerate(raw_lines)]
+    quote = price(lines, [], NOW)
+    plain = price([line(f"k{i}", prices[s], q, sku_id=s) for i, (_, q, s) in enumerate(raw_lines)], [], NOW)
+    # a tier never makes anything dearer, and the lines add up
+    assert 0 <= quote.total_fen <= plain.total_fen
+    assert all(0 <= q.total_fen <= q.subtotal_fen for q in quote.lines)
+    assert sum(q.total_fen for q in quote.lines) == quote.total_fen == quote.subtotal_fen - quote.discount_fen
+    # one more unit of a SKU never raises the unit price its lines pay
+    first = lines[0]
+    more = [*lines, line("extra", first.unit_price_fen, 1, sku_id=first.sku_id, volume_tiers=tiers)]
+    unit = {q.key: q.total_fen / q.quantity for q in quote.lines}
+    unit_more = {q.key: q.total_fen / q.quantity for q in price(more, [], NOW).lines}
+    assert all(unit_more[k] <= unit[k] for k in unit if k.startswith("k") and lines[int(k[1:])].sku_id == first.sku_id)

@@ -1,0 +1,109 @@
+"""预留份额: an organisation's yearly pledge of assistance purchases, its revisions, its completion.
+
+A purchase counts toward completion only once it is received, paid and evaluated (a bulk order in
+state evaluated or completed); the amount counted is what was paid."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, selectinload
+
+from shop.auth.actor import Actor
+from shop.errors import InvalidInput, NotFound
+from shop.procurement import access
+from shop.procurement.access import APPROVER, FINANCE
+from shop.procurement.models import COUNTS_FOR_PLEDGE, BulkOrder, Pledge, PledgeRevision
+
+
+def completed_fen(session: Session, organisation_id: int, fiscal_year: int) -> int:
+    return int(
+        session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(BulkOrder.paid_fen), 0)).where(
+                BulkOrder.organisation_id == organisation_id,
+                BulkOrder.fiscal_year == fiscal_year,
+                BulkOrder.status.in_(COUNTS_FOR_PLEDGE),
+            )
+        )
+        or 0
+    )
+
+
+def file_pledge(
+    session: Session, actor: Actor, organisation_id: int, fiscal_year: int, *, data: dict, now: datetime
+) -> Pledge:
+    """File the year's pledge, or revise it; a lower amount than before needs a written reason."""
+    access.get_organisation(session, actor, organisation_id, APPROVER, FINANCE)
+    reason = (data.pop("reason", None) or "").strip()
+    if data["amount_fen"] > data["canteen_food_budget_fen"]:
+        raise InvalidInput(
+            "A pledge is a share of the canteen food budget.",
+            fields={"amount_fen": ["Must not exceed canteen_food_budget_fen."]},
+        )
+    data["share_bp"] = data["amount_fen"] * 10_000 // data["canteen_food_budget_fen"]
+    pledge = session.scalar(
+        sa.select(Pledge)
+        .where(Pledge.organisation_id == organisation_id, Pledge.fiscal_year == fiscal_year)
+        .with_for_update()
+    )
+    previous = None
+    if pledge is None:
+        pledge = Pledge(
+            organisation_id=organisation_id, fiscal_year=fiscal_year, filed_by_id=actor.user_id, filed_at=now, **data
+        )
+        session.add(pledge)
+    else:
+        previous = pledge.amount_fen
+        if data["amount_fen"] < previous and not reason:
+            raise InvalidInput(
+                "Lowering a pledge needs a written reason.", fields={"reason": ["Required when the amount goes down."]}
+            )
+        for key, value in data.items():
+            setattr(pledge, key, value)
+    pledge.updated_at = now
+    pledge.revisions.append(
+        PledgeRevision(
+            previous_amount_fen=previous,
+            amount_fen=pledge.amount_fen,
+            share_bp=pledge.share_bp,
+            reason=reason,
+            actor_id=actor.user_id,
+            at=now,
+        )
+    )
+    session.flush()
+    return pledge
+
+
+def get_pledge(session: Session, actor: Actor, organisation_id: int, fiscal_year: int) -> Pledge:
+    access.get_organisation(session, actor, organisation_id)
+    pledge = session.scalar(
+        sa.select(Pledge)
+        .options(selectinload(Pledge.revisions))
+        .where(Pledge.organisation_id == organisation_id, Pledge.fiscal_year == fiscal_year)
+    )
+    if pledge is None:
+        raise NotFound("No pledge for this year.")
+    return pledge
+
+
+def list_pledges(session: Session, actor: Actor, organisation_id: int) -> list[Pledge]:
+    access.get_organisation(session, actor, organisation_id)
+    return list(
+        session.scalars(
+            sa.select(Pledge)
+            .options(selectinload(Pledge.revisions))
+            .where(Pledge.organisation_id == organisation_id)
+            .order_by(Pledge.fiscal_year)
+        )
+    )
+
+
+def with_completion(session: Session, pledge: Pledge) -> dict:
+    done = completed_fen(session, pledge.organisation_id, pledge.fiscal_year)
+    return {
+        "pledge": pledge,
+        "completed_fen": done,
+        "completion_bp": min(10_000, done * 10_000 // pledge.amount_fen) if pledge.amount_fen else 0,
+    }

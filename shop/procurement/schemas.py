@@ -1,0 +1,532 @@
+from __future__ import annotations
+
+import marshmallow as ma
+from flask_smorest.fields import Upload
+
+from payments.models import PaymentStatus
+from shop.procurement.models import (
+    BudgetEntryKind,
+    BulkOrderKind,
+    BulkOrderStatus,
+    OrgKind,
+    RedemptionChannel,
+    VoucherStatus,
+)
+from shop.web import Id, page_schema
+
+PHONE = ma.validate.Regexp(r"^[0-9+\- ]{5,20}$")
+YEAR = ma.validate.Range(min=2000, max=2100)
+MONEY = ma.validate.Range(min=0, max=10**12)
+PER_CAPITA = ma.validate.Range(min=0, max=10_000_000)
+VOUCHER_AMOUNT = ma.validate.Range(min=1, max=10_000_000)
+ROLE_NAMES = ("purchaser", "approver", "finance")
+
+
+def _text(max_length: int, **kwargs):
+    return ma.fields.String(validate=ma.validate.Length(min=1, max=max_length), **kwargs)
+
+
+# --- organisations -----------------------------------------------------------------------------
+
+
+class InvoiceProfileArgs(ma.Schema):
+    invoice_title = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=200))
+    invoice_tax_number = ma.fields.String(
+        allow_none=True, metadata={"description": "18-character unified social credit code"}
+    )
+    invoice_address = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=300))
+    invoice_phone = ma.fields.String(allow_none=True, validate=PHONE)
+    invoice_bank = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=100))
+    invoice_bank_account = ma.fields.String(allow_none=True, validate=ma.validate.Regexp(r"^[0-9 ]{6,40}$"))
+
+
+class OrganisationArgs(InvoiceProfileArgs):
+    name = _text(200, required=True)
+    kind = ma.fields.Enum(OrgKind, by_value=True, required=True)
+    district_id = Id(required=True)
+    uscc = ma.fields.String(required=True, metadata={"description": "Unified social credit code (18 characters)"})
+    headcount = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=10_000_000))
+    per_capita_cap_fen = ma.fields.Integer(load_default=50_000, strict=True, validate=PER_CAPITA)
+    return_unredeemed_vouchers = ma.fields.Boolean(load_default=True)
+    contact_name = _text(100, required=True)
+    contact_phone = ma.fields.String(required=True, validate=PHONE)
+
+
+class OrganisationUpdateArgs(InvoiceProfileArgs):
+    name = _text(200)
+    headcount = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=10_000_000))
+    per_capita_cap_fen = ma.fields.Integer(strict=True, validate=PER_CAPITA)
+    return_unredeemed_vouchers = ma.fields.Boolean()
+    contact_name = _text(100)
+    contact_phone = ma.fields.String(validate=PHONE)
+
+
+class OrganisationSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    name = ma.fields.String(required=True)
+    kind = ma.fields.Enum(OrgKind, by_value=True, required=True)
+    district_id = ma.fields.Integer(required=True)
+    uscc = ma.fields.String(required=True)
+    headcount = ma.fields.Integer(required=True)
+    per_capita_cap_fen = ma.fields.Integer(required=True)
+    return_unredeemed_vouchers = ma.fields.Boolean(required=True)
+    contact_name = ma.fields.String(required=True)
+    contact_phone = ma.fields.String(required=True)
+    invoice_title = ma.fields.String(allow_none=True)
+    invoice_tax_number = ma.fields.String(allow_none=True)
+    invoice_address = ma.fields.String(allow_none=True)
+    invoice_phone = ma.fields.String(allow_none=True)
+    invoice_bank = ma.fields.String(allow_none=True)
+    invoice_bank_account = ma.fields.String(allow_none=True)
+    is_verified = ma.fields.Boolean(required=True)
+    verified_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+
+
+OrganisationPageSchema = page_schema(OrganisationSchema, "OrganisationPage")
+
+
+class OrganisationQueryArgs(ma.Schema):
+    verified = ma.fields.Boolean(load_default=None)
+
+
+class OrgMemberArgs(ma.Schema):
+    login = _text(254, required=True, metadata={"description": "E-mail or mobile number of an existing account"})
+    roles = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(ROLE_NAMES)),
+        required=True,
+        validate=ma.validate.Length(min=1, max=3),
+        metadata={"description": "purchaser (role org_member), approver, finance"},
+    )
+
+
+class OrgMemberSchema(ma.Schema):
+    user_id = ma.fields.Integer(required=True)
+    display_name = ma.fields.String(required=True)
+    login = ma.fields.String(required=True)
+    roles = ma.fields.List(ma.fields.String(), required=True)
+
+
+class OrgMemberListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(OrgMemberSchema), required=True)
+
+
+# --- budgets -----------------------------------------------------------------------------------
+
+
+class BudgetArgs(ma.Schema):
+    fiscal_year = ma.fields.Integer(required=True, strict=True, validate=YEAR)
+    amount_fen = ma.fields.Integer(required=True, strict=True, validate=MONEY)
+
+
+class BudgetUpdateArgs(ma.Schema):
+    amount_fen = ma.fields.Integer(required=True, strict=True, validate=MONEY)
+    reason = _text(500, required=True)
+
+
+class BudgetSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    organisation_id = ma.fields.Integer(required=True)
+    fiscal_year = ma.fields.Integer(required=True)
+    amount_fen = ma.fields.Integer(required=True)
+    available_fen = ma.fields.Integer(required=True)
+    committed_fen = ma.fields.Integer(required=True)
+    spent_fen = ma.fields.Integer(required=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+
+
+class BudgetListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(BudgetSchema), required=True)
+
+
+class BudgetEntrySchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    kind = ma.fields.Enum(BudgetEntryKind, by_value=True, required=True)
+    amount_delta = ma.fields.Integer(required=True)
+    available_delta = ma.fields.Integer(required=True)
+    committed_delta = ma.fields.Integer(required=True)
+    spent_delta = ma.fields.Integer(required=True)
+    available_after = ma.fields.Integer(required=True)
+    bulk_order_id = ma.fields.Integer(allow_none=True)
+    voucher_id = ma.fields.Integer(allow_none=True)
+    note = ma.fields.String(required=True)
+    actor_id = ma.fields.Integer(allow_none=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+
+
+BudgetEntryPageSchema = page_schema(BudgetEntrySchema, "BudgetEntryPage")
+
+
+# --- pledges -----------------------------------------------------------------------------------
+
+
+class PledgeArgs(ma.Schema):
+    amount_fen = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=10**12))
+    canteen_food_budget_fen = ma.fields.Integer(
+        required=True, strict=True, validate=ma.validate.Range(min=1, max=10**13)
+    )
+    contact_name = _text(100, required=True)
+    contact_phone = ma.fields.String(required=True, validate=PHONE)
+    reason = ma.fields.String(
+        load_default=None, validate=ma.validate.Length(max=1000), metadata={"description": "Required to lower it"}
+    )
+
+
+class PledgeRevisionSchema(ma.Schema):
+    previous_amount_fen = ma.fields.Integer(allow_none=True)
+    amount_fen = ma.fields.Integer(required=True)
+    share_bp = ma.fields.Integer(required=True)
+    reason = ma.fields.String(required=True)
+    actor_id = ma.fields.Integer(allow_none=True)
+    at = ma.fields.AwareDateTime(required=True)
+
+
+class PledgeSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    organisation_id = ma.fields.Integer(required=True)
+    fiscal_year = ma.fields.Integer(required=True)
+    amount_fen = ma.fields.Integer(required=True)
+    canteen_food_budget_fen = ma.fields.Integer(required=True)
+    share_bp = ma.fields.Integer(required=True, metadata={"description": "Share of the canteen food budget"})
+    contact_name = ma.fields.String(required=True)
+    contact_phone = ma.fields.String(required=True)
+    filed_at = ma.fields.AwareDateTime(required=True)
+    updated_at = ma.fields.AwareDateTime(required=True)
+    revisions = ma.fields.List(ma.fields.Nested(PledgeRevisionSchema), required=True)
+
+
+class PledgeCompletionSchema(ma.Schema):
+    pledge = ma.fields.Nested(PledgeSchema, required=True)
+    completed_fen = ma.fields.Integer(
+        required=True, metadata={"description": "Paid for purchases received, paid and evaluated"}
+    )
+    completion_bp = ma.fields.Integer(required=True)
+
+
+class PledgeListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(PledgeCompletionSchema), required=True)
+
+
+# --- bulk orders -------------------------------------------------------------------------------
+
+
+class BulkOrderArgs(ma.Schema):
+    kind = ma.fields.Enum(BulkOrderKind, by_value=True, load_default=BulkOrderKind.GOODS)
+    title = _text(200, required=True)
+    note = ma.fields.String(load_default="", validate=ma.validate.Length(max=1000))
+    fiscal_year = ma.fields.Integer(load_default=None, strict=True, validate=YEAR)
+    supply_location_id = Id(load_default=None, metadata={"description": "Hall or centre whose stock supplies"})
+    voucher_expires_at = ma.fields.AwareDateTime(load_default=None)
+
+
+class BulkOrderUpdateArgs(ma.Schema):
+    title = _text(200)
+    note = ma.fields.String(validate=ma.validate.Length(max=1000))
+    supply_location_id = Id(allow_none=True)
+    voucher_expires_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class BulkOrderSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    number = ma.fields.String(allow_none=True)
+    organisation_id = ma.fields.Integer(required=True)
+    kind = ma.fields.Enum(BulkOrderKind, by_value=True, required=True)
+    status = ma.fields.Enum(BulkOrderStatus, by_value=True, required=True)
+    title = ma.fields.String(required=True)
+    note = ma.fields.String(required=True)
+    fiscal_year = ma.fields.Integer(required=True)
+    supply_location_id = ma.fields.Integer(allow_none=True)
+    voucher_expires_at = ma.fields.AwareDateTime(allow_none=True)
+    line_count = ma.fields.Integer(required=True)
+    subtotal_fen = ma.fields.Integer(required=True)
+    discount_fen = ma.fields.Integer(required=True, metadata={"description": "Volume tiers"})
+    total_fen = ma.fields.Integer(required=True)
+    paid_fen = ma.fields.Integer(required=True)
+    invoiced_fen = ma.fields.Integer(required=True)
+    budget_id = ma.fields.Integer(allow_none=True)
+    rating = ma.fields.Integer(allow_none=True)
+    evaluation = ma.fields.String(allow_none=True)
+    acceptance_note = ma.fields.String(allow_none=True)
+    rejection_reason = ma.fields.String(allow_none=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+    submitted_at = ma.fields.AwareDateTime(allow_none=True)
+    approved_at = ma.fields.AwareDateTime(allow_none=True)
+    paid_at = ma.fields.AwareDateTime(allow_none=True)
+    completed_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+BulkOrderPageSchema = page_schema(BulkOrderSchema, "BulkOrderPage")
+
+
+class BulkOrderQueryArgs(ma.Schema):
+    status = ma.fields.Enum(BulkOrderStatus, by_value=True, load_default=None)
+    fiscal_year = ma.fields.Integer(load_default=None, validate=YEAR)
+
+
+class SuppliedQueryArgs(ma.Schema):
+    status = ma.fields.Enum(BulkOrderStatus, by_value=True, load_default=None)
+
+
+class LineArgs(ma.Schema):
+    sku_code = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=64))
+    quantity = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=100_000))
+    department = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
+    pickup_location_id = Id(load_default=None)
+    delivery_address = ma.fields.String(load_default=None, validate=ma.validate.Length(max=300))
+    recipient = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
+    phone = ma.fields.String(load_default=None, validate=PHONE)
+    voucher_value_fen = ma.fields.Integer(
+        load_default=None, strict=True, validate=ma.validate.Range(min=1, max=10_000_000)
+    )
+
+
+class LinesArgs(ma.Schema):
+    lines = ma.fields.List(ma.fields.Nested(LineArgs), required=True, validate=ma.validate.Length(min=1, max=1000))
+
+
+class ImportArgs(ma.Schema):
+    file = Upload(required=True, metadata={"description": "CSV (UTF-8 or GB18030) or XLSX, header in row 1"})
+
+
+class LineSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    row_number = ma.fields.Integer(required=True)
+    sku_id = ma.fields.Integer(allow_none=True)
+    voucher_value_fen = ma.fields.Integer(allow_none=True)
+    quantity = ma.fields.Integer(required=True)
+    department = ma.fields.String(allow_none=True)
+    pickup_location_id = ma.fields.Integer(allow_none=True)
+    delivery_address = ma.fields.String(allow_none=True)
+    recipient = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
+    unit_price_fen = ma.fields.Integer(required=True)
+    subtotal_fen = ma.fields.Integer(required=True)
+    discount_fen = ma.fields.Integer(required=True)
+    total_fen = ma.fields.Integer(required=True)
+
+
+LinePageSchema = page_schema(LineSchema, "BulkOrderLinePage")
+
+
+class NoteArgs(ma.Schema):
+    note = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
+
+
+class RejectArgs(ma.Schema):
+    reason = _text(1000, required=True)
+
+
+class CancelArgs(ma.Schema):
+    reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
+
+
+class EvaluateArgs(ma.Schema):
+    rating = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=5))
+    comment = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
+
+
+class BulkOrderEventSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    from_status = ma.fields.Enum(BulkOrderStatus, by_value=True, allow_none=True)
+    to_status = ma.fields.Enum(BulkOrderStatus, by_value=True, required=True)
+    actor_id = ma.fields.Integer(allow_none=True)
+    at = ma.fields.AwareDateTime(required=True)
+    note = ma.fields.String(required=True)
+
+
+BulkOrderEventPageSchema = page_schema(BulkOrderEventSchema, "BulkOrderEventPage")
+
+
+class BulkPayArgs(ma.Schema):
+    gateway = ma.fields.String(load_default="offline", validate=ma.validate.OneOf(["offline"]))
+
+
+class BulkConfirmArgs(ma.Schema):
+    reference = _text(100, required=True, metadata={"description": "The bank transfer's reference"})
+
+
+class BulkPaymentSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    bulk_order_id = ma.fields.Integer(required=True)
+    gateway = ma.fields.String(required=True)
+    status = ma.fields.Enum(PaymentStatus, by_value=True, required=True)
+    amount_fen = ma.fields.Integer(required=True)
+    currency = ma.fields.String(required=True)
+    reference = ma.fields.String(allow_none=True)
+    confirmed_by_id = ma.fields.Integer(allow_none=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+    completed_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+BulkPaymentPageSchema = page_schema(BulkPaymentSchema, "BulkPaymentPage")
+
+
+# --- vouchers ----------------------------------------------------------------------------------
+
+
+class VoucherSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    organisation_id = ma.fields.Integer(required=True)
+    bulk_order_id = ma.fields.Integer(required=True)
+    gift_sku_id = ma.fields.Integer(allow_none=True, metadata={"description": "Set for a gift box"})
+    value_fen = ma.fields.Integer(required=True)
+    remaining_fen = ma.fields.Integer(required=True)
+    status = ma.fields.Enum(VoucherStatus, by_value=True, required=True)
+    code_prefix = ma.fields.String(required=True)
+    holder = ma.fields.String(allow_none=True)
+    department = ma.fields.String(allow_none=True)
+    expires_at = ma.fields.AwareDateTime(required=True)
+    returned_fen = ma.fields.Integer(required=True)
+
+
+class VoucherWithCodeSchema(ma.Schema):
+    voucher = ma.fields.Nested(VoucherSchema, required=True)
+    code = ma.fields.String(required=True)
+    qr_payload = ma.fields.String(required=True, metadata={"description": "Text to encode in the QR code"})
+
+
+VoucherPageSchema = page_schema(VoucherWithCodeSchema, "VoucherPage")
+
+
+class VoucherQueryArgs(ma.Schema):
+    status = ma.fields.Enum(VoucherStatus, by_value=True, load_default=None)
+
+
+class CodeArgs(ma.Schema):
+    code = _text(100, required=True, metadata={"description": "The code, or the scanned QR payload"})
+
+
+class RedeemArgs(CodeArgs):
+    amount_fen = ma.fields.Integer(
+        load_default=None, strict=True, validate=VOUCHER_AMOUNT, metadata={"description": "Value vouchers"}
+    )
+    location_id = Id(load_default=None, metadata={"description": "Gift box online: the hall that ships it"})
+    delivery_address = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=300))
+    reference = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
+
+
+class CounterRedeemArgs(CodeArgs):
+    location_id = Id(required=True, metadata={"description": "The counter (or hall) where the operator scans"})
+    amount_fen = ma.fields.Integer(load_default=None, strict=True, validate=VOUCHER_AMOUNT)
+    reference = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
+
+
+class RedemptionSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    voucher_id = ma.fields.Integer(required=True)
+    channel = ma.fields.Enum(RedemptionChannel, by_value=True, required=True)
+    amount_fen = ma.fields.Integer(required=True)
+    remaining_after_fen = ma.fields.Integer(required=True)
+    location_id = ma.fields.Integer(allow_none=True)
+    delivery_address = ma.fields.String(allow_none=True)
+    reference = ma.fields.String(allow_none=True)
+    actor_id = ma.fields.Integer(required=True)
+    at = ma.fields.AwareDateTime(required=True)
+
+
+RedemptionPageSchema = page_schema(RedemptionSchema, "VoucherRedemptionPage")
+
+
+# --- invoices ----------------------------------------------------------------------------------
+
+
+class InvoiceArgs(ma.Schema):
+    number = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[0-9A-Za-z-]{6,40}$"))
+    amount_fen = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=10**12))
+
+
+class InvoiceSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    bulk_order_id = ma.fields.Integer(required=True)
+    number = ma.fields.String(required=True)
+    amount_fen = ma.fields.Integer(required=True)
+    title = ma.fields.String(required=True)
+    tax_number = ma.fields.String(required=True)
+    address = ma.fields.String(allow_none=True)
+    phone = ma.fields.String(allow_none=True)
+    bank = ma.fields.String(allow_none=True)
+    bank_account = ma.fields.String(allow_none=True)
+    issued_at = ma.fields.AwareDateTime(required=True)
+
+
+InvoicePageSchema = page_schema(InvoiceSchema, "InvoicePage")
+
+
+# --- reports -----------------------------------------------------------------------------------
+
+
+class YearArgs(ma.Schema):
+    year = ma.fields.Integer(required=True, validate=YEAR)
+
+
+class ExportArgs(YearArgs):
+    format = ma.fields.String(load_default="csv", validate=ma.validate.OneOf(["csv", "xlsx"]))
+
+
+class OriginRowSchema(ma.Schema):
+    district_id = ma.fields.Integer(required=True)
+    district = ma.fields.String(required=True)
+    poverty_alleviated = ma.fields.Boolean(required=True)
+    quantity = ma.fields.Integer(required=True)
+    amount_fen = ma.fields.Integer(required=True)
+
+
+class OrganisationReportSchema(ma.Schema):
+    organisation_id = ma.fields.Integer(required=True)
+    organisation = ma.fields.String(required=True)
+    fiscal_year = ma.fields.Integer(required=True)
+    headcount = ma.fields.Integer(required=True)
+    per_capita_cap_fen = ma.fields.Integer(required=True)
+    budget_amount_fen = ma.fields.Integer(required=True)
+    budget_available_fen = ma.fields.Integer(required=True)
+    budget_committed_fen = ma.fields.Integer(required=True)
+    budget_spent_fen = ma.fields.Integer(required=True)
+    per_capita_used_fen = ma.fields.Integer(required=True)
+    per_capita_use_bp = ma.fields.Integer(required=True)
+    pledge_fen = ma.fields.Integer(required=True)
+    pledge_completed_fen = ma.fields.Integer(required=True)
+    pledge_completion_bp = ma.fields.Integer(required=True)
+    purchase_orders = ma.fields.Integer(required=True)
+    purchased_fen = ma.fields.Integer(required=True)
+    poverty_area_purchased_fen = ma.fields.Integer(required=True)
+    vouchers_issued = ma.fields.Integer(required=True)
+    vouchers_value_fen = ma.fields.Integer(required=True)
+    vouchers_redeemed_fen = ma.fields.Integer(required=True)
+    vouchers_returned_fen = ma.fields.Integer(required=True)
+    by_origin_district = ma.fields.List(ma.fields.Nested(OriginRowSchema), required=True)
+
+
+class RollupRowSchema(ma.Schema):
+    district_id = ma.fields.Integer(required=True)
+    district = ma.fields.String(required=True)
+    fiscal_year = ma.fields.Integer(required=True)
+    organisations_pledging = ma.fields.Integer(required=True)
+    pledged_fen = ma.fields.Integer(required=True)
+    completed_fen = ma.fields.Integer(required=True)
+    completion_bp = ma.fields.Integer(required=True)
+    purchased_fen = ma.fields.Integer(required=True)
+
+
+class RollupSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(RollupRowSchema), required=True)
+
+
+# --- volume tiers ------------------------------------------------------------------------------
+
+
+class TierArgs(ma.Schema):
+    min_quantity = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=2, max=1_000_000))
+    unit_price_fen = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=10**9))
+
+
+class TiersArgs(ma.Schema):
+    tiers = ma.fields.List(ma.fields.Nested(TierArgs), required=True, validate=ma.validate.Length(max=20))
+
+
+class TierSchema(ma.Schema):
+    min_quantity = ma.fields.Integer(required=True)
+    unit_price_fen = ma.fields.Integer(required=True)
+
+
+class TierListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(TierSchema), required=True)

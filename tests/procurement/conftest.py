@@ -1,0 +1,72 @@
+from dataclasses import dataclass
+
+import pytest
+
+from shop import clock
+from shop.auth.models import Role
+from shop.procurement import budgets, organisations
+from shop.procurement.models import OrgKind
+from tests.factories import YUZHONG, valid_uscc
+
+YEAR = clock.now().astimezone().year
+
+
+@dataclass
+class Org:
+    """A verified organisation with a budget, its purchaser, approver and finance, a hall with stock."""
+
+    org: object
+    purchaser: object
+    approver: object
+    finance: object
+    hall: object
+    counter: object
+    operator: object
+    sku: object
+    headers: dict  # role name → headers
+
+
+def make_org(make, session, *, headcount=100, budget_fen=5_000_000, name=None, district_id=YUZHONG):
+    creator = make.user()
+    org = organisations.register_organisation(
+        session,
+        make.actor(creator),
+        data={
+            "name": name or "渝中区总工会",
+            "kind": OrgKind.LABOUR_UNION,
+            "district_id": district_id,
+            "uscc": valid_uscc(district_id),
+            "headcount": headcount,
+            "per_capita_cap_fen": 50_000,
+            "return_unredeemed_vouchers": True,
+            "contact_name": "王会计",
+            "contact_phone": "13800000000",
+        },
+        now=clock.now(),
+    )
+    organisations.verify_organisation(session, make.admin, org.id, now=clock.now())
+    purchaser = make.user((Role.ORG_MEMBER, org.id))
+    finance = make.user((Role.ORG_FINANCE, org.id))
+    if budget_fen:
+        budgets.create_budget(
+            session, make.actor(finance), org.id, fiscal_year=YEAR, amount_fen=budget_fen, now=clock.now()
+        )
+    return org, purchaser, creator, finance
+
+
+@pytest.fixture
+def buyer_org(make, session):
+    org, purchaser, approver, finance = make_org(make, session)
+    hall = make.hall()
+    counter = make.counter(hall)
+    sku = make.sku(price_fen=10_000)
+    make.stock(hall, sku, 1000)
+    make.stock(counter, sku, 10)
+    operator = make.operator(hall)
+    headers = {
+        "purchaser": make.headers(purchaser),
+        "approver": make.headers(approver),
+        "finance": make.headers(finance),
+        "operator": make.headers(operator),
+    }
+    return Org(org, purchaser, approver, finance, hall, counter, operator, sku, headers)
