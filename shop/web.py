@@ -144,6 +144,12 @@ class PageArgs(ma.Schema):
         return data
 
 
+def page_body(result: tuple[list, int], paging: dict) -> dict:
+    """The body of a page response from a service's (items, total) and the request's paging."""
+    items, total = result
+    return {"items": items, "total": total, **paging}
+
+
 def page_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     """A response envelope: items, page, size, total."""
     return ma.Schema.from_dict(

@@ -22,7 +22,7 @@ from shop.auth.schemas import (
 from shop.errors import Forbidden, InvalidInput
 from shop.extensions import limiter
 from shop.request_session import get_session
-from shop.web import PageArgs, documented_errors
+from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts, tokens and roles")
 
@@ -106,8 +106,7 @@ def me():
 def list_users(query, paging):
     """Admins: find users by e-mail, phone or name."""
     current_actor().require(Role.ADMIN)
-    items, total = service.list_users(get_session(), query=query["q"], **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_users(get_session(), query=query["q"], **paging), paging)
 
 
 @blp.route("/admin/users/<int:user_id>/roles", methods=["POST"])

@@ -22,7 +22,7 @@ from shop.catalog.schemas import (
     SkuUpdateArgs,
 )
 from shop.request_session import get_session
-from shop.web import PageArgs, documented_errors, page_schema
+from shop.web import PageArgs, documented_errors, page_body, page_schema
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Categories, brands, products and SKUs")
 
@@ -36,8 +36,7 @@ BrandPageSchema = page_schema(BrandSchema, "BrandPage")
 @blp.response(200, CategoryPageSchema)
 def list_categories(query, paging):
     """The category tree, in path order (parents before children)."""
-    items, total = service.list_categories(get_session(), **query, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_categories(get_session(), **query, **paging), paging)
 
 
 @blp.route("/categories", methods=["POST"])
@@ -56,8 +55,7 @@ def create_category(args):
 @blp.response(200, BrandPageSchema)
 def list_brands(query, paging):
     """Brands by tier: regional public (巴味渝珍), district public, enterprise."""
-    items, total = service.list_brands(get_session(), **query, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_brands(get_session(), **query, **paging), paging)
 
 
 @blp.route("/brands", methods=["POST"])
@@ -77,8 +75,9 @@ def create_brand(args):
 def list_products(query, paging):
     """The public catalog: only products whose certification is in force now."""
     sort = query.pop("sort")
-    items, total = service.list_public_products(get_session(), filters=query, sort=sort, now=clock.now(), **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(
+        service.list_public_products(get_session(), filters=query, sort=sort, now=clock.now(), **paging), paging
+    )
 
 
 @blp.route("/products/<int:product_id>", methods=["GET"])
@@ -137,5 +136,4 @@ def update_sku(args, sku_id):
 @login_required
 def list_supplier_products(paging, supplier_id):
     """Supplier members: all their products, certified or not."""
-    items, total = service.list_supplier_products(get_session(), current_actor(), supplier_id, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_supplier_products(get_session(), current_actor(), supplier_id, **paging), paging)

@@ -24,7 +24,7 @@ from shop.certification.schemas import (
     ReasonArgs,
 )
 from shop.request_session import get_session
-from shop.web import PageArgs, documented_errors
+from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint(
     "certification",
@@ -52,8 +52,7 @@ def apply(args):
 def list_certifications(query, paging):
     """Certifications within the caller's scope: their supplier's, their districts', or all for
     regulators and admins."""
-    items, total = service.list_certifications(get_session(), current_actor(), filters=query, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_certifications(get_session(), current_actor(), filters=query, **paging), paging)
 
 
 @blp.route("/certifications/<int:cert_id>", methods=["GET"])
@@ -72,8 +71,7 @@ def get_certification(cert_id):
 @login_required
 def list_events(paging, cert_id):
     """Every transition of the certification: from, to, who and when, oldest first."""
-    items, total = service.list_events(get_session(), current_actor(), cert_id, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_events(get_session(), current_actor(), cert_id, **paging), paging)
 
 
 @blp.route("/certifications/<int:cert_id>/approve", methods=["POST"])
@@ -133,8 +131,7 @@ def object_to(args, cert_id):
 @login_required
 def list_objections(paging, cert_id):
     """Objections to a certification within the caller's scope."""
-    items, total = service.list_objections(get_session(), current_actor(), cert_id, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_objections(get_session(), current_actor(), cert_id, **paging), paging)
 
 
 @blp.route("/objections/<int:objection_id>/uphold", methods=["POST"])
@@ -181,8 +178,7 @@ def publish(args):
 @blp.response(200, AnnouncementPageSchema)
 def list_announcements(paging):
     """Public: announcement batches, newest first."""
-    items, total = service.list_announcements(get_session(), **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_announcements(get_session(), **paging), paging)
 
 
 @blp.route("/announcements/<int:announcement_id>", methods=["GET"])

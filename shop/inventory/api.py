@@ -42,7 +42,7 @@ from shop.inventory.schemas import (
     WriteOffArgs,
 )
 from shop.request_session import get_session
-from shop.web import PageArgs, documented_errors
+from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint(
     "inventory",
@@ -59,11 +59,6 @@ public_blp = Blueprint(
 )
 
 
-def _page(result, paging) -> dict:
-    items, total = result
-    return {"items": items, "total": total, **paging}
-
-
 # --- locations ---------------------------------------------------------------------------------------
 
 
@@ -75,7 +70,7 @@ def _page(result, paging) -> dict:
 @login_required
 def list_locations(query, paging):
     """The locations the caller runs (admins: all), in tree order."""
-    return _page(service.list_locations(get_session(), current_actor(), filters=query, **paging), paging)
+    return page_body(service.list_locations(get_session(), current_actor(), filters=query, **paging), paging)
 
 
 @blp.route("/locations", methods=["POST"])
@@ -138,7 +133,7 @@ def revoke_counter_key(location_id):
 def list_stock(query, paging, location_id):
     """Stock per SKU at a location: on hand, reserved, available, sellable (unexpired), expired."""
     result = service.list_stock(get_session(), current_actor(), location_id, filters=query, now=clock.now(), **paging)
-    return _page(result, paging)
+    return page_body(result, paging)
 
 
 @blp.route("/locations/<int:location_id>/batches", methods=["GET"])
@@ -150,7 +145,7 @@ def list_stock(query, paging, location_id):
 def list_batches(query, paging, location_id):
     """Stock per batch at a location, earliest best-before first; `expired=true` lists what to write off."""
     result = service.list_batches(get_session(), current_actor(), location_id, filters=query, now=clock.now(), **paging)
-    return _page(result, paging)
+    return page_body(result, paging)
 
 
 @blp.route("/locations/<int:location_id>/movements", methods=["GET"])
@@ -161,7 +156,9 @@ def list_batches(query, paging, location_id):
 @login_required
 def list_movements(query, paging, location_id):
     """The ledger of a location, newest first."""
-    return _page(service.list_movements(get_session(), current_actor(), location_id, filters=query, **paging), paging)
+    return page_body(
+        service.list_movements(get_session(), current_actor(), location_id, filters=query, **paging), paging
+    )
 
 
 @blp.route("/locations/<int:location_id>/thresholds/<int:sku_id>", methods=["PUT"])
@@ -259,7 +256,7 @@ def dispatch_transfer(args):
 @login_required
 def list_transfers(query, paging):
     """Transfers from or to the locations the caller runs, newest first."""
-    return _page(service.list_transfers(get_session(), current_actor(), filters=query, **paging), paging)
+    return page_body(service.list_transfers(get_session(), current_actor(), filters=query, **paging), paging)
 
 
 @blp.route("/transfers/<int:transfer_id>", methods=["GET"])
@@ -304,7 +301,7 @@ def low_stock(query, paging):
         cover_days=query["cover_days"] or cfg["INVENTORY_RESTOCK_COVER_DAYS"],
         **paging,
     )
-    return _page(result, paging)
+    return page_body(result, paging)
 
 
 @blp.route("/inventory/stale-counters", methods=["GET"])
@@ -321,7 +318,7 @@ def stale_counters(paging):
         timeout_seconds=current_app.config["INVENTORY_HEARTBEAT_TIMEOUT_SECONDS"],
         **paging,
     )
-    return _page(result, paging)
+    return page_body(result, paging)
 
 
 # --- public --------------------------------------------------------------------------------------------
@@ -338,7 +335,7 @@ def availability(query, paging, product_id):
     result = service.product_availability(
         get_session(), product_id, district_id=query["district_id"], now=clock.now(), **paging
     )
-    return _page(result, paging)
+    return page_body(result, paging)
 
 
 @public_blp.route("/trace/<string:code>", methods=["GET"])

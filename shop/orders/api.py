@@ -33,7 +33,7 @@ from shop.orders.schemas import (
 from shop.promotions import quoting
 from shop.promotions.api import points_settings
 from shop.request_session import get_session
-from shop.web import PageArgs, documented_errors
+from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Cart, checkout, orders, payments, refunds")
 
@@ -165,8 +165,7 @@ def checkout(args):
 @login_required
 def list_my_orders(query, paging):
     """The buyer's own orders, newest first (unpaid ones past their time show as cancelled)."""
-    items, total = service.list_my_orders(get_session(), current_actor(), now=clock.now(), **query, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_my_orders(get_session(), current_actor(), now=clock.now(), **query, **paging), paging)
 
 
 @blp.route("/operator/orders", methods=["GET"])
@@ -177,8 +176,7 @@ def list_my_orders(query, paging):
 @login_required
 def list_location_orders(query, paging):
     """Hall operators: the orders of their locations."""
-    items, total = service.list_location_orders(get_session(), current_actor(), **query, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_location_orders(get_session(), current_actor(), **query, **paging), paging)
 
 
 @blp.route("/orders/<int:order_id>", methods=["GET"])
@@ -197,8 +195,7 @@ def get_order(order_id):
 @login_required
 def list_order_events(paging, order_id):
     """Every state change of the order: from, to, who, when."""
-    items, total = service.list_events(get_session(), current_actor(), order_id, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_events(get_session(), current_actor(), order_id, **paging), paging)
 
 
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
@@ -244,8 +241,7 @@ def pay(args, order_id):
 def list_payments(paging, order_id):
     """Payment attempts of the order."""
     service.get_order(get_session(), current_actor(), order_id, now=clock.now())
-    items, total = payments.list_payments(get_session(), order_id, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(payments.list_payments(get_session(), order_id, **paging), paging)
 
 
 @blp.route("/payments/<int:payment_id>/confirm", methods=["POST"])
@@ -326,5 +322,4 @@ def refund(args, order_id):
 def list_refunds(paging, order_id):
     """Refunds of the order."""
     service.get_order(get_session(), current_actor(), order_id, now=clock.now())
-    items, total = payments.list_refunds(get_session(), order_id, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(payments.list_refunds(get_session(), order_id, **paging), paging)

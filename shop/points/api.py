@@ -7,7 +7,7 @@ from shop.auth.guard import current_actor, login_required
 from shop.points import service
 from shop.points.schemas import AdjustArgs, PointsEntryPageSchema, PointsEntrySchema, PointsSchema
 from shop.request_session import get_session
-from shop.web import PageArgs, documented_errors
+from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint("points", __name__, url_prefix="/api/v1", description="Points balance and history")
 
@@ -29,8 +29,7 @@ def my_points():
 @login_required
 def my_history(paging):
     """The logged-in buyer's points ledger, newest first."""
-    items, total = service.history(get_session(), current_actor().user_id, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.history(get_session(), current_actor().user_id, **paging), paging)
 
 
 @blp.route("/admin/users/<int:user_id>/points", methods=["POST"])

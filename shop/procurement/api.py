@@ -71,7 +71,7 @@ from shop.procurement.schemas import (
 )
 from shop.promotions import tiers
 from shop.request_session import get_session
-from shop.web import PageArgs, documented_errors
+from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint(
     "procurement",
@@ -109,11 +109,6 @@ def settings() -> bulk_orders.ProcurementSettings:
     return bulk_orders.ProcurementSettings(voucher_secret=current_app.config["VOUCHER_CODE_SECRET"])
 
 
-def _page(items_total, paging) -> dict:
-    items, total = items_total
-    return {"items": items, "total": total, **paging}
-
-
 def _file(tables, fmt: str, name: str) -> Response:
     if fmt == "xlsx":
         body, mimetype = reports.to_xlsx(tables), reports.XLSX
@@ -144,7 +139,7 @@ def register_organisation(args):
 @login_required
 def list_organisations(query, paging):
     """The organisations you are a member of (admins: all)."""
-    return _page(organisations.list_organisations(get_session(), current_actor(), **query, **paging), paging)
+    return page_body(organisations.list_organisations(get_session(), current_actor(), **query, **paging), paging)
 
 
 @blp.route("/procurement/organisations/<int:organisation_id>", methods=["GET"])
@@ -253,7 +248,7 @@ def change_budget(args, budget_id):
 @login_required
 def list_budget_entries(paging, budget_id):
     """The budget's ledger: every allocation, commitment, spend, release and return."""
-    return _page(budgets.list_entries(get_session(), current_actor(), budget_id, **paging), paging)
+    return page_body(budgets.list_entries(get_session(), current_actor(), budget_id, **paging), paging)
 
 
 # --- pledges -----------------------------------------------------------------------------------
@@ -328,7 +323,7 @@ def create_bulk_order(args, organisation_id):
 def list_bulk_orders(query, paging, organisation_id):
     """The organisation's bulk orders, newest first."""
     result = bulk_orders.list_bulk_orders(get_session(), current_actor(), organisation_id, **query, **paging)
-    return _page(result, paging)
+    return page_body(result, paging)
 
 
 @blp.route("/procurement/supplied-bulk-orders", methods=["GET"])
@@ -339,7 +334,7 @@ def list_bulk_orders(query, paging, organisation_id):
 @login_required
 def list_supplied(query, paging):
     """Hall operators: approved bulk orders their locations supply."""
-    return _page(bulk_orders.list_supplied(get_session(), current_actor(), **query, **paging), paging)
+    return page_body(bulk_orders.list_supplied(get_session(), current_actor(), **query, **paging), paging)
 
 
 @blp.route("/procurement/bulk-orders/<int:order_id>", methods=["GET"])
@@ -368,7 +363,7 @@ def update_bulk_order(args, order_id):
 @login_required
 def list_lines(paging, order_id):
     """The order's lines with their prices, in row order."""
-    return _page(bulk_orders.list_lines(get_session(), current_actor(), order_id, **paging), paging)
+    return page_body(bulk_orders.list_lines(get_session(), current_actor(), order_id, **paging), paging)
 
 
 @blp.route("/procurement/bulk-orders/<int:order_id>/lines", methods=["POST"])
@@ -478,7 +473,7 @@ def pay(args, order_id):
 @login_required
 def list_payments(paging, order_id):
     """Payment attempts of the bulk order."""
-    return _page(bulk_orders.list_payments(get_session(), current_actor(), order_id, **paging), paging)
+    return page_body(bulk_orders.list_payments(get_session(), current_actor(), order_id, **paging), paging)
 
 
 @blp.route("/procurement/bulk-orders/<int:order_id>/payments/<int:payment_id>/confirm", methods=["POST"])
@@ -540,7 +535,7 @@ def complete(order_id):
 @login_required
 def list_events(paging, order_id):
     """Every move of the order: from, to, who, when."""
-    return _page(bulk_orders.list_events(get_session(), current_actor(), order_id, **paging), paging)
+    return page_body(bulk_orders.list_events(get_session(), current_actor(), order_id, **paging), paging)
 
 
 # --- vouchers ----------------------------------------------------------------------------------
@@ -637,7 +632,7 @@ def redeem_at_counter(args):
 @login_required
 def list_redemptions(paging, voucher_id):
     """Members: the redemptions of one of the organisation's vouchers."""
-    return _page(vouchers.list_redemptions(get_session(), current_actor(), voucher_id, **paging), paging)
+    return page_body(vouchers.list_redemptions(get_session(), current_actor(), voucher_id, **paging), paging)
 
 
 # --- invoices ----------------------------------------------------------------------------------
@@ -660,7 +655,7 @@ def issue_invoice(args, order_id):
 @login_required
 def list_invoices(paging, order_id):
     """The invoices of a bulk order."""
-    return _page(invoices.list_invoices(get_session(), current_actor(), order_id, **paging), paging)
+    return page_body(invoices.list_invoices(get_session(), current_actor(), order_id, **paging), paging)
 
 
 # --- reports -----------------------------------------------------------------------------------

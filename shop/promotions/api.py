@@ -22,7 +22,7 @@ from shop.promotions.schemas import (
     RushSaleSchema,
 )
 from shop.request_session import get_session
-from shop.web import PageArgs, documented_errors
+from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint(
     "promotions",
@@ -44,8 +44,7 @@ def points_settings() -> quoting.PointsSettings:
 def list_promotions(query, paging):
     """Promotions, highest priority first (by default only those running now)."""
     active_at = clock.now() if query["active"] else None
-    items, total = service.list_promotions(get_session(), active_at=active_at, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_promotions(get_session(), active_at=active_at, **paging), paging)
 
 
 @blp.route("/promotions", methods=["POST"])
@@ -75,8 +74,7 @@ def update_promotion(args, promotion_id):
 @login_required
 def list_coupons(paging):
     """Admins: coupons and how often each has been used."""
-    items, total = service.list_coupons(get_session(), current_actor(), **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_coupons(get_session(), current_actor(), **paging), paging)
 
 
 @blp.route("/coupons", methods=["POST"])
@@ -96,8 +94,7 @@ def create_coupon(args):
 def list_rush_sales(query, paging):
     """Points rush sales (by default those open now), with what is left."""
     active_at = clock.now() if query["active"] else None
-    items, total = service.list_rush_sales(get_session(), active_at=active_at, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_rush_sales(get_session(), active_at=active_at, **paging), paging)
 
 
 @blp.route("/rush-sales/<int:rush_sale_id>", methods=["GET"])

@@ -11,7 +11,7 @@ from shop.reference.schemas import (
     TownshipQueryArgs,
 )
 from shop.request_session import get_session
-from shop.web import PageArgs, documented_errors
+from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint("reference", __name__, url_prefix="/api/v1", description="Districts, counties and townships")
 
@@ -22,8 +22,7 @@ blp = Blueprint("reference", __name__, url_prefix="/api/v1", description="Distri
 @blp.response(200, DistrictPageSchema)
 def list_districts(query, paging):
     """Chongqing's 38 districts and counties, with the former-poverty flag."""
-    items, total = service.list_districts(get_session(), **query, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_districts(get_session(), **query, **paging), paging)
 
 
 @blp.route("/districts/<int:district_id>", methods=["GET"])
@@ -40,5 +39,4 @@ def get_district(district_id):
 @blp.response(200, TownshipPageSchema)
 def list_townships(query, paging):
     """Townships, filterable by district and the former deep-poverty flag."""
-    items, total = service.list_townships(get_session(), **query, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_townships(get_session(), **query, **paging), paging)

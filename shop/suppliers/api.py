@@ -15,7 +15,7 @@ from shop.suppliers.schemas import (
     SupplierSchema,
     SupplierUpdateArgs,
 )
-from shop.web import PageArgs, documented_errors
+from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint("suppliers", __name__, url_prefix="/api/v1", description="Supplier organisations and members")
 
@@ -36,8 +36,7 @@ def create_supplier(args):
 @blp.response(200, SupplierPageSchema)
 def list_suppliers(query, paging):
     """Suppliers, filterable by district and name."""
-    items, total = service.list_suppliers(get_session(), **query, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_suppliers(get_session(), **query, **paging), paging)
 
 
 @blp.route("/suppliers/<int:supplier_id>", methods=["GET"])
@@ -65,8 +64,7 @@ def update_supplier(args, supplier_id):
 @login_required
 def list_members(paging, supplier_id):
     """Members: who else manages this supplier."""
-    items, total = service.list_members(get_session(), current_actor(), supplier_id, **paging)
-    return {"items": items, "total": total, **paging}
+    return page_body(service.list_members(get_session(), current_actor(), supplier_id, **paging), paging)
 
 
 @blp.route("/suppliers/<int:supplier_id>/members", methods=["POST"])
