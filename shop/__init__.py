@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from payments.stripe_gateway import StripeSettings
 from shop import config as config_module
 from shop import request_session
 from shop.auth import guard, passwords
@@ -34,6 +35,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     engine = app.config.get("ENGINE") or make_engine(app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"])
     app.extensions["shop"] = {"engine": engine, "sessionmaker": make_sessionmaker(engine)}
+    StripeSettings.from_config(app.config)  # a wrong STRIPE_PAYMENT_METHOD_TYPES fails at start, not per request
     passwords.configure(app.config["PASSWORD_HASH_TIME_COST"], app.config["PASSWORD_HASH_MEMORY_KIB"])
 
     request_session.init_app(app)
@@ -57,6 +59,7 @@ def _register_blueprints(api: ShopApi) -> None:
     from shop.inventory.api import blp as inventory_blp
     from shop.inventory.api import public_blp as availability_blp
     from shop.orders.api import blp as orders_blp
+    from shop.orders.gateway_api import blp as payments_blp
     from shop.points.api import blp as points_blp
     from shop.promotions.api import blp as promotions_blp
     from shop.reference.api import blp as reference_blp
@@ -74,13 +77,14 @@ def _register_blueprints(api: ShopApi) -> None:
         inventory_blp,
         availability_blp,
         orders_blp,
+        payments_blp,
     ):
         api.register_blueprint(blp)
     counter_api.register(api)
 
 
 def _register_cli(app: Flask) -> None:
-    from shop.cli import db_cli, demo_cli, openapi_cli, orders_cli, points_cli
+    from shop.cli import db_cli, demo_cli, openapi_cli, orders_cli, payments_cli, points_cli
     from shop.inventory.cli import inventory_cli
 
     app.cli.add_command(db_cli)
@@ -89,3 +93,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(points_cli)
     app.cli.add_command(inventory_cli)
     app.cli.add_command(orders_cli)
+    app.cli.add_command(payments_cli)

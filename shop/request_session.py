@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Flask, current_app, g
 from sqlalchemy.orm import Session
 
@@ -20,6 +22,17 @@ def begin_writing() -> Session:
     if not session.in_transaction():
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
     return session
+
+
+def writing(view):
+    """Decorate a view that writes (outside any decorator that reads, such as the log-in check)."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        begin_writing()
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def init_app(app: Flask) -> None:
