@@ -77,7 +77,11 @@ def decide(
 
 
 def is_stale(last_seen_at: datetime | None, state: IntentState) -> bool:
-    return last_seen_at is not None and state.observed_at is not None and state.observed_at < last_seen_at
+    """Older than what we know already. Stripe stamps events in whole seconds, so news within the
+    same second as the last is not stale."""
+    if last_seen_at is None or state.observed_at is None:
+        return False
+    return int(state.observed_at.timestamp()) < int(last_seen_at.timestamp())
 
 
 def newer_status(current: str | None, last_seen_at: datetime | None, state: IntentState) -> bool:

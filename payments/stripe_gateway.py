@@ -173,20 +173,20 @@ class StripeGateway:
             raise
         return intent_state(_as_dict(intent), clock.now())
 
-    def return_money(self, payment: Payment, amount_fen: int) -> str:
-        """Send back money an attempt took that the order cannot keep; one return per attempt."""
+    def return_money(self, payment: Payment) -> tuple[str, int]:
+        """Send back all the money an attempt holds that the order cannot keep (whatever the amount
+        turned out to be); one return per attempt. Returns the refund's id and amount."""
         refund = _call(
             "return_payment",
             lambda: self.client.v1.refunds.create(
                 params={
                     "payment_intent": payment.external_id,
-                    "amount": amount_fen,
                     "metadata": {"order_id": str(payment.order_id), "payment_key": payment.gateway_key or ""},
                 },
                 options={"idempotency_key": f"{payment.gateway_key}:return"},
             ),
         )
-        return refund.id
+        return refund.id, int(refund.amount)
 
     def verify_event(self, payload: bytes, signature: str | None) -> dict:
         """The event in a webhook body, once its signature proves Stripe sent it recently."""
@@ -199,7 +199,9 @@ class StripeGateway:
             stripe.WebhookSignature.verify_header(
                 payload.decode("utf-8"), signature, secret, tolerance=self.settings.webhook_tolerance_seconds
             )
-        except (stripe.SignatureVerificationError, UnicodeDecodeError) as error:
+        except UnicodeDecodeError as error:  # Stripe's events are UTF-8 JSON; nothing to verify here
+            raise InvalidSignature(reason="the body is not UTF-8") from error
+        except stripe.SignatureVerificationError as error:
             raise InvalidSignature(reason=str(error)) from error
         try:
             event = json.loads(payload)

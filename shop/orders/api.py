@@ -99,6 +99,7 @@ def get_cart(query):
 @blp.route("/cart/lines", methods=["POST"])
 @blp.arguments(CartLineArgs)
 @blp.response(201, CartLineSchema)
+@writing
 @login_required
 def add_cart_line(args):
     """Add a SKU with its fulfilment and location (same SKU and place: the quantity adds up)."""
@@ -109,6 +110,7 @@ def add_cart_line(args):
 @blp.arguments(CartLineUpdateArgs)
 @blp.response(200, CartLineSchema)
 @documented_errors(404)
+@writing
 @login_required
 def update_cart_line(args, line_id):
     """Change a line's quantity."""
@@ -118,6 +120,7 @@ def update_cart_line(args, line_id):
 @blp.route("/cart/lines/<int:line_id>", methods=["DELETE"])
 @blp.response(204)
 @documented_errors(404)
+@writing
 @login_required
 def remove_cart_line(line_id):
     """Remove a line."""
@@ -134,6 +137,7 @@ def remove_cart_line(line_id):
     parameters=[{"in": "header", "name": "Idempotency-Key", "required": False, **IDEMPOTENCY_HEADER["Idempotency-Key"]}]
 )
 @documented_errors(409)
+@writing
 @login_required
 def checkout(args):
     """Check out the cart: re-priced on the server, stock reserved at the chosen location (earliest
@@ -268,6 +272,7 @@ def list_payments(paging, order_id):
 @blp.arguments(ConfirmArgs)
 @blp.response(200, PaymentSchema)
 @documented_errors(403, 404, 409)
+@writing
 @login_required
 def confirm_offline(args, payment_id):
     """Admins: record the bank transfer that paid an order; the order becomes paid."""
@@ -277,6 +282,7 @@ def confirm_offline(args, payment_id):
 @blp.route("/orders/<int:order_id>/ready", methods=["POST"])
 @blp.response(200, OrderSchema)
 @documented_errors(404, 409)
+@writing
 @login_required
 def ready(order_id):
     """Operators of the location: the order waits at the counter."""
@@ -287,6 +293,7 @@ def ready(order_id):
 @blp.arguments(PickupArgs)
 @blp.response(200, OrderSchema)
 @documented_errors(404, 409)
+@writing
 @login_required
 def pickup(args, order_id):
     """Operators of the location: hand the order over against the buyer's pick-up code."""
@@ -297,6 +304,7 @@ def pickup(args, order_id):
 @blp.arguments(ShipArgs)
 @blp.response(200, OrderSchema)
 @documented_errors(404, 409)
+@writing
 @login_required
 def ship(args, order_id):
     """Operators of the hall: the delivery has left."""
@@ -306,6 +314,7 @@ def ship(args, order_id):
 @blp.route("/orders/<int:order_id>/delivered", methods=["POST"])
 @blp.response(200, OrderSchema)
 @documented_errors(404, 409)
+@writing
 @login_required
 def delivered(order_id):
     """The buyer (or the hall) confirms the delivery arrived; the order completes and earns points."""

@@ -791,17 +791,18 @@ def _return_money(
             kind=RefundKind.OUTSIDE,
             payment=payment,
         )
-    rest = state.amount_fen - state.refunded_fen
-    external_id = payments.stripe(settings.payments).return_money(payment, rest) if rest > 0 else None
-    payment.refunded_fen = state.amount_fen
+    external_id, returned = None, 0
+    if state.amount_fen > state.refunded_fen:
+        external_id, returned = payments.stripe(settings.payments).return_money(payment)
+    payment.refunded_fen = state.refunded_fen + returned
     payment.reference = state.charge_id or payment.reference
     payment.failure_message = RETURN_REASONS[reason]
     payment.transition(PaymentStatus.RETURNED, at=now)
-    if rest > 0:
+    if returned:
         payments.record_refund(
             session,
             order_id=order.id,
-            amount_fen=rest,
+            amount_fen=returned,
             lines=[],
             points_returned=0,
             points_clawed_back=0,
