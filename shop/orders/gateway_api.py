@@ -15,6 +15,8 @@ from shop.orders.schemas import StripeEventSchema, WebhookAckSchema
 from shop.request_session import begin_writing
 from shop.web import documented_errors
 
+MAX_EVENT_BYTES = 1024 * 1024
+
 blp = Blueprint(
     "payments", __name__, url_prefix="/api/v1", description="Payment gateways: Stripe's signed webhook events"
 )
@@ -35,7 +37,7 @@ blp = Blueprint(
     requestBody={"required": True, "content": {"application/json": {"schema": StripeEventSchema}}},
 )
 @blp.response(200, WebhookAckSchema)
-@documented_errors(400, 422, 503)
+@documented_errors(400, 413, 422, 503)
 def stripe_webhook():
     """Stripe's signed events: payments succeeded, failed or cancelled, refunds made at Stripe.
 
@@ -51,6 +53,7 @@ def stripe_webhook():
     """
     cfg = settings()
     stripe = payments.stripe(cfg.payments)
+    request.max_content_length = MAX_EVENT_BYTES  # larger: 413, before anything is read
     payload = request.get_data(cache=False)
     event = stripe.verify_event(payload, request.headers.get("Stripe-Signature"))
     try:

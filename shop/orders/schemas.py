@@ -268,8 +268,13 @@ class StripeEventObjectSchema(ma.Schema):
     class Meta:
         unknown = ma.INCLUDE
 
-    id = ma.fields.String(required=True)
+    id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
     object = ma.fields.String(metadata={"example": "payment_intent"})
+    payment_intent = ma.fields.Raw(
+        allow_none=True,
+        validate=lambda v: v is None or (isinstance(v, str) and 0 < len(v) <= 255),
+        metadata={"description": "On a charge: its PaymentIntent's id"},
+    )
 
 
 class StripeEventDataSchema(ma.Schema):
@@ -285,7 +290,11 @@ class StripeEventSchema(ma.Schema):
     class Meta:
         unknown = ma.INCLUDE
 
-    id = ma.fields.String(required=True, metadata={"example": "evt_1QexampleA"})
-    type = ma.fields.String(required=True, metadata={"example": "payment_intent.succeeded"})
+    id = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=255), metadata={"example": "evt_1QexampleA"}
+    )
+    type = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=100), metadata={"example": "payment_intent.succeeded"}
+    )
     created = ma.fields.Integer(required=True, metadata={"description": "Unix time"})
     data = ma.fields.Nested(StripeEventDataSchema, required=True)

@@ -714,6 +714,11 @@ STRIPE_EVENTS = frozenset(
 )
 
 
+def _short(gateway_id: str | None) -> str | None:
+    """A gateway id for a reference column (Stripe's are far shorter; an oddity never fails a write)."""
+    return gateway_id[:100] if gateway_id else None
+
+
 def apply_intent_state(
     session: Session,
     order: Order,
@@ -741,7 +746,7 @@ def apply_intent_state(
             payment.gateway_seen_at = state.observed_at
     if decision.action == Action.MARK_PAID:
         payment.transition(PaymentStatus.SUCCEEDED, at=now)
-        payment.reference = state.charge_id or payment.reference
+        payment.reference = _short(state.charge_id) or payment.reference
         _mark_paid(session, order, actor_id=None, now=now)
     elif decision.action == Action.RETURN_MONEY:
         _return_money(session, order, payment, state, reason=decision.reason, settings=settings, now=now)
@@ -784,7 +789,7 @@ def _return_money(
             lines=[],
             points_returned=0,
             points_clawed_back=0,
-            reference=state.charge_id,
+            reference=_short(state.charge_id),
             reason="Refunded at the payment provider, outside this API.",
             actor_id=None,
             now=now,
@@ -795,7 +800,7 @@ def _return_money(
     if state.amount_fen > state.refunded_fen:
         external_id, returned = payments.stripe(settings.payments).return_money(payment)
     payment.refunded_fen = state.refunded_fen + returned
-    payment.reference = state.charge_id or payment.reference
+    payment.reference = _short(state.charge_id) or payment.reference
     payment.failure_message = RETURN_REASONS[reason]
     payment.transition(PaymentStatus.RETURNED, at=now)
     if returned:
@@ -806,7 +811,7 @@ def _return_money(
             lines=[],
             points_returned=0,
             points_clawed_back=0,
-            reference=state.charge_id,
+            reference=_short(state.charge_id),
             external_id=external_id,
             reason=RETURN_REASONS[reason],
             actor_id=None,
@@ -847,7 +852,7 @@ def _record_outside_refund(
         lines=[],
         points_returned=0,
         points_clawed_back=clawed,
-        reference=charge.charge_id,
+        reference=_short(charge.charge_id),
         external_id=refund_id,
         reason="Refunded at the payment provider, outside this API.",
         actor_id=None,

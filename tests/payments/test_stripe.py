@@ -451,3 +451,16 @@ def test_stripe_settings_are_checked_at_start(engine):
 
     with pytest.raises(ValueError, match="paypal"):
         create_app({**TEST_CONFIG, "ENGINE": engine, **stripe_config(""), "STRIPE_PAYMENT_METHOD_TYPES": "card,paypal"})
+
+
+def test_oversized_or_odd_events_are_bad_input_never_a_server_error(client):
+    huge = post_event(client, b'{"pad": "' + b"x" * (1024 * 1024) + b'"}')
+    assert huge.status_code == 413 and huge.json["error"]["code"] == "payload_too_large"
+    long_id = post_event(client, event("payment_intent.succeeded", {"id": "pi_x"}, event_id="evt_" + "x" * 300))
+    assert long_id.status_code == 422 and "id" in long_id.json["error"]["details"]["fields"]
+    no_status = post_event(client, event("payment_intent.succeeded", {"id": "pi_x", "amount": 1}))
+    assert no_status.status_code == 422 and no_status.json["error"]["code"] == "invalid_event"
+    odd_charge = post_event(client, event("charge.refunded", {"id": "ch_x", "payment_intent": ["pi_x"]}))
+    assert odd_charge.status_code == 422
+    not_an_object = post_event(client, [1, 2, 3])
+    assert not_an_object.status_code == 422 and not_an_object.json["error"]["code"] == "invalid_event"
