@@ -21,10 +21,10 @@ from tests.payments.test_stripe_live import _level, _pay, _redeliver
 
 
 @pytest.fixture
-def live_pg(live, is_postgres):
+def live_pg(request, is_postgres):
     if not is_postgres:
         pytest.skip("concurrency is proven on PostgreSQL")
-    return live
+    return request.getfixturevalue("live")
 
 
 def test_parallel_requests_to_pay_one_order_start_one_intent(live_pg, relay):

@@ -12,6 +12,7 @@ from payments.models import PaymentEvent
 from shop.db import transaction
 from shop.inventory import ledger
 from shop.inventory.models import StockLevel
+from tests.payments.conftest import configured
 from tests.payments.stripe_peer import WEBHOOK_PATH
 
 
@@ -185,6 +186,10 @@ def test_reconcile_pays_the_order_whose_webhook_never_arrived(live):
     assert _order(live, buyer, order["id"])["status"] == "pending_payment"
 
     runner = live.app.test_cli_runner()
+    with configured(live.app, STRIPE_API_BASE="http://127.0.0.1:9"):  # Stripe unreachable: try later
+        down = runner.invoke(args=["payments", "reconcile", "--older-than", "0"])
+    assert down.exit_code == 1 and "payment_gateway_unavailable" in down.output
+    assert _order(live, buyer, order["id"])["status"] == "pending_payment"
     result = runner.invoke(args=["payments", "reconcile", "--older-than", "0"])
     assert result.exit_code == 0, result.output
     assert "paid 1" in result.output
