@@ -1,1 +1,1 @@
-"""Payment gateways (points, offline bank transfer; Stripe later) behind one protocol."""
+"""Payment gateways (points, offline bank transfer, Stripe) behind one protocol."""

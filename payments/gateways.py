@@ -1,4 +1,4 @@
-"""The gateway protocol and the gateways that need no outside engine.
+"""The gateway protocol and the gateways that need no outside engine (Stripe: stripe_gateway.py).
 
 A gateway starts a payment attempt (it may succeed at once), confirms it when proof arrives, and
 refunds. Gateways move money or points; the order side decides what a payment means for the order."""
@@ -15,6 +15,12 @@ from payments.models import Payment, PaymentStatus
 from shop.errors import InvalidInput
 from shop.points import service as points
 from shop.points.models import PointsKind
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    points_returned: int = 0  # points the gateway gave back (points payments)
+    external_id: str | None = None  # the gateway's id of the refund
 
 
 class Gateway(Protocol):
@@ -35,8 +41,8 @@ class Gateway(Protocol):
         amount_fen: int,
         reference: str | None,
         order_id: int,
-    ) -> int:
-        """Give `amount_fen` back; returns points returned (0 for money)."""
+    ) -> RefundResult:
+        """Give `amount_fen` back."""
 
 
 @dataclass(frozen=True)
@@ -65,11 +71,11 @@ class PointsGateway:
     def confirm(self, session: Session, payment: Payment, *, reference: str, now: datetime) -> None:
         raise InvalidInput("A points payment needs no confirmation.", fields={"gateway": ["Settles at once."]})
 
-    def refund(self, session, payment, *, buyer_id, amount_fen, reference, order_id) -> int:
+    def refund(self, session, payment, *, buyer_id, amount_fen, reference, order_id) -> RefundResult:
         returned = min(self.points_for(amount_fen), payment.points_used)
         if returned:
             points.post(session, buyer_id, returned, PointsKind.RETURN, order_id=order_id, note="refund")
-        return returned
+        return RefundResult(points_returned=returned)
 
 
 @dataclass(frozen=True)
@@ -85,10 +91,10 @@ class OfflineTransferGateway:
         payment.reference = reference
         payment.transition(PaymentStatus.SUCCEEDED, at=now)
 
-    def refund(self, session, payment, *, buyer_id, amount_fen, reference, order_id) -> int:
+    def refund(self, session, payment, *, buyer_id, amount_fen, reference, order_id) -> RefundResult:
         if not reference:
             raise InvalidInput(
                 "An offline refund needs the reference of the transfer back.",
                 fields={"reference": ["Required for offline payments."]},
             )
-        return 0
+        return RefundResult()

@@ -2,34 +2,64 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
-from payments.gateways import Gateway, OfflineTransferGateway, PointsGateway
-from payments.models import Payment, PaymentStatus, Refund
+from payments.events import TERMINAL
+from payments.gateways import Gateway, OfflineTransferGateway, PointsGateway, RefundResult
+from payments.models import EventSource, Payment, PaymentEvent, PaymentStatus, Refund, RefundKind
+from payments.stripe_gateway import StripeGateway, StripeSettings
 from shop.errors import InvalidInput, NotFound
 from shop.paging import paginate
 
-GATEWAYS = ("points", "offline")
+GATEWAYS = ("points", "offline", "stripe")
 
 
-def gateway(name: str, point_value_fen: int = 1) -> Gateway:
+@dataclass(frozen=True)
+class PaymentSettings:
+    point_value_fen: int = 1
+    stripe: StripeSettings = field(default_factory=StripeSettings)
+
+
+def gateway(name: str, settings: PaymentSettings | None = None) -> Gateway:
+    settings = settings or PaymentSettings()
     if name == "points":
-        return PointsGateway(point_value_fen=point_value_fen)
+        return PointsGateway(point_value_fen=settings.point_value_fen)
     if name == "offline":
         return OfflineTransferGateway()
+    if name == "stripe":
+        return StripeGateway(settings.stripe)
     raise InvalidInput("Unknown payment gateway.", fields={"gateway": [f"One of {', '.join(GATEWAYS)}."]})
 
 
+def stripe(settings: PaymentSettings) -> StripeGateway:
+    return StripeGateway(settings.stripe)
+
+
 def start_payment(
-    session: Session, *, order_id: int, buyer_id: int, amount_fen: int, gateway: Gateway, now: datetime
+    session: Session,
+    *,
+    order_id: int,
+    buyer_id: int,
+    amount_fen: int,
+    gateway: Gateway,
+    now: datetime,
+    gateway_key: str | None = None,
 ) -> Payment:
-    """A new attempt replaces any attempt still pending for the order."""
+    """A new attempt replaces any attempt still pending for the order (the caller closes attempts
+    open at an outside gateway first)."""
     cancel_pending(session, order_id, now=now)
     payment = Payment(
-        order_id=order_id, gateway=gateway.name, status=PaymentStatus.PENDING, amount_fen=amount_fen, created_at=now
+        order_id=order_id,
+        gateway=gateway.name,
+        status=PaymentStatus.PENDING,
+        amount_fen=amount_fen,
+        currency="CNY",
+        gateway_key=gateway_key,
+        created_at=now,
     )
     session.add(payment)
     session.flush()
@@ -45,6 +75,30 @@ def get_payment(session: Session, payment_id: int) -> Payment:
     return payment
 
 
+def find_by_external_id(session: Session, gateway_name: str, external_id: str) -> Payment | None:
+    return session.scalar(sa.select(Payment).where(Payment.gateway == gateway_name, Payment.external_id == external_id))
+
+
+def open_attempts(session: Session, order_id: int, gateway_name: str) -> list[Payment]:
+    """Attempts of the order still pending at that gateway, oldest first."""
+    return list(
+        session.scalars(
+            sa.select(Payment)
+            .where(
+                Payment.order_id == order_id, Payment.gateway == gateway_name, Payment.status == PaymentStatus.PENDING
+            )
+            .order_by(Payment.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def count_attempts(session: Session, order_id: int, gateway_name: str) -> int:
+    return session.scalar(
+        sa.select(sa.func.count()).where(Payment.order_id == order_id, Payment.gateway == gateway_name)
+    )
+
+
 def confirm_payment(session: Session, payment: Payment, *, reference: str, now: datetime) -> None:
     gateway(payment.gateway).confirm(session, payment, reference=reference, now=now)
     session.flush()
@@ -58,21 +112,25 @@ def cancel_pending(session: Session, order_id: int, *, now: datetime) -> None:
 
 
 def succeeded_payment(session: Session, order_id: int) -> Payment | None:
+    """The payment that paid the order (at most one: a unique index says so)."""
     return session.scalar(
         sa.select(Payment).where(Payment.order_id == order_id, Payment.status == PaymentStatus.SUCCEEDED)
     )
 
 
 def refund_payment(
-    session: Session, *, order_id: int, buyer_id: int, amount_fen: int, reference: str | None, point_value_fen: int
-) -> int:
-    """Give money back through the gateway that took it; returns points the gateway returned."""
+    session: Session, *, order_id: int, buyer_id: int, amount_fen: int, reference: str | None, settings: PaymentSettings
+) -> RefundResult:
+    """Give money back through the gateway that took it."""
     payment = succeeded_payment(session, order_id)
     if payment is None or amount_fen == 0:
-        return 0
-    return gateway(payment.gateway, point_value_fen).refund(
+        return RefundResult()
+    result = gateway(payment.gateway, settings).refund(
         session, payment, buyer_id=buyer_id, amount_fen=amount_fen, reference=reference, order_id=order_id
     )
+    payment.refunded_fen += amount_fen
+    session.flush()
+    return result
 
 
 def record_refund(
@@ -85,18 +143,23 @@ def record_refund(
     points_clawed_back: int,
     reference: str | None,
     reason: str,
-    actor_id: int,
+    actor_id: int | None,
     now: datetime,
+    kind: RefundKind = RefundKind.REFUND,
+    payment: Payment | None = None,
+    external_id: str | None = None,
 ) -> Refund:
-    payment = succeeded_payment(session, order_id)
+    payment = payment or succeeded_payment(session, order_id)
     refund = Refund(
         order_id=order_id,
         payment_id=payment.id if payment else None,
+        kind=kind,
         amount_fen=amount_fen,
         lines=lines,
         points_returned=points_returned,
         points_clawed_back=points_clawed_back,
         reference=reference,
+        external_id=external_id,
         reason=reason,
         created_by_id=actor_id,
         created_at=now,
@@ -106,9 +169,81 @@ def record_refund(
     return refund
 
 
+def record_event(
+    session: Session,
+    *,
+    gateway_name: str,
+    source: EventSource,
+    type: str,
+    now: datetime,
+    event_id: str | None = None,
+    object_id: str | None = None,
+    payment_id: int | None = None,
+    payload: dict | None = None,
+    occurred_at: datetime | None = None,
+    outcome: str = "",
+) -> PaymentEvent | None:
+    """Store what the gateway told us. A webhook event is stored once by its id: None means it was
+    stored already (a duplicate delivery; a concurrent one waits for the first and then sees it)."""
+    values = {
+        "gateway": gateway_name,
+        "source": source,
+        "event_id": event_id,
+        "type": type,
+        "object_id": object_id,
+        "payment_id": payment_id,
+        "payload": payload,
+        "occurred_at": occurred_at,
+        "received_at": now,
+        "outcome": outcome,
+    }
+    if event_id is None:
+        event = PaymentEvent(**values)
+        session.add(event)
+        session.flush()
+        return event
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    new_id = session.scalar(
+        insert(PaymentEvent)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["gateway", "event_id"])
+        .returning(PaymentEvent.id)
+    )
+    return None if new_id is None else session.get(PaymentEvent, new_id)
+
+
+def to_reconcile(session: Session, gateway_name: str, *, pending_before: datetime, limit: int) -> list[int]:
+    """Attempts to ask the gateway about: pending for a while (a webhook may be lost), and attempts we
+    closed on our side whose intent is not known to be closed at the gateway."""
+    stmt = (
+        sa.select(Payment.id)
+        .where(
+            Payment.gateway == gateway_name,
+            Payment.external_id.is_not(None),
+            sa.or_(
+                sa.and_(Payment.status == PaymentStatus.PENDING, Payment.created_at <= pending_before),
+                sa.and_(
+                    Payment.status == PaymentStatus.CANCELLED,
+                    sa.or_(Payment.gateway_status.is_(None), Payment.gateway_status.not_in(sorted(TERMINAL))),
+                ),
+            ),
+        )
+        .order_by(Payment.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
 def list_payments(session: Session, order_id: int, *, page: int, size: int):
     return paginate(
-        session, sa.select(Payment).where(Payment.order_id == order_id), order_by=Payment.id, page=page, size=size
+        session,
+        sa.select(Payment).options(selectinload(Payment.events)).where(Payment.order_id == order_id),
+        order_by=Payment.id,
+        page=page,
+        size=size,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 import search
+from payments.stripe_gateway import StripeSettings
 from shop import config as config_module
 from shop import request_session
 from shop.auth import guard, passwords
@@ -35,6 +36,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     engine = app.config.get("ENGINE") or make_engine(app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"])
     app.extensions["shop"] = {"engine": engine, "sessionmaker": make_sessionmaker(engine)}
+    StripeSettings.from_config(app.config)  # a wrong STRIPE_PAYMENT_METHOD_TYPES fails at start, not per request
     passwords.configure(app.config["PASSWORD_HASH_TIME_COST"], app.config["PASSWORD_HASH_MEMORY_KIB"])
 
     request_session.init_app(app)
@@ -60,6 +62,7 @@ def _register_blueprints(api: ShopApi) -> None:
     from shop.inventory.api import blp as inventory_blp
     from shop.inventory.api import public_blp as availability_blp
     from shop.orders.api import blp as orders_blp
+    from shop.orders.gateway_api import blp as payments_blp
     from shop.points.api import blp as points_blp
     from shop.procurement.api import blp as procurement_blp
     from shop.promotions.api import blp as promotions_blp
@@ -80,6 +83,7 @@ def _register_blueprints(api: ShopApi) -> None:
         orders_blp,
         search_blp,
         procurement_blp,
+        payments_blp,
     ):
         api.register_blueprint(blp)
     counter_api.register(api)
@@ -87,7 +91,7 @@ def _register_blueprints(api: ShopApi) -> None:
 
 def _register_cli(app: Flask) -> None:
     from search.cli import search_cli
-    from shop.cli import db_cli, demo_cli, openapi_cli, orders_cli, points_cli
+    from shop.cli import db_cli, demo_cli, openapi_cli, orders_cli, payments_cli, points_cli
     from shop.inventory.cli import inventory_cli
     from shop.procurement.cli import procurement_cli
 
@@ -99,3 +103,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(orders_cli)
     app.cli.add_command(search_cli)
     app.cli.add_command(procurement_cli)
+    app.cli.add_command(payments_cli)

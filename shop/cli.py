@@ -102,6 +102,58 @@ def orders_expire():
     click.echo(f"expired {total} unpaid orders")
 
 
+@click.group("payments", help="Payments at outside gateways.")
+def payments_cli():
+    pass
+
+
+@payments_cli.command("reconcile")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Minutes an attempt must have been pending (default PAYMENTS_RECONCILE_AFTER_MINUTES).",
+)
+@click.option("--limit", type=click.IntRange(min=1), default=500, show_default=True)
+@with_appcontext
+def payments_reconcile(older_than, limit):
+    """Ask Stripe about attempts still pending after a while (a webhook may have been lost) and about
+    attempts closed here but open at Stripe; apply what it says, each attempt in its own transaction.
+    Exit 1 if Stripe could not be asked about some (run it again later: it is safe to repeat)."""
+    from datetime import timedelta
+
+    from payments import service as payments
+    from shop import clock
+    from shop.errors import DomainError
+    from shop.orders import service
+    from shop.orders.api import settings
+
+    cfg = current_app.config
+    factory = current_app.extensions["shop"]["sessionmaker"]
+    minutes = cfg["PAYMENTS_RECONCILE_AFTER_MINUTES"] if older_than is None else older_than
+    now = clock.now()
+    order_settings = settings()
+    with transaction(factory) as session:
+        ids = payments.to_reconcile(session, "stripe", pending_before=now - timedelta(minutes=minutes), limit=limit)
+    outcomes: dict[str, int] = {}
+    failed = 0
+    for payment_id in ids:
+        try:
+            with transaction(factory) as session:
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                outcome = service.reconcile_payment(session, payment_id, settings=order_settings, now=clock.now())
+        except DomainError as error:
+            failed += 1
+            click.echo(f"payment {payment_id}: {error.code}: {error.message}", err=True)
+            continue
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    summary = ", ".join(f"{name} {count}" for name, count in sorted(outcomes.items())) or "nothing to do"
+    click.echo(f"reconciled {len(ids) - failed} of {len(ids)} payments: {summary}")
+    if failed:
+        raise SystemExit(1)
+
+
 @click.group("openapi", help="The OpenAPI document.")
 def openapi_cli():
     pass

@@ -49,6 +49,18 @@ def from_env() -> dict:
         # Low-stock suggestions: sales velocity over this many days, restock to cover that many.
         "INVENTORY_VELOCITY_WINDOW_DAYS": _int("INVENTORY_VELOCITY_WINDOW_DAYS", 28),
         "INVENTORY_RESTOCK_COVER_DAYS": _int("INVENTORY_RESTOCK_COVER_DAYS", 14),
+        # Stripe: card, Alipay and WeChat Pay. Without a secret key the gateway is switched off.
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        # Empty: Stripe's own API. Tests point it at a Stripe-compatible server on a loopback port.
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),
+        "STRIPE_PAYMENT_METHOD_TYPES": os.environ.get("STRIPE_PAYMENT_METHOD_TYPES", "card,alipay,wechat_pay"),
+        "STRIPE_WEBHOOK_TOLERANCE_SECONDS": _int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", 300),
+        "STRIPE_TIMEOUT_SECONDS": _float("STRIPE_TIMEOUT_SECONDS", 10.0),
+        # Network retries of one call (each with the call's own idempotency key, so never a double).
+        "STRIPE_MAX_NETWORK_RETRIES": _int("STRIPE_MAX_NETWORK_RETRIES", 2),
+        # `flask payments reconcile` asks Stripe about attempts still pending after this long.
+        "PAYMENTS_RECONCILE_AFTER_MINUTES": _int("PAYMENTS_RECONCILE_AFTER_MINUTES", 10),
         # Pickup-voucher codes are derived from this secret: keep it out of the database and its backups.
         "VOUCHER_CODE_SECRET": os.environ.get("VOUCHER_CODE_SECRET", "dev-only-voucher-secret-change-me"),
         **search_settings(),

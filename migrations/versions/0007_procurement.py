@@ -2,7 +2,7 @@
 volume tiers; payments may pay a bulk order
 
 Revision ID: 0007_procurement
-Revises: 0005_orders
+Revises: 0006_stripe
 Create Date: 2026-11-28 21:56:45.511267
 """
 
@@ -12,7 +12,7 @@ import shop.db
 
 
 revision = '0007_procurement'
-down_revision = '0005_orders'
+down_revision = '0006_stripe'
 branch_labels = None
 depends_on = None
 

@@ -4,6 +4,8 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 
 from payments import service as payments
+from payments.models import PaymentStatus
+from payments.stripe_gateway import StripeSettings
 from shop import clock, idempotency
 from shop.auth.guard import current_actor, login_required
 from shop.orders import cart, service
@@ -53,6 +55,7 @@ def settings() -> service.OrderSettings:
         points=points_settings(),
         earn_per_yuan=cfg["POINTS_EARN_PER_YUAN"],
         earn_per_yuan_deep_poverty=cfg["POINTS_EARN_PER_YUAN_DEEP_POVERTY"],
+        stripe=StripeSettings.from_config(cfg),
     )
 
 
@@ -200,11 +203,13 @@ def list_order_events(paging, order_id):
 
 @blp.route("/orders/<int:order_id>/cancel", methods=["POST"])
 @blp.response(200, OrderSchema)
-@documented_errors(404, 409)
+@documented_errors(404, 409, 502, 503)
 @login_required
 def cancel(order_id):
-    """The buyer cancels an unpaid order; stock, coupon and points are released."""
-    return service.cancel_order(get_session(), current_actor(), order_id, now=clock.now())
+    """The buyer cancels an unpaid order; stock, coupon and points are released. An open Stripe
+    payment is closed at Stripe first: if it is completing, 409 `payment_in_progress`; if Stripe
+    cannot be reached, 503 and the order stays as it was."""
+    return service.cancel_order(get_session(), current_actor(), order_id, now=clock.now(), settings=settings())
 
 
 @blp.route("/orders/<int:order_id>/payments", methods=["POST"])
@@ -213,10 +218,14 @@ def cancel(order_id):
 @blp.doc(
     parameters=[{"in": "header", "name": "Idempotency-Key", "required": False, **IDEMPOTENCY_HEADER["Idempotency-Key"]}]
 )
-@documented_errors(404, 409)
+@documented_errors(404, 409, 502, 503)
 @login_required
 def pay(args, order_id):
-    """Pay the order's total (computed by the server) with points, or start an offline bank transfer."""
+    """Pay the order's total (computed by the server) with points, start an offline bank transfer, or
+    start a Stripe payment (card, Alipay, WeChat Pay): the answer carries `client_secret` for
+    Stripe.js, and the order becomes paid when Stripe's signed event (or reconciliation) proves it.
+    Asking again while a Stripe attempt is open returns that attempt, never a second one. If Stripe
+    cannot be reached (503) or refuses (502), nothing changes here and a retry is safe."""
     session, actor = get_session(), current_actor()
     payment_id, _ = idempotency.run_once(
         session,
@@ -230,7 +239,11 @@ def pay(args, order_id):
             ).id
         ),
     )
-    return payments.get_payment(session, payment_id)
+    payment = payments.get_payment(session, payment_id)
+    if payment.gateway == "stripe" and payment.status == PaymentStatus.PENDING and payment.client_secret is None:
+        # a replay of an earlier request: the secret is not stored, Stripe tells it again
+        payment.client_secret = payments.stripe(settings().payments).retrieve(payment.external_id).client_secret
+    return payment
 
 
 @blp.route("/orders/<int:order_id>/payments", methods=["GET"])
@@ -239,7 +252,8 @@ def pay(args, order_id):
 @documented_errors(404)
 @login_required
 def list_payments(paging, order_id):
-    """Payment attempts of the order."""
+    """Payment attempts of the order, oldest first: gateway, amounts, refunded amount, the gateway's
+    ids and status, and what the gateway told us about each (buyer, operators of the location, admins)."""
     service.get_order(get_session(), current_actor(), order_id, now=clock.now())
     return page_body(payments.list_payments(get_session(), order_id, **paging), paging)
 
@@ -298,10 +312,13 @@ def delivered(order_id):
 @blp.doc(
     parameters=[{"in": "header", "name": "Idempotency-Key", "required": False, **IDEMPOTENCY_HEADER["Idempotency-Key"]}]
 )
-@documented_errors(404, 409)
+@documented_errors(404, 409, 502, 503)
 @login_required
 def refund(args, order_id):
-    """Admins and operators of the location: refund units of lines; money, points and stock go back."""
+    """Admins and operators of the location: refund units of lines; money (through the gateway that
+    took it: points, bank transfer reference, or a Stripe refund), points and stock go back. Never
+    more than was paid (409 `refund_exceeds_payment`). If Stripe cannot be reached (503) or refuses
+    (502), nothing changes here and a retry (same Idempotency-Key) asks Stripe for the same refund."""
     session, actor = get_session(), current_actor()
     refund_id, _ = idempotency.run_once(
         session,

@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 from flask import g
 
-from payments.models import PaymentStatus
+from payments.models import EventSource, PaymentStatus, RefundKind
 from shop.orders.models import Fulfilment, OrderStatus
 from shop.promotions.schemas import AdjustmentSchema, QuoteSchema
 from shop.web import Id, page_schema
@@ -139,7 +139,14 @@ OrderEventPageSchema = page_schema(OrderEventSchema, "OrderEventPage")
 
 
 class PayArgs(ma.Schema):
-    gateway = ma.fields.String(required=True, validate=ma.validate.OneOf(["points", "offline"]))
+    gateway = ma.fields.String(
+        required=True,
+        validate=ma.validate.OneOf(["points", "offline", "stripe"]),
+        metadata={
+            "description": "points: settles at once; offline: a bank transfer an admin confirms; "
+            "stripe: card, Alipay or WeChat Pay, confirmed by the buyer with Stripe.js using client_secret"
+        },
+    )
 
 
 class ConfirmArgs(ma.Schema):
@@ -150,18 +157,53 @@ class ConfirmArgs(ma.Schema):
     )
 
 
+class PaymentEventSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    source = ma.fields.Enum(EventSource, by_value=True, required=True)
+    event_id = ma.fields.String(allow_none=True, metadata={"description": "The gateway's event id (evt_…)"})
+    type = ma.fields.String(required=True, metadata={"example": "payment_intent.succeeded"})
+    outcome = ma.fields.String(required=True, metadata={"description": "What it changed here"})
+    occurred_at = ma.fields.AwareDateTime(allow_none=True)
+    received_at = ma.fields.AwareDateTime(required=True)
+
+
 class PaymentSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     order_id = Id(required=True)
     gateway = ma.fields.String(required=True)
-    status = ma.fields.Enum(PaymentStatus, by_value=True, required=True)
+    status = ma.fields.Enum(
+        PaymentStatus,
+        by_value=True,
+        required=True,
+        metadata={
+            "description": "pending: waiting for the money (a declined card leaves a Stripe attempt pending, "
+            "with the decline in failure_message, for another try); returned: money came for an attempt the "
+            "order could not take and was sent back in full"
+        },
+    )
     amount_fen = ma.fields.Integer(required=True)
     currency = ma.fields.String(required=True)
     points_used = ma.fields.Integer(required=True)
-    reference = ma.fields.String(allow_none=True)
+    refunded_fen = ma.fields.Integer(required=True)
+    reference = ma.fields.String(allow_none=True, metadata={"description": "Bank transfer reference; Stripe charge id"})
+    external_id = ma.fields.String(
+        allow_none=True, metadata={"description": "The gateway's id of the attempt (Stripe PaymentIntent, pi_…)"}
+    )
+    gateway_status = ma.fields.String(allow_none=True, metadata={"description": "The gateway's last known status"})
     failure_message = ma.fields.String(allow_none=True)
+    client_secret = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Only in the answer to paying with Stripe, for the buyer, while the attempt is open: "
+            "hand it to Stripe.js to confirm the payment. Never stored."
+        },
+    )
     created_at = ma.fields.AwareDateTime(required=True)
     completed_at = ma.fields.AwareDateTime(allow_none=True)
+    events = ma.fields.List(
+        ma.fields.Nested(PaymentEventSchema),
+        metadata={"description": "What the gateway told us about this attempt, in order"},
+    )
 
 
 PaymentPageSchema = page_schema(PaymentSchema, "PaymentPage")
@@ -194,6 +236,16 @@ class RefundSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     order_id = Id(required=True)
     payment_id = Id(allow_none=True)
+    kind = ma.fields.Enum(
+        RefundKind,
+        by_value=True,
+        required=True,
+        metadata={
+            "description": "refund: through this API; outside: made at the payment provider and learned from "
+            "its event (money only); return: money of an attempt the order could not take, sent back"
+        },
+    )
+    external_id = ma.fields.String(allow_none=True, metadata={"description": "The gateway's refund id (re_…)"})
     amount_fen = ma.fields.Integer(required=True)
     points_returned = ma.fields.Integer(required=True)
     points_clawed_back = ma.fields.Integer(required=True)
@@ -204,3 +256,45 @@ class RefundSchema(ma.Schema):
 
 
 RefundPageSchema = page_schema(RefundSchema, "RefundPage")
+
+
+class WebhookAckSchema(ma.Schema):
+    received = ma.fields.Boolean(required=True)
+    duplicate = ma.fields.Boolean(required=True, metadata={"description": "Seen before: nothing was done again"})
+    outcome = ma.fields.String(allow_none=True, metadata={"description": "What the event changed here"})
+
+
+class StripeEventObjectSchema(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE
+
+    id = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    object = ma.fields.String(metadata={"example": "payment_intent"})
+    payment_intent = ma.fields.Raw(
+        allow_none=True,
+        validate=lambda v: v is None or (isinstance(v, str) and 0 < len(v) <= 255),
+        metadata={"description": "On a charge: its PaymentIntent's id"},
+    )
+
+
+class StripeEventDataSchema(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE
+
+    object = ma.fields.Nested(StripeEventObjectSchema, required=True)
+
+
+class StripeEventSchema(ma.Schema):
+    """A Stripe event as Stripe sends it (documented here; read only after its signature is verified)."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    id = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=255), metadata={"example": "evt_1QexampleA"}
+    )
+    type = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=100), metadata={"example": "payment_intent.succeeded"}
+    )
+    created = ma.fields.Integer(required=True, metadata={"description": "Unix time"})
+    data = ma.fields.Nested(StripeEventDataSchema, required=True)

@@ -13,7 +13,20 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from payments import service as payments
-from payments.models import Payment, PaymentStatus
+from payments.errors import InvalidEvent, PaymentInProgress
+from payments.events import (
+    TERMINAL,
+    Action,
+    IntentState,
+    charge_state,
+    decide,
+    intent_state,
+    latest_refund_id,
+    newer_status,
+)
+from payments.models import EventSource, Payment, PaymentEvent, PaymentStatus, RefundKind
+from payments.stripe_gateway import StripeSettings
+from shop import clock
 from shop.auth.actor import Actor
 from shop.auth.models import Role
 from shop.catalog.models import Product, Sku
@@ -46,6 +59,11 @@ class OrderSettings:
     points: quoting.PointsSettings = field(default_factory=quoting.PointsSettings)
     earn_per_yuan: int = 1
     earn_per_yuan_deep_poverty: int = 2
+    stripe: StripeSettings = field(default_factory=StripeSettings)
+
+    @property
+    def payments(self) -> payments.PaymentSettings:
+        return payments.PaymentSettings(point_value_fen=self.points.point_value_fen, stripe=self.stripe)
 
 
 class WrongPickupCode(Conflict):
@@ -317,30 +335,82 @@ def _mark_paid(session: Session, order: Order, *, actor_id: int | None, now: dat
         order.pickup_code = f"{secrets.randbelow(1_000_000):06d}"
     for reference in _references(order):
         inventory.commit_reservation(session, reference=reference, now=now)
+    # Other attempts still open are closed here; money arriving through one later goes back.
+    payments.cancel_pending(session, order.id, now=now)
     session.flush()
+
+
+def _gateway_key(order: Order, attempt: int) -> str:
+    """Names one Stripe attempt of an order, for Stripe's idempotency keys: the same again after a
+    rolled-back request (the count of committed attempts has not moved), and distinct across databases
+    that share a Stripe account (the order's creation instant, to the microsecond)."""
+    created = int(order.created_at.timestamp() * 1_000_000)
+    return f"order-{order.id}-{created}-attempt-{attempt}"
 
 
 def pay_order(
     session: Session, actor: Actor, order_id: int, *, gateway_name: str, settings: OrderSettings, now: datetime
 ) -> Payment:
-    """Start a payment attempt for the order's total as the server computed it."""
+    """Start a payment attempt for the order's total as the server computed it.
+
+    Stripe: a buyer who asks again while an attempt is open (a retry, a second tab) gets that attempt
+    back with a fresh client secret, never a second intent that could be paid as well. Paying another
+    way first closes the open intent at Stripe."""
     expire_due(session, now, order_ids=[order_id])
     order = _lock(session, order_id)
     if order.buyer_id != actor.user_id:
         raise NotFound("No such order.")
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise Conflict("This order is not awaiting payment.", code="not_payable", status=order.status.value)
+    gateway = payments.gateway(gateway_name, settings.payments)
+    key = None
+    if gateway_name == "stripe":
+        reused = _reuse_stripe_attempt(session, order, settings=settings, now=now)
+        if reused is not None:
+            return reused
+        key = _gateway_key(order, payments.count_attempts(session, order.id, "stripe") + 1)
+    else:
+        _close_stripe_attempts(session, order, settings=settings, now=now)
     payment = payments.start_payment(
         session,
         order_id=order.id,
         buyer_id=order.buyer_id,
         amount_fen=order.total_fen,
-        gateway=payments.gateway(gateway_name, settings.points.point_value_fen),
+        gateway=gateway,
+        gateway_key=key,
         now=now,
     )
     if payment.status == PaymentStatus.SUCCEEDED:
         _mark_paid(session, order, actor_id=actor.user_id, now=now)
     return payment
+
+
+def _reuse_stripe_attempt(session: Session, order: Order, *, settings: OrderSettings, now: datetime) -> Payment | None:
+    stripe = payments.stripe(settings.payments)
+    for payment in payments.open_attempts(session, order.id, "stripe"):
+        state = stripe.retrieve(payment.external_id)
+        apply_intent_state(session, order, payment, state, source=EventSource.CHECKOUT, settings=settings, now=now)
+        if payment.status == PaymentStatus.PENDING:
+            payment.client_secret = state.client_secret
+            return payment
+        if payment.status == PaymentStatus.SUCCEEDED:  # paid already; the webhook is on its way
+            return payment
+    return None
+
+
+def _close_stripe_attempts(session: Session, order: Order, *, settings: OrderSettings, now: datetime) -> None:
+    """Before an order is paid another way or cancelled, close its open Stripe intent so no money can
+    arrive through it afterwards. One that is completing (or has succeeded, the news still on its way)
+    cannot be closed: refuse, its result settles the order."""
+    attempts = payments.open_attempts(session, order.id, "stripe")
+    if not attempts:
+        return
+    stripe = payments.stripe(settings.payments)
+    for payment in attempts:
+        state = stripe.cancel(payment.external_id)
+        if state.status in ("succeeded", "processing"):
+            raise PaymentInProgress(payment_id=payment.id, provider_status=state.status)
+        apply_intent_state(session, order, payment, state, source=EventSource.CHECKOUT, settings=settings, now=now)
 
 
 def confirm_offline_payment(
@@ -382,10 +452,14 @@ def _release_holds(session: Session, order: Order, now: datetime) -> None:
     payments.cancel_pending(session, order.id, now=now)
 
 
-def cancel_order(session: Session, actor: Actor, order_id: int, *, now: datetime) -> Order:
+def cancel_order(
+    session: Session, actor: Actor, order_id: int, *, now: datetime, settings: OrderSettings | None = None
+) -> Order:
     order = _lock(session, order_id)
     if order.buyer_id != actor.user_id and not actor.is_admin:
         raise NotFound("No such order.")
+    if order.status == OrderStatus.PENDING_PAYMENT:
+        _close_stripe_attempts(session, order, settings=settings or OrderSettings(), now=now)
     order.transition(OrderStatus.CANCELLED, actor_id=actor.user_id, at=now, note="cancelled")
     _release_holds(session, order, now)
     session.flush()
@@ -548,15 +622,13 @@ def refund_order(
         back_to_stock.setdefault(reference_key, {})
         back_to_stock[reference_key][line.sku_id] = back_to_stock[reference_key].get(line.sku_id, 0) + quantity
     if order.refunded_fen + amount > order.paid_fen:
-        raise Conflict("A refund cannot exceed what was paid.", code="refund_exceeds_payment")
-    gateway_points = payments.refund_payment(
-        session,
-        order_id=order.id,
-        buyer_id=order.buyer_id,
-        amount_fen=amount,
-        reference=reference,
-        point_value_fen=settings.points.point_value_fen,
-    )
+        raise Conflict(
+            "A refund cannot exceed what was paid.",
+            code="refund_exceeds_payment",
+            paid_fen=order.paid_fen,
+            refunded_fen=order.refunded_fen,
+            requested_fen=amount,
+        )
     if returned_points:
         points.post(
             session,
@@ -566,19 +638,7 @@ def refund_order(
             order_id=order.id,
             note=f"refund of order {order.number}",
         )
-    clawed = 0
-    if order.points_earned and amount:
-        clawed = _units_share(order.points_earned, order.paid_fen, order.refunded_fen, amount)
-        if clawed:
-            points.post(
-                session,
-                order.buyer_id,
-                -clawed,
-                PointsKind.CLAWBACK,
-                order_id=order.id,
-                note=f"refund of order {order.number}",
-                allow_negative=True,
-            )
+    clawed = _claw_back_points(session, order, amount)
     for reservation_reference, skus in back_to_stock.items():
         inventory.return_reserved(
             session, reference=reservation_reference, lines=skus, now=now, reason=f"refund of order {order.number}"
@@ -588,17 +648,293 @@ def refund_order(
     order.transition(
         OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED, actor_id=actor.user_id, at=now, note=reason
     )
+    session.flush()
+    # Money moves last, once everything else here has succeeded; if the gateway fails, all of this rolls
+    # back, and a retry asks the gateway for the same refund (its key names it).
+    result = payments.refund_payment(
+        session,
+        order_id=order.id,
+        buyer_id=order.buyer_id,
+        amount_fen=amount,
+        reference=reference,
+        settings=settings.payments,
+    )
     refund = payments.record_refund(
         session,
         order_id=order.id,
         amount_fen=amount,
         lines=detail,
-        points_returned=returned_points + gateway_points,
+        points_returned=returned_points + result.points_returned,
         points_clawed_back=clawed,
         reference=reference,
+        external_id=result.external_id,
         reason=reason,
         actor_id=actor.user_id,
         now=now,
     )
     session.flush()
     return refund
+
+
+def _claw_back_points(session: Session, order: Order, amount: int) -> int:
+    """Points earned by a completed order go back in proportion to the money refunded."""
+    if not (order.points_earned and amount):
+        return 0
+    clawed = _units_share(order.points_earned, order.paid_fen, order.refunded_fen, amount)
+    if clawed:
+        points.post(
+            session,
+            order.buyer_id,
+            -clawed,
+            PointsKind.CLAWBACK,
+            order_id=order.id,
+            note=f"refund of order {order.number}",
+            allow_negative=True,
+        )
+    return clawed
+
+
+# --- news from the payment gateway: webhooks, reconciliation ---------------------------------
+
+RETURN_REASONS = {
+    "amount_mismatch": "The amount or currency taken did not match the order; the money was sent back.",
+    "attempt_closed": "This attempt had been closed; the money that came through it was sent back.",
+    "order_not_payable": "The order no longer awaited payment (paid another way, cancelled or expired); "
+    "the money was sent back.",
+}
+STRIPE_EVENTS = frozenset(
+    {
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.canceled",
+        "payment_intent.processing",
+        "payment_intent.requires_action",
+        "charge.refunded",
+    }
+)
+
+
+def _short(gateway_id: str | None) -> str | None:
+    """A gateway id for a reference column (Stripe's are far shorter; an oddity never fails a write)."""
+    return gateway_id[:100] if gateway_id else None
+
+
+def apply_intent_state(
+    session: Session,
+    order: Order,
+    payment: Payment,
+    state: IntentState,
+    *,
+    source: EventSource,
+    settings: OrderSettings,
+    now: datetime,
+) -> str:
+    """Apply what the gateway says about one attempt. The caller holds the order's row lock and has
+    re-read the payment under it; the rules (payments.events.decide) make a repeat a no-op."""
+    decision = decide(
+        payment_status=payment.status,
+        order_awaits_payment=order.status == OrderStatus.PENDING_PAYMENT,
+        amount_fen=payment.amount_fen,
+        currency=payment.currency,
+        last_seen_at=payment.gateway_seen_at,
+        state=state,
+    )
+    status_news = newer_status(payment.gateway_status, payment.gateway_seen_at, state)
+    if status_news:
+        payment.gateway_status = state.status
+        if state.observed_at and (payment.gateway_seen_at is None or state.observed_at > payment.gateway_seen_at):
+            payment.gateway_seen_at = state.observed_at
+    if decision.action == Action.MARK_PAID:
+        payment.transition(PaymentStatus.SUCCEEDED, at=now)
+        payment.reference = _short(state.charge_id) or payment.reference
+        _mark_paid(session, order, actor_id=None, now=now)
+    elif decision.action == Action.RETURN_MONEY:
+        _return_money(session, order, payment, state, reason=decision.reason, settings=settings, now=now)
+    elif decision.action == Action.RECORD_FAILURE:
+        payment.failure_message = (state.failure_message or "")[:500]
+    elif decision.action == Action.CANCEL:
+        payment.transition(PaymentStatus.CANCELLED, at=now)
+    if source != EventSource.WEBHOOK and (decision.action != Action.NOTHING or status_news):
+        payments.record_event(
+            session,
+            gateway_name=payment.gateway,
+            source=source,
+            type=f"payment_intent.{state.status}",
+            object_id=state.intent_id,
+            payment_id=payment.id,
+            occurred_at=state.observed_at,
+            outcome=decision.reason,
+            now=now,
+        )
+    session.flush()
+    return decision.reason
+
+
+def _return_money(
+    session: Session,
+    order: Order,
+    payment: Payment,
+    state: IntentState,
+    *,
+    reason: str,
+    settings: OrderSettings,
+    now: datetime,
+) -> None:
+    """Money came through an attempt that cannot pay the order: send all of it back, once."""
+    if state.refunded_fen:  # part went back at the gateway already
+        payments.record_refund(
+            session,
+            order_id=order.id,
+            amount_fen=state.refunded_fen,
+            lines=[],
+            points_returned=0,
+            points_clawed_back=0,
+            reference=_short(state.charge_id),
+            reason="Refunded at the payment provider, outside this API.",
+            actor_id=None,
+            now=now,
+            kind=RefundKind.OUTSIDE,
+            payment=payment,
+        )
+    external_id, returned = None, 0
+    if state.amount_fen > state.refunded_fen:
+        external_id, returned = payments.stripe(settings.payments).return_money(payment)
+    payment.refunded_fen = state.refunded_fen + returned
+    payment.reference = _short(state.charge_id) or payment.reference
+    payment.failure_message = RETURN_REASONS[reason]
+    payment.transition(PaymentStatus.RETURNED, at=now)
+    if returned:
+        payments.record_refund(
+            session,
+            order_id=order.id,
+            amount_fen=returned,
+            lines=[],
+            points_returned=0,
+            points_clawed_back=0,
+            reference=_short(state.charge_id),
+            external_id=external_id,
+            reason=RETURN_REASONS[reason],
+            actor_id=None,
+            now=now,
+            kind=RefundKind.RETURN,
+            payment=payment,
+        )
+
+
+def _record_outside_refund(
+    session: Session, order: Order, payment: Payment, charge: IntentState, refund_id: str | None, now: datetime
+) -> str:
+    """A refund made at the gateway (its dashboard), learned from charge.refunded: the money is
+    recorded against the order; no goods or spent points are named, so stock and points stay, except
+    earned points, which follow the money as in any refund."""
+    if payment.status != PaymentStatus.SUCCEEDED:
+        return "no order refund"
+    outside = charge.refunded_fen - payment.refunded_fen  # Stripe's total minus what we recorded
+    if outside <= 0:
+        return "refunds already recorded"
+    payment.refunded_fen += outside
+    amount = min(outside, order.paid_fen - order.refunded_fen)
+    if amount <= 0:
+        return "order refunded already"
+    clawed = _claw_back_points(session, order, amount)
+    order.refunded_fen += amount
+    fully = order.refunded_fen == order.paid_fen
+    order.transition(
+        OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED,
+        actor_id=None,
+        at=now,
+        note="refunded at the payment provider",
+    )
+    payments.record_refund(
+        session,
+        order_id=order.id,
+        amount_fen=amount,
+        lines=[],
+        points_returned=0,
+        points_clawed_back=clawed,
+        reference=_short(charge.charge_id),
+        external_id=refund_id,
+        reason="Refunded at the payment provider, outside this API.",
+        actor_id=None,
+        now=now,
+        kind=RefundKind.OUTSIDE,
+        payment=payment,
+    )
+    return f"outside refund of {amount} fen recorded"
+
+
+def _expire_if_due(session: Session, order: Order, now: datetime) -> None:
+    if order.status == OrderStatus.PENDING_PAYMENT and order.expires_at <= now:
+        expire_due(session, now, order_ids=[order.id])
+
+
+def handle_stripe_event(
+    session: Session, event: dict, *, settings: OrderSettings, now: datetime
+) -> PaymentEvent | None:
+    """A verified Stripe event, processed once: stored by its id first (None: seen before, nothing
+    done), then applied to its attempt and order under the order's row lock."""
+    try:
+        kind, obj = str(event["type"]), event["data"]["object"]
+        occurred = clock.datetime_from_timestamp(int(event["created"]))
+        intent_id = None
+        if kind.startswith("payment_intent."):
+            intent_id = obj["id"]
+        elif kind.startswith("charge."):
+            intent_id = obj.get("payment_intent")
+        state = None
+        if kind in STRIPE_EVENTS and intent_id:
+            state = charge_state(obj, occurred) if kind.startswith("charge.") else intent_state(obj, occurred)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise InvalidEvent(reason=f"unreadable event: {error!r}") from error
+    row = payments.record_event(
+        session,
+        gateway_name="stripe",
+        source=EventSource.WEBHOOK,
+        event_id=str(event["id"]),
+        type=kind,
+        object_id=intent_id or obj.get("id"),
+        payload=event,
+        occurred_at=occurred,
+        now=now,
+    )
+    if row is None:
+        return None
+    if state is None:
+        row.outcome = "ignored: not about a payment attempt"
+        return row
+    payment = payments.find_by_external_id(session, "stripe", state.intent_id)
+    if payment is None:
+        row.outcome = "ignored: unknown payment intent"
+        return row
+    row.payment_id = payment.id
+    order = _lock(session, payment.order_id)
+    session.refresh(payment)
+    outcome = apply_intent_state(session, order, payment, state, source=EventSource.WEBHOOK, settings=settings, now=now)
+    if kind == "charge.refunded":
+        outcome += "; " + _record_outside_refund(session, order, payment, state, latest_refund_id(obj), now)
+    _expire_if_due(session, order, now)
+    row.outcome = outcome
+    session.flush()
+    return row
+
+
+def reconcile_payment(session: Session, payment_id: int, *, settings: OrderSettings, now: datetime) -> str:
+    """Ask Stripe about one attempt and apply what it says, as its webhook would have. An attempt we
+    closed, or one whose order's time is up, is closed at Stripe too (unless money already came)."""
+    payment = payments.get_payment(session, payment_id)
+    stripe = payments.stripe(settings.payments)
+    state = stripe.retrieve(payment.external_id)
+    order = _lock(session, payment.order_id)
+    session.refresh(payment)
+    closing = (
+        payment.status != PaymentStatus.PENDING
+        or order.status != OrderStatus.PENDING_PAYMENT
+        or order.expires_at <= now
+    )
+    if closing and state.status not in TERMINAL and state.status != "processing":
+        state = stripe.cancel(payment.external_id)
+    outcome = apply_intent_state(
+        session, order, payment, state, source=EventSource.RECONCILE, settings=settings, now=now
+    )
+    _expire_if_due(session, order, now)
+    return outcome
