@@ -94,11 +94,18 @@ class RefundKind(enum.StrEnum):
 
 
 class Refund(Base):
+    """Money that went back: of a shop order, or (sent back by Stripe, refunded at Stripe) of an
+    organisation's bulk order."""
+
     __tablename__ = "refunds"
-    __table_args__ = (sa.CheckConstraint("amount_fen >= 0", name="amount_non_negative"),)
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen >= 0", name="amount_non_negative"),
+        sa.CheckConstraint("(order_id IS NULL) <> (bulk_order_id IS NULL)", name="pays_back_one_thing"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    bulk_order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bulk_orders.id"), index=True)
     payment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payments.id"))
     kind: Mapped[RefundKind] = mapped_column(enum_column(RefundKind, "refund_kind"), default=RefundKind.REFUND)
     amount_fen: Mapped[int]

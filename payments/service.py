@@ -39,10 +39,18 @@ def stripe(settings: PaymentSettings) -> StripeGateway:
     return StripeGateway(settings.stripe)
 
 
+def owned_by(order_id: int | None = None, bulk_order_id: int | None = None) -> sa.ColumnElement[bool]:
+    """The attempts of one shop order, or of one bulk order."""
+    if (order_id is None) == (bulk_order_id is None):
+        raise ValueError("a payment pays a shop order or a bulk order, one of them")
+    return Payment.order_id == order_id if order_id is not None else Payment.bulk_order_id == bulk_order_id
+
+
 def start_payment(
     session: Session,
     *,
-    order_id: int,
+    order_id: int | None = None,
+    bulk_order_id: int | None = None,
     buyer_id: int,
     amount_fen: int,
     gateway: Gateway,
@@ -51,9 +59,10 @@ def start_payment(
 ) -> Payment:
     """A new attempt replaces any attempt still pending for the order (the caller closes attempts
     open at an outside gateway first)."""
-    cancel_pending(session, order_id, now=now)
+    cancel_pending(session, order_id, bulk_order_id=bulk_order_id, now=now)
     payment = Payment(
         order_id=order_id,
+        bulk_order_id=bulk_order_id,
         gateway=gateway.name,
         status=PaymentStatus.PENDING,
         amount_fen=amount_fen,
@@ -79,13 +88,17 @@ def find_by_external_id(session: Session, gateway_name: str, external_id: str) -
     return session.scalar(sa.select(Payment).where(Payment.gateway == gateway_name, Payment.external_id == external_id))
 
 
-def open_attempts(session: Session, order_id: int, gateway_name: str) -> list[Payment]:
-    """Attempts of the order still pending at that gateway, oldest first."""
+def open_attempts(
+    session: Session, order_id: int | None, gateway_name: str, *, bulk_order_id: int | None = None
+) -> list[Payment]:
+    """Attempts of the order (or bulk order) still pending at that gateway, oldest first."""
     return list(
         session.scalars(
             sa.select(Payment)
             .where(
-                Payment.order_id == order_id, Payment.gateway == gateway_name, Payment.status == PaymentStatus.PENDING
+                owned_by(order_id, bulk_order_id),
+                Payment.gateway == gateway_name,
+                Payment.status == PaymentStatus.PENDING,
             )
             .order_by(Payment.id)
             .execution_options(populate_existing=True)
@@ -93,9 +106,11 @@ def open_attempts(session: Session, order_id: int, gateway_name: str) -> list[Pa
     )
 
 
-def count_attempts(session: Session, order_id: int, gateway_name: str) -> int:
+def count_attempts(
+    session: Session, order_id: int | None, gateway_name: str, *, bulk_order_id: int | None = None
+) -> int:
     return session.scalar(
-        sa.select(sa.func.count()).where(Payment.order_id == order_id, Payment.gateway == gateway_name)
+        sa.select(sa.func.count()).where(owned_by(order_id, bulk_order_id), Payment.gateway == gateway_name)
     )
 
 
@@ -104,9 +119,11 @@ def confirm_payment(session: Session, payment: Payment, *, reference: str, now: 
     session.flush()
 
 
-def cancel_pending(session: Session, order_id: int, *, now: datetime) -> None:
+def cancel_pending(
+    session: Session, order_id: int | None = None, *, bulk_order_id: int | None = None, now: datetime
+) -> None:
     for payment in session.scalars(
-        sa.select(Payment).where(Payment.order_id == order_id, Payment.status == PaymentStatus.PENDING)
+        sa.select(Payment).where(owned_by(order_id, bulk_order_id), Payment.status == PaymentStatus.PENDING)
     ):
         payment.transition(PaymentStatus.CANCELLED, at=now)
 
@@ -136,7 +153,8 @@ def refund_payment(
 def record_refund(
     session: Session,
     *,
-    order_id: int,
+    order_id: int | None = None,
+    bulk_order_id: int | None = None,
     amount_fen: int,
     lines: list[dict],
     points_returned: int,
@@ -149,9 +167,10 @@ def record_refund(
     payment: Payment | None = None,
     external_id: str | None = None,
 ) -> Refund:
-    payment = payment or succeeded_payment(session, order_id)
+    payment = payment or (succeeded_payment(session, order_id) if order_id is not None else None)
     refund = Refund(
         order_id=order_id,
+        bulk_order_id=bulk_order_id,
         payment_id=payment.id if payment else None,
         kind=kind,
         amount_fen=amount_fen,

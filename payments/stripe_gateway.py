@@ -90,6 +90,13 @@ def _call(what: str, fn: Callable[[], T]) -> T:
         ) from error
 
 
+def _links(payment: Payment) -> dict[str, str]:
+    """Metadata naming what the attempt pays: a shop order or an organisation's bulk order."""
+    if payment.bulk_order_id is not None:
+        return {"bulk_order_id": str(payment.bulk_order_id)}
+    return {"order_id": str(payment.order_id)}
+
+
 def _as_dict(obj) -> dict:
     return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
 
@@ -117,7 +124,7 @@ class StripeGateway:
             "amount": payment.amount_fen,
             "currency": payment.currency.lower(),
             "payment_method_types": types,
-            "metadata": {"order_id": str(payment.order_id), "payment_key": payment.gateway_key},
+            "metadata": {**_links(payment), "payment_key": payment.gateway_key},
         }
         if "wechat_pay" in types:
             params["payment_method_options"] = {"wechat_pay": {"client": "web"}}
@@ -149,7 +156,7 @@ class StripeGateway:
                 params={
                     "payment_intent": payment.external_id,
                     "amount": amount_fen,
-                    "metadata": {"order_id": str(order_id), "payment_key": payment.gateway_key},
+                    "metadata": {**_links(payment), "payment_key": payment.gateway_key},
                 },
                 options={"idempotency_key": key},
             ),
@@ -181,7 +188,7 @@ class StripeGateway:
             lambda: self.client.v1.refunds.create(
                 params={
                     "payment_intent": payment.external_id,
-                    "metadata": {"order_id": str(payment.order_id), "payment_key": payment.gateway_key or ""},
+                    "metadata": {**_links(payment), "payment_key": payment.gateway_key or ""},
                 },
                 options={"idempotency_key": f"{payment.gateway_key}:return"},
             ),

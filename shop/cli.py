@@ -124,16 +124,15 @@ def payments_reconcile(older_than, limit):
     from datetime import timedelta
 
     from payments import service as payments
-    from shop import clock
+    from shop import clock, payables
     from shop.errors import DomainError
-    from shop.orders import service
-    from shop.orders.api import settings
+    from shop.orders.gateway_api import settings
 
     cfg = current_app.config
     factory = current_app.extensions["shop"]["sessionmaker"]
     minutes = cfg["PAYMENTS_RECONCILE_AFTER_MINUTES"] if older_than is None else older_than
     now = clock.now()
-    order_settings = settings()
+    payable_settings = settings()
     with transaction(factory) as session:
         ids = payments.to_reconcile(session, "stripe", pending_before=now - timedelta(minutes=minutes), limit=limit)
     outcomes: dict[str, int] = {}
@@ -142,7 +141,7 @@ def payments_reconcile(older_than, limit):
         try:
             with transaction(factory) as session:
                 session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-                outcome = service.reconcile_payment(session, payment_id, settings=order_settings, now=clock.now())
+                outcome = payables.reconcile_payment(session, payment_id, settings=payable_settings, now=clock.now())
         except DomainError as error:
             failed += 1
             click.echo(f"payment {payment_id}: {error.code}: {error.message}", err=True)

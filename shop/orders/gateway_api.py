@@ -8,10 +8,10 @@ from flask_smorest import Blueprint
 
 from payments import service as payments
 from payments.errors import InvalidEvent
-from shop import clock
-from shop.orders import service
-from shop.orders.api import settings
+from shop import clock, payables
+from shop.orders.api import settings as order_settings
 from shop.orders.schemas import StripeEventSchema, WebhookAckSchema
+from shop.procurement.api import settings as procurement_settings
 from shop.request_session import get_session
 from shop.web import documented_errors
 
@@ -20,6 +20,10 @@ MAX_EVENT_BYTES = 1024 * 1024
 blp = Blueprint(
     "payments", __name__, url_prefix="/api/v1", description="Payment gateways: Stripe's signed webhook events"
 )
+
+
+def settings() -> payables.PayableSettings:
+    return payables.PayableSettings(orders=order_settings(), procurement=procurement_settings())
 
 
 @blp.route("/payments/stripe/webhook", methods=["POST"])
@@ -43,8 +47,9 @@ def stripe_webhook():
 
     Verified by signature first: 400 `invalid_signature` if it is missing, wrong or older than
     `STRIPE_WEBHOOK_TOLERANCE_SECONDS`, and nothing changes. Then each event is processed once, by
-    its id: `payment_intent.succeeded` pays the order if amount and currency match (else, or if the
-    order no longer awaits payment, the money goes back); `payment_intent.payment_failed` keeps the
+    its id, and applied to what its attempt pays, a shop order or an organisation's bulk order:
+    `payment_intent.succeeded` pays the order if amount and currency match (else, or if the order
+    no longer awaits payment, the money goes back); `payment_intent.payment_failed` keeps the
     order payable (or lets it expire); `payment_intent.canceled` closes the attempt;
     `charge.refunded` records a refund made at Stripe. A duplicate or stale event changes nothing
     (`duplicate: true`). A signed body that is not a Stripe event is 422 `invalid_event`; 503 when
@@ -63,5 +68,5 @@ def stripe_webhook():
     if event is None:
         raise InvalidEvent(reason="not a JSON object")
     session = get_session()
-    row = service.handle_stripe_event(session, event, settings=cfg, now=clock.now())
+    row = payables.handle_stripe_event(session, event, settings=cfg, now=clock.now())
     return {"received": True, "duplicate": row is None, "outcome": row.outcome if row else None}

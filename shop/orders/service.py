@@ -12,21 +12,11 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
+from payments import intents
 from payments import service as payments
-from payments.errors import InvalidEvent, PaymentInProgress
-from payments.events import (
-    TERMINAL,
-    Action,
-    IntentState,
-    charge_state,
-    decide,
-    intent_state,
-    latest_refund_id,
-    newer_status,
-)
-from payments.models import EventSource, Payment, PaymentEvent, PaymentStatus, RefundKind
+from payments.events import IntentState
+from payments.models import EventSource, Payment, PaymentStatus, RefundKind
 from payments.stripe_gateway import StripeSettings
-from shop import clock
 from shop.auth.actor import Actor
 from shop.auth.models import Role
 from shop.catalog.models import Product, Sku
@@ -386,31 +376,15 @@ def pay_order(
 
 
 def _reuse_stripe_attempt(session: Session, order: Order, *, settings: OrderSettings, now: datetime) -> Payment | None:
-    stripe = payments.stripe(settings.payments)
-    for payment in payments.open_attempts(session, order.id, "stripe"):
-        state = stripe.retrieve(payment.external_id)
-        apply_intent_state(session, order, payment, state, source=EventSource.CHECKOUT, settings=settings, now=now)
-        if payment.status == PaymentStatus.PENDING:
-            payment.client_secret = state.client_secret
-            return payment
-        if payment.status == PaymentStatus.SUCCEEDED:  # paid already; the webhook is on its way
-            return payment
-    return None
+    attempts = payments.open_attempts(session, order.id, "stripe")
+    return intents.reuse_stripe_attempt(session, OrderPayable(order), attempts, settings=settings.payments, now=now)
 
 
 def _close_stripe_attempts(session: Session, order: Order, *, settings: OrderSettings, now: datetime) -> None:
-    """Before an order is paid another way or cancelled, close its open Stripe intent so no money can
-    arrive through it afterwards. One that is completing (or has succeeded, the news still on its way)
-    cannot be closed: refuse, its result settles the order."""
+    """Before an order is paid another way or cancelled, close its open Stripe intent (see
+    payments.intents.close_stripe_attempts)."""
     attempts = payments.open_attempts(session, order.id, "stripe")
-    if not attempts:
-        return
-    stripe = payments.stripe(settings.payments)
-    for payment in attempts:
-        state = stripe.cancel(payment.external_id)
-        if state.status in ("succeeded", "processing"):
-            raise PaymentInProgress(payment_id=payment.id, provider_status=state.status)
-        apply_intent_state(session, order, payment, state, source=EventSource.CHECKOUT, settings=settings, now=now)
+    intents.close_stripe_attempts(session, OrderPayable(order), attempts, settings=settings.payments, now=now)
 
 
 def confirm_offline_payment(
@@ -696,27 +670,49 @@ def _claw_back_points(session: Session, order: Order, amount: int) -> int:
 
 # --- news from the payment gateway: webhooks, reconciliation ---------------------------------
 
-RETURN_REASONS = {
-    "amount_mismatch": "The amount or currency taken did not match the order; the money was sent back.",
-    "attempt_closed": "This attempt had been closed; the money that came through it was sent back.",
-    "order_not_payable": "The order no longer awaited payment (paid another way, cancelled or expired); "
-    "the money was sent back.",
-}
-STRIPE_EVENTS = frozenset(
-    {
-        "payment_intent.succeeded",
-        "payment_intent.payment_failed",
-        "payment_intent.canceled",
-        "payment_intent.processing",
-        "payment_intent.requires_action",
-        "charge.refunded",
-    }
-)
+
+@dataclass
+class OrderPayable:
+    """A shop order as what a payment attempt pays (payments.intents.Payable); its row is locked."""
+
+    order: Order
+
+    def awaits_payment(self) -> bool:
+        return self.order.status == OrderStatus.PENDING_PAYMENT
+
+    def past_due(self, now: datetime) -> bool:
+        return self.order.expires_at <= now
+
+    def mark_paid(self, session: Session, payment: Payment, now: datetime) -> None:
+        _mark_paid(session, self.order, actor_id=None, now=now)
+
+    def record_refund(self, session, payment, *, amount_fen, kind, reference, external_id, reason, now) -> None:
+        payments.record_refund(
+            session,
+            order_id=self.order.id,
+            amount_fen=amount_fen,
+            lines=[],
+            points_returned=0,
+            points_clawed_back=0,
+            reference=reference,
+            external_id=external_id,
+            reason=reason,
+            actor_id=None,
+            now=now,
+            kind=kind,
+            payment=payment,
+        )
+
+    def record_outside_refund(self, session, payment, charge, refund_id, now) -> str:
+        return _record_outside_refund(session, self.order, payment, charge, refund_id, now)
+
+    def after_news(self, session: Session, now: datetime) -> None:
+        _expire_if_due(session, self.order, now)
 
 
-def _short(gateway_id: str | None) -> str | None:
-    """A gateway id for a reference column (Stripe's are far shorter; an oddity never fails a write)."""
-    return gateway_id[:100] if gateway_id else None
+def payable(session: Session, order_id: int) -> OrderPayable:
+    """The order, locked, as what its payment attempts pay."""
+    return OrderPayable(_lock(session, order_id))
 
 
 def apply_intent_state(
@@ -729,96 +725,10 @@ def apply_intent_state(
     settings: OrderSettings,
     now: datetime,
 ) -> str:
-    """Apply what the gateway says about one attempt. The caller holds the order's row lock and has
-    re-read the payment under it; the rules (payments.events.decide) make a repeat a no-op."""
-    decision = decide(
-        payment_status=payment.status,
-        order_awaits_payment=order.status == OrderStatus.PENDING_PAYMENT,
-        amount_fen=payment.amount_fen,
-        currency=payment.currency,
-        last_seen_at=payment.gateway_seen_at,
-        state=state,
+    """Apply what the gateway says about one attempt of the order (its row locked by the caller)."""
+    return intents.apply_intent_state(
+        session, OrderPayable(order), payment, state, source=source, settings=settings.payments, now=now
     )
-    status_news = newer_status(payment.gateway_status, payment.gateway_seen_at, state)
-    if status_news:
-        payment.gateway_status = state.status
-        if state.observed_at and (payment.gateway_seen_at is None or state.observed_at > payment.gateway_seen_at):
-            payment.gateway_seen_at = state.observed_at
-    if decision.action == Action.MARK_PAID:
-        payment.transition(PaymentStatus.SUCCEEDED, at=now)
-        payment.reference = _short(state.charge_id) or payment.reference
-        _mark_paid(session, order, actor_id=None, now=now)
-    elif decision.action == Action.RETURN_MONEY:
-        _return_money(session, order, payment, state, reason=decision.reason, settings=settings, now=now)
-    elif decision.action == Action.RECORD_FAILURE:
-        payment.failure_message = (state.failure_message or "")[:500]
-    elif decision.action == Action.CANCEL:
-        payment.transition(PaymentStatus.CANCELLED, at=now)
-    if source != EventSource.WEBHOOK and (decision.action != Action.NOTHING or status_news):
-        payments.record_event(
-            session,
-            gateway_name=payment.gateway,
-            source=source,
-            type=f"payment_intent.{state.status}",
-            object_id=state.intent_id,
-            payment_id=payment.id,
-            occurred_at=state.observed_at,
-            outcome=decision.reason,
-            now=now,
-        )
-    session.flush()
-    return decision.reason
-
-
-def _return_money(
-    session: Session,
-    order: Order,
-    payment: Payment,
-    state: IntentState,
-    *,
-    reason: str,
-    settings: OrderSettings,
-    now: datetime,
-) -> None:
-    """Money came through an attempt that cannot pay the order: send all of it back, once."""
-    if state.refunded_fen:  # part went back at the gateway already
-        payments.record_refund(
-            session,
-            order_id=order.id,
-            amount_fen=state.refunded_fen,
-            lines=[],
-            points_returned=0,
-            points_clawed_back=0,
-            reference=_short(state.charge_id),
-            reason="Refunded at the payment provider, outside this API.",
-            actor_id=None,
-            now=now,
-            kind=RefundKind.OUTSIDE,
-            payment=payment,
-        )
-    external_id, returned = None, 0
-    if state.amount_fen > state.refunded_fen:
-        external_id, returned = payments.stripe(settings.payments).return_money(payment)
-    payment.refunded_fen = state.refunded_fen + returned
-    payment.reference = _short(state.charge_id) or payment.reference
-    payment.failure_message = RETURN_REASONS[reason]
-    payment.transition(PaymentStatus.RETURNED, at=now)
-    if returned:
-        payments.record_refund(
-            session,
-            order_id=order.id,
-            amount_fen=returned,
-            lines=[],
-            points_returned=0,
-            points_clawed_back=0,
-            reference=_short(state.charge_id),
-            external_id=external_id,
-            reason=RETURN_REASONS[reason],
-            actor_id=None,
-            now=now,
-            kind=RefundKind.RETURN,
-            payment=payment,
-        )
 
 
 def _record_outside_refund(
@@ -852,9 +762,9 @@ def _record_outside_refund(
         lines=[],
         points_returned=0,
         points_clawed_back=clawed,
-        reference=_short(charge.charge_id),
+        reference=intents.short(charge.charge_id),
         external_id=refund_id,
-        reason="Refunded at the payment provider, outside this API.",
+        reason=intents.OUTSIDE_REFUND,
         actor_id=None,
         now=now,
         kind=RefundKind.OUTSIDE,
@@ -866,75 +776,3 @@ def _record_outside_refund(
 def _expire_if_due(session: Session, order: Order, now: datetime) -> None:
     if order.status == OrderStatus.PENDING_PAYMENT and order.expires_at <= now:
         expire_due(session, now, order_ids=[order.id])
-
-
-def handle_stripe_event(
-    session: Session, event: dict, *, settings: OrderSettings, now: datetime
-) -> PaymentEvent | None:
-    """A verified Stripe event, processed once: stored by its id first (None: seen before, nothing
-    done), then applied to its attempt and order under the order's row lock."""
-    try:
-        kind, obj = str(event["type"]), event["data"]["object"]
-        occurred = clock.datetime_from_timestamp(int(event["created"]))
-        intent_id = None
-        if kind.startswith("payment_intent."):
-            intent_id = obj["id"]
-        elif kind.startswith("charge."):
-            intent_id = obj.get("payment_intent")
-        state = None
-        if kind in STRIPE_EVENTS and intent_id:
-            state = charge_state(obj, occurred) if kind.startswith("charge.") else intent_state(obj, occurred)
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        raise InvalidEvent(reason=f"unreadable event: {error!r}") from error
-    row = payments.record_event(
-        session,
-        gateway_name="stripe",
-        source=EventSource.WEBHOOK,
-        event_id=str(event["id"]),
-        type=kind,
-        object_id=intent_id or obj.get("id"),
-        payload=event,
-        occurred_at=occurred,
-        now=now,
-    )
-    if row is None:
-        return None
-    if state is None:
-        row.outcome = "ignored: not about a payment attempt"
-        return row
-    payment = payments.find_by_external_id(session, "stripe", state.intent_id)
-    if payment is None:
-        row.outcome = "ignored: unknown payment intent"
-        return row
-    row.payment_id = payment.id
-    order = _lock(session, payment.order_id)
-    session.refresh(payment)
-    outcome = apply_intent_state(session, order, payment, state, source=EventSource.WEBHOOK, settings=settings, now=now)
-    if kind == "charge.refunded":
-        outcome += "; " + _record_outside_refund(session, order, payment, state, latest_refund_id(obj), now)
-    _expire_if_due(session, order, now)
-    row.outcome = outcome
-    session.flush()
-    return row
-
-
-def reconcile_payment(session: Session, payment_id: int, *, settings: OrderSettings, now: datetime) -> str:
-    """Ask Stripe about one attempt and apply what it says, as its webhook would have. An attempt we
-    closed, or one whose order's time is up, is closed at Stripe too (unless money already came)."""
-    payment = payments.get_payment(session, payment_id)
-    stripe = payments.stripe(settings.payments)
-    state = stripe.retrieve(payment.external_id)
-    order = _lock(session, payment.order_id)
-    session.refresh(payment)
-    closing = (
-        payment.status != PaymentStatus.PENDING
-        or order.status != OrderStatus.PENDING_PAYMENT
-        or order.expires_at <= now
-    )
-    if closing and state.status not in TERMINAL and state.status != "processing":
-        state = stripe.cancel(payment.external_id)
-    outcome = apply_intent_state(
-        session, order, payment, state, source=EventSource.RECONCILE, settings=settings, now=now
-    )
-    _expire_if_due(session, order, now)
-    return outcome

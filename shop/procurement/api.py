@@ -3,7 +3,10 @@ from __future__ import annotations
 from flask import Response, current_app, request
 from flask_smorest import Blueprint
 
-from payments.models import Payment
+from payments import service as payments
+from payments.models import Payment, PaymentStatus
+from payments.service import PaymentSettings
+from payments.stripe_gateway import StripeSettings
 from shop import clock, idempotency
 from shop.auth.guard import current_actor, login_required
 from shop.procurement import (
@@ -106,7 +109,11 @@ EXPORT_RESPONSE = {
 
 
 def settings() -> bulk_orders.ProcurementSettings:
-    return bulk_orders.ProcurementSettings(voucher_secret=current_app.config["VOUCHER_CODE_SECRET"])
+    cfg = current_app.config
+    return bulk_orders.ProcurementSettings(
+        voucher_secret=cfg["VOUCHER_CODE_SECRET"],
+        payments=PaymentSettings(point_value_fen=cfg["POINTS_VALUE_FEN"], stripe=StripeSettings.from_config(cfg)),
+    )
 
 
 def _file(tables, fmt: str, name: str) -> Response:
@@ -436,23 +443,31 @@ def reject(args, order_id):
 @blp.route("/procurement/bulk-orders/<int:order_id>/cancel", methods=["POST"])
 @blp.arguments(CancelArgs)
 @blp.response(200, BulkOrderSchema)
-@documented_errors(403, 404, 409)
+@documented_errors(403, 404, 409, 502, 503)
 @login_required
 def cancel(args, order_id):
     """Cancel a draft or submitted order (purchasers) or an approved unpaid one (approvers: budget and
-    stock are released)."""
-    return _move("cancel", order_id, **args)
+    stock are released). An open Stripe payment is closed at Stripe first: if it is completing, 409
+    `payment_in_progress`; if Stripe cannot be reached, 503 and the order stays as it was."""
+    return _move("cancel", order_id, settings=settings(), **args)
 
 
 @blp.route("/procurement/bulk-orders/<int:order_id>/payments", methods=["POST"])
 @blp.arguments(BulkPayArgs)
 @blp.response(201, BulkPaymentSchema)
 @blp.doc(**IDEMPOTENCY)
-@documented_errors(403, 404, 409)
+@documented_errors(403, 404, 409, 502, 503)
 @login_required
 def pay(args, order_id):
-    """Finance: start paying the approved order's total by bank transfer."""
+    """Finance: start paying the approved order's total (computed by the server) by bank transfer, or
+    by Stripe (card, Alipay, WeChat Pay): the answer carries `client_secret` for Stripe.js, and the
+    order becomes paid when Stripe's signed event (or reconciliation) proves it; then the budget
+    commitment becomes spend, as with a confirmed transfer. Asking again while a Stripe attempt is
+    open returns that attempt, never a second one; paying by transfer first closes it at Stripe (409
+    `payment_in_progress` if it is completing). If Stripe cannot be reached (503) or refuses (502),
+    nothing changes here and a retry is safe."""
     session, actor = get_session(), current_actor()
+    cfg = settings()
     payment_id, _ = idempotency.run_once(
         session,
         user_id=actor.user_id,
@@ -460,10 +475,16 @@ def pay(args, order_id):
         key=request.headers.get("Idempotency-Key"),
         payload=args,
         create=lambda: (
-            bulk_orders.start_payment(session, actor, order_id, gateway_name=args["gateway"], now=clock.now()).id
+            bulk_orders.start_payment(
+                session, actor, order_id, gateway_name=args["gateway"], settings=cfg, now=clock.now()
+            ).id
         ),
     )
-    return session.get(Payment, payment_id)
+    payment = session.get(Payment, payment_id)
+    if payment.gateway == "stripe" and payment.status == PaymentStatus.PENDING and payment.client_secret is None:
+        # a replay of an earlier request: the secret is not stored, Stripe tells it again
+        payment.client_secret = payments.stripe(cfg.payments).retrieve(payment.external_id).client_secret
+    return payment
 
 
 @blp.route("/procurement/bulk-orders/<int:order_id>/payments", methods=["GET"])

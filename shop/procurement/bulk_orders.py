@@ -9,22 +9,25 @@ a row lock on the order and is recorded with who and when.
   engine with the suppliers' volume tiers (a SKU's lines count together).
 - Approval commits the order's total against the budget of its fiscal year (one conditional UPDATE:
   parallel approvals never overspend) and reserves the goods at the supply location.
-- Payment goes through the payments service (an offline transfer, confirmed by the organisation's
-  finance role or an admin); then the budget commitment becomes spend and the reserved stock is sold.
+- Payment goes through the payments service: an offline transfer, confirmed by the organisation's
+  finance role or an admin, or Stripe (one PaymentIntent per attempt, paid when Stripe's signed event
+  or reconciliation proves it); then the budget commitment becomes spend and the reserved stock is sold.
   A voucher order's vouchers are issued at payment, which fulfils it.
 - Cancelling an approved order releases its commitment and its reservation."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from payments import intents
 from payments import service as payments
-from payments.models import Payment, PaymentStatus
+from payments.models import Payment, PaymentStatus, RefundKind
+from payments.service import PaymentSettings
 from shop.auth.actor import Actor
 from shop.catalog.models import Product, Sku
 from shop.certification.query import product_in_force
@@ -66,6 +69,7 @@ LINE_COLUMNS = (
 @dataclass(frozen=True)
 class ProcurementSettings:
     voucher_secret: str = "dev-only-voucher-secret"
+    payments: PaymentSettings = field(default_factory=PaymentSettings)
 
 
 class LinesRejected(InvalidInput):
@@ -459,16 +463,18 @@ def reject(session: Session, actor: Actor, order_id: int, *, reason: str, now: d
     return order
 
 
-def _cancel_pending_payments(session: Session, order: BulkOrder, now: datetime) -> None:
-    for payment in session.scalars(
-        sa.select(Payment).where(Payment.bulk_order_id == order.id, Payment.status == PaymentStatus.PENDING)
-    ):
-        payment.transition(PaymentStatus.CANCELLED, at=now)
-
-
-def cancel(session: Session, actor: Actor, order_id: int, *, reason: str, now: datetime) -> BulkOrder:
+def cancel(
+    session: Session,
+    actor: Actor,
+    order_id: int,
+    *,
+    reason: str,
+    now: datetime,
+    settings: ProcurementSettings | None = None,
+) -> BulkOrder:
     """Purchasers cancel drafts and submitted orders; an approved, unpaid order is the approver's to
-    cancel, and its budget commitment and reservation are released."""
+    cancel, and its budget commitment and reservation are released. An open Stripe attempt is closed
+    at Stripe first (409 `payment_in_progress` if it is completing)."""
     order = _lock(session, order_id)
     roles = (APPROVER,) if order.status == S.APPROVED else (PURCHASER, APPROVER)
     try:
@@ -476,6 +482,12 @@ def cancel(session: Session, actor: Actor, order_id: int, *, reason: str, now: d
     except NotFound:
         raise NotFound("No such bulk order.") from None
     was_approved = order.status == S.APPROVED
+    if was_approved:
+        settings = settings or ProcurementSettings()
+        attempts = payments.open_attempts(session, None, "stripe", bulk_order_id=order.id)
+        intents.close_stripe_attempts(
+            session, BulkPayable(order, settings), attempts, settings=settings.payments, now=now
+        )
     order.transition(S.CANCELLED, actor_id=actor.user_id, at=now, note=reason)
     if was_approved:
         if order.total_fen:
@@ -490,19 +502,36 @@ def cancel(session: Session, actor: Actor, order_id: int, *, reason: str, now: d
             )
         if order.kind == BulkOrderKind.GOODS:
             inventory.release_reservation(session, reference=order.reservation_reference, now=now)
-        _cancel_pending_payments(session, order, now)
+        payments.cancel_pending(session, bulk_order_id=order.id, now=now)
     session.flush()
     return order
 
 
 # --- payment -----------------------------------------------------------------------------------
 
-BULK_GATEWAYS = ("offline",)
+BULK_GATEWAYS = ("offline", "stripe")
 
 
-def start_payment(session: Session, actor: Actor, order_id: int, *, gateway_name: str, now: datetime) -> Payment:
-    """Finance starts paying the approved order's total through the payments service; an attempt still
-    pending is replaced. Organisations pay by bank transfer (Stripe joins when its gateway lands)."""
+def _gateway_key(order: BulkOrder, attempt: int) -> str:
+    """Names one Stripe attempt of a bulk order for Stripe's idempotency keys (as shop orders do:
+    the same after a rolled-back request, distinct across databases sharing a Stripe account)."""
+    created = int(order.created_at.timestamp() * 1_000_000)
+    return f"bulk-{order.id}-{created}-attempt-{attempt}"
+
+
+def start_payment(
+    session: Session,
+    actor: Actor,
+    order_id: int,
+    *,
+    gateway_name: str,
+    now: datetime,
+    settings: ProcurementSettings | None = None,
+) -> Payment:
+    """Finance starts paying the approved order's total (as the server computed it) through the
+    payments service: a bank transfer (pending until confirmed) or Stripe. Asking for Stripe while a
+    Stripe attempt is open returns that attempt; paying by transfer first closes it at Stripe."""
+    settings = settings or ProcurementSettings()
     order = _acting(session, actor, order_id, FINANCE)
     if order.status != S.APPROVED:
         raise Conflict("Only an approved order awaits payment.", code="not_payable", status=order.status.value)
@@ -510,20 +539,89 @@ def start_payment(session: Session, actor: Actor, order_id: int, *, gateway_name
         raise InvalidInput(
             "Unknown payment gateway for organisations.", fields={"gateway": [f"One of {BULK_GATEWAYS}."]}
         )
-    gateway = payments.gateway(gateway_name)
-    _cancel_pending_payments(session, order, now)
-    payment = Payment(
+    gateway = payments.gateway(gateway_name, settings.payments)
+    payable = BulkPayable(order, settings)
+    attempts = payments.open_attempts(session, None, "stripe", bulk_order_id=order.id)
+    key = None
+    if gateway_name == "stripe":
+        reused = intents.reuse_stripe_attempt(session, payable, attempts, settings=settings.payments, now=now)
+        if reused is not None:
+            return reused
+        key = _gateway_key(order, payments.count_attempts(session, None, "stripe", bulk_order_id=order.id) + 1)
+    else:
+        intents.close_stripe_attempts(session, payable, attempts, settings=settings.payments, now=now)
+    return payments.start_payment(
+        session,
         bulk_order_id=order.id,
-        gateway=gateway.name,
-        status=PaymentStatus.PENDING,
+        buyer_id=actor.user_id,
         amount_fen=order.total_fen,
-        created_at=now,
+        gateway=gateway,
+        gateway_key=key,
+        now=now,
     )
-    session.add(payment)
-    session.flush()
-    gateway.start(session, payment, buyer_id=actor.user_id, now=now)
-    session.flush()
-    return payment
+
+
+@dataclass
+class BulkPayable:
+    """A bulk order as what a payment attempt pays (payments.intents.Payable); its row is locked."""
+
+    order: BulkOrder
+    settings: ProcurementSettings
+
+    def awaits_payment(self) -> bool:
+        return self.order.status == S.APPROVED
+
+    def past_due(self, now: datetime) -> bool:
+        return False  # an approved order waits for its money until someone cancels it
+
+    def mark_paid(self, session: Session, payment: Payment, now: datetime) -> None:
+        mark_paid(session, self.order, actor_id=None, settings=self.settings, now=now)
+
+    def record_refund(self, session, payment, *, amount_fen, kind, reference, external_id, reason, now) -> None:
+        payments.record_refund(
+            session,
+            bulk_order_id=self.order.id,
+            amount_fen=amount_fen,
+            lines=[],
+            points_returned=0,
+            points_clawed_back=0,
+            reference=reference,
+            external_id=external_id,
+            reason=reason,
+            actor_id=None,
+            now=now,
+            kind=kind,
+            payment=payment,
+        )
+
+    def record_outside_refund(self, session, payment, charge, refund_id, now) -> str:
+        """A refund made in Stripe's dashboard after the order was paid: recorded against the payment;
+        bulk orders have no refund flow here, so the budget and the goods stay as they are."""
+        if payment.status != PaymentStatus.SUCCEEDED:
+            return "no order refund"
+        outside = charge.refunded_fen - payment.refunded_fen
+        if outside <= 0:
+            return "refunds already recorded"
+        payment.refunded_fen += outside
+        self.record_refund(
+            session,
+            payment,
+            amount_fen=outside,
+            kind=RefundKind.OUTSIDE,
+            reference=intents.short(charge.charge_id),
+            external_id=refund_id,
+            reason=intents.OUTSIDE_REFUND,
+            now=now,
+        )
+        return f"outside refund of {outside} fen recorded (budget unchanged)"
+
+    def after_news(self, session: Session, now: datetime) -> None:
+        return None
+
+
+def payable(session: Session, order_id: int, settings: ProcurementSettings) -> BulkPayable:
+    """The bulk order, locked, as what its payment attempts pay."""
+    return BulkPayable(_lock(session, order_id), settings)
 
 
 def list_payments(session: Session, actor: Actor, order_id: int, *, page: int, size: int):

@@ -338,7 +338,14 @@ BulkOrderEventPageSchema = page_schema(BulkOrderEventSchema, "BulkOrderEventPage
 
 
 class BulkPayArgs(ma.Schema):
-    gateway = ma.fields.String(load_default="offline", validate=ma.validate.OneOf(["offline"]))
+    gateway = ma.fields.String(
+        load_default="offline",
+        validate=ma.validate.OneOf(["offline", "stripe"]),
+        metadata={
+            "description": "offline: a bank transfer finance confirms; stripe: card, Alipay or WeChat Pay, "
+            "confirmed with Stripe.js using client_secret and proven by Stripe's signed event"
+        },
+    )
 
 
 class BulkConfirmArgs(ma.Schema):
@@ -352,7 +359,17 @@ class BulkPaymentSchema(ma.Schema):
     status = ma.fields.Enum(PaymentStatus, by_value=True, required=True)
     amount_fen = ma.fields.Integer(required=True)
     currency = ma.fields.String(required=True)
-    reference = ma.fields.String(allow_none=True)
+    refunded_fen = ma.fields.Integer(
+        required=True, metadata={"description": "Sent back (money that could not pay the order) or refunded at Stripe"}
+    )
+    reference = ma.fields.String(allow_none=True, metadata={"description": "Bank transfer reference; Stripe charge id"})
+    external_id = ma.fields.String(allow_none=True, metadata={"description": "Stripe PaymentIntent (pi_…)"})
+    gateway_status = ma.fields.String(allow_none=True, metadata={"description": "The gateway's last known status"})
+    failure_message = ma.fields.String(allow_none=True)
+    client_secret = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "Only in the answer to paying with Stripe, while the attempt is open; never stored"},
+    )
     confirmed_by_id = ma.fields.Integer(allow_none=True)
     created_at = ma.fields.AwareDateTime(required=True)
     completed_at = ma.fields.AwareDateTime(allow_none=True)

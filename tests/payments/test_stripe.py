@@ -13,10 +13,9 @@ import sqlalchemy as sa
 
 from payments import service as payments
 from payments.models import Payment, PaymentEvent
-from shop import clock
+from shop import clock, payables
 from shop.inventory import ledger
-from shop.orders import service
-from shop.orders.api import settings
+from shop.orders.gateway_api import settings
 from shop.orders.models import Order, OrderStatus
 from shop.points import service as points
 from tests.orders.conftest import add_to_cart, admin_headers, level
@@ -319,7 +318,7 @@ def test_reconcile_closes_at_stripe_the_intent_of_an_expired_order(client, shop,
     with clock.frozen_at(later):
         assert _status(client, shop, order["id"]) == "cancelled"  # expired here; the intent is open at Stripe
         assert payments.to_reconcile(session, "stripe", pending_before=later, limit=10) == [payment["id"]]
-        outcome = service.reconcile_payment(session, payment["id"], settings=cfg, now=later)
+        outcome = payables.reconcile_payment(session, payment["id"], settings=cfg, now=later)
     assert outcome == "attempt_closed"
     assert localstripe.intent(payment["external_id"])["status"] == "canceled"
     assert payments.to_reconcile(session, "stripe", pending_before=later, limit=10) == []
@@ -332,7 +331,7 @@ def test_reconcile_of_a_pending_attempt_past_the_order_time_expires_the_order(cl
     later = clock.now() + timedelta(minutes=31)
     with app.app_context():
         cfg = settings()
-    outcome = service.reconcile_payment(session, payment["id"], settings=cfg, now=later)
+    outcome = payables.reconcile_payment(session, payment["id"], settings=cfg, now=later)
     assert outcome == "cancelled_at_gateway"
     assert localstripe.intent(payment["external_id"])["status"] == "canceled"
     with clock.frozen_at(later):
@@ -348,7 +347,7 @@ def test_reconcile_returns_money_that_came_after_the_order_expired(client, shop,
         cfg = settings()
     with clock.frozen_at(later):
         assert _status(client, shop, order["id"]) == "cancelled"
-    assert service.reconcile_payment(session, payment["id"], settings=cfg, now=later) == "attempt_closed"
+    assert payables.reconcile_payment(session, payment["id"], settings=cfg, now=later) == "attempt_closed"
     assert _history(client, shop, order["id"])[0]["status"] == "returned"
     assert localstripe.charge(payment["external_id"])["amount_refunded"] == 5000
 

@@ -10,11 +10,10 @@ import pytest
 import sqlalchemy as sa
 
 from payments.models import Payment, PaymentEvent
-from shop import clock
+from shop import clock, payables
 from shop.db import transaction
 from shop.inventory import ledger
-from shop.orders import service
-from shop.orders.api import settings
+from shop.orders.gateway_api import settings
 from shop.orders.models import OrderEvent, OrderStatus
 from tests.payments.conftest import configured
 from tests.payments.test_stripe_live import _level, _pay, _redeliver
@@ -72,7 +71,7 @@ def test_a_webhook_its_redeliveries_and_reconciliation_racing_pay_once(live_pg):
 
     def reconcile(_):
         with transaction(live.factory) as session:
-            return service.reconcile_payment(session, payment["id"], settings=cfg, now=clock.now())
+            return payables.reconcile_payment(session, payment["id"], settings=cfg, now=clock.now())
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         futures = [pool.submit(webhook, i) for i in range(6)] + [pool.submit(reconcile, i) for i in range(4)]
