@@ -17,6 +17,7 @@ from tests.conftest import TEST_CONFIG, reset_database
 from tests.factories import Factory
 from tests.orders.conftest import shop  # noqa: F401  (the buyer, hall, counter and SKU of order tests)
 from tests.payments.stripe_peer import SECRET_KEY, WEBHOOK_PATH, WEBHOOK_SECRET, LiveServer, LocalStripe, Relay
+from tests.procurement.conftest import buyer_org  # noqa: F401  (an organisation with budget, roles and stock)
 
 
 def stripe_config(api_base: str) -> dict:
