@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -136,13 +137,22 @@ def succeeded_payment(session: Session, order_id: int) -> Payment | None:
 
 
 def refund_payment(
-    session: Session, *, order_id: int, buyer_id: int, amount_fen: int, reference: str | None, settings: PaymentSettings
+    session: Session,
+    *,
+    order_id: int,
+    buyer_id: int,
+    amount_fen: int,
+    reference: str | None,
+    settings: PaymentSettings,
+    gateways: Mapping[str, Gateway] | None = None,
 ) -> RefundResult:
-    """Give money back through the gateway that took it."""
+    """Give money back through the gateway that took it (`gateways`: those the caller brings, such
+    as a voucher, which this package does not know)."""
     payment = succeeded_payment(session, order_id)
     if payment is None or amount_fen == 0:
         return RefundResult()
-    result = gateway(payment.gateway, settings).refund(
+    by = (gateways or {}).get(payment.gateway) or gateway(payment.gateway, settings)
+    result = by.refund(
         session, payment, buyer_id=buyer_id, amount_fen=amount_fen, reference=reference, order_id=order_id
     )
     payment.refunded_fen += amount_fen

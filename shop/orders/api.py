@@ -225,7 +225,14 @@ def pay(args, order_id):
     start a Stripe payment (card, Alipay, WeChat Pay): the answer carries `client_secret` for
     Stripe.js, and the order becomes paid when Stripe's signed event (or reconciliation) proves it.
     Asking again while a Stripe attempt is open returns that attempt, never a second one. If Stripe
-    cannot be reached (503) or refuses (502), nothing changes here and a retry is safe."""
+    cannot be reached (503) or refuses (502), nothing changes here and a retry is safe.
+
+    With a value pickup voucher (`voucher_code`: its code or QR payload, held by whoever has it, as
+    for any online redemption) the whole total is redeemed from the voucher at once and the order is
+    paid; 404 for an unknown code, 409 `voucher_not_redeemable` (with `remaining_fen`) when the voucher
+    is a gift box, expired, or its remaining value does not cover the total. A refund gives the value
+    back to the voucher (past its expiry: to the organisation's budget where it returns unredeemed
+    value, else it lapses)."""
     session, actor = get_session(), current_actor()
     payment_id, _ = idempotency.run_once(
         session,
@@ -235,7 +242,13 @@ def pay(args, order_id):
         payload=args,
         create=lambda: (
             service.pay_order(
-                session, actor, order_id, gateway_name=args["gateway"], settings=settings(), now=clock.now()
+                session,
+                actor,
+                order_id,
+                gateway_name=args["gateway"],
+                voucher_code=args["voucher_code"],
+                settings=settings(),
+                now=clock.now(),
             ).id
         ),
     )

@@ -141,12 +141,25 @@ OrderEventPageSchema = page_schema(OrderEventSchema, "OrderEventPage")
 class PayArgs(ma.Schema):
     gateway = ma.fields.String(
         required=True,
-        validate=ma.validate.OneOf(["points", "offline", "stripe"]),
+        validate=ma.validate.OneOf(["points", "offline", "stripe", "voucher"]),
         metadata={
             "description": "points: settles at once; offline: a bank transfer an admin confirms; "
-            "stripe: card, Alipay or WeChat Pay, confirmed by the buyer with Stripe.js using client_secret"
+            "stripe: card, Alipay or WeChat Pay, confirmed by the buyer with Stripe.js using client_secret; "
+            "voucher: a value pickup voucher (提货券) pays the whole total at once"
         },
     )
+    voucher_code = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=100),
+        metadata={"description": "gateway voucher: the voucher's code, or its scanned QR payload"},
+    )
+
+    @ma.validates_schema
+    def _code_with_voucher(self, data, **_kwargs):
+        if data.get("gateway") == "voucher" and not data.get("voucher_code"):
+            raise ma.ValidationError("Required to pay with a voucher.", field_name="voucher_code")
+        if data.get("gateway") != "voucher" and data.get("voucher_code"):
+            raise ma.ValidationError("Only with gateway voucher.", field_name="voucher_code")
 
 
 class ConfirmArgs(ma.Schema):

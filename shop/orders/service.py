@@ -29,6 +29,7 @@ from shop.orders.models import Fulfilment, Order, OrderEvent, OrderLine, OrderSt
 from shop.paging import paginate
 from shop.points import service as points
 from shop.points.models import PointsKind
+from shop.procurement.voucher_gateway import VoucherGateway
 from shop.promotions import quoting
 from shop.promotions import service as offers
 from shop.promotions.models import Coupon
@@ -339,20 +340,33 @@ def _gateway_key(order: Order, attempt: int) -> str:
 
 
 def pay_order(
-    session: Session, actor: Actor, order_id: int, *, gateway_name: str, settings: OrderSettings, now: datetime
+    session: Session,
+    actor: Actor,
+    order_id: int,
+    *,
+    gateway_name: str,
+    settings: OrderSettings,
+    now: datetime,
+    voucher_code: str | None = None,
 ) -> Payment:
     """Start a payment attempt for the order's total as the server computed it.
 
     Stripe: a buyer who asks again while an attempt is open (a retry, a second tab) gets that attempt
     back with a fresh client secret, never a second intent that could be paid as well. Paying another
-    way first closes the open intent at Stripe."""
+    way first closes the open intent at Stripe.
+
+    Voucher: the whole total is taken off the value voucher whose code the buyer gives, in this
+    transaction (shop.procurement.voucher_gateway)."""
     expire_due(session, now, order_ids=[order_id])
     order = _lock(session, order_id)
     if order.buyer_id != actor.user_id:
         raise NotFound("No such order.")
     if order.status != OrderStatus.PENDING_PAYMENT:
         raise Conflict("This order is not awaiting payment.", code="not_payable", status=order.status.value)
-    gateway = payments.gateway(gateway_name, settings.payments)
+    if gateway_name == "voucher":
+        gateway = VoucherGateway(actor_id=actor.user_id, raw_code=voucher_code)
+    else:
+        gateway = payments.gateway(gateway_name, settings.payments)
     key = None
     if gateway_name == "stripe":
         reused = _reuse_stripe_attempt(session, order, settings=settings, now=now)
@@ -632,6 +646,7 @@ def refund_order(
         amount_fen=amount,
         reference=reference,
         settings=settings.payments,
+        gateways={"voucher": VoucherGateway(actor_id=actor.user_id)},
     )
     refund = payments.record_refund(
         session,

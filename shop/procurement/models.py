@@ -325,13 +325,17 @@ class RedemptionChannel(enum.StrEnum):
 
 
 class VoucherRedemption(Base):
+    """The voucher's ledger: value taken (positive), or value given back by the refund of a shop order
+    the voucher paid (negative, with that order)."""
+
     __tablename__ = "voucher_redemptions"
-    __table_args__ = (sa.CheckConstraint("amount_fen > 0", name="amount_positive"),)
+    __table_args__ = (sa.CheckConstraint("amount_fen <> 0", name="amount_not_zero"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     voucher_id: Mapped[int] = mapped_column(sa.ForeignKey("vouchers.id"), index=True)
     channel: Mapped[RedemptionChannel] = mapped_column(enum_column(RedemptionChannel, "redemption_channel"))
     amount_fen: Mapped[int]
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)  # a shop order it paid
     remaining_after_fen: Mapped[int]
     location_id: Mapped[int | None] = mapped_column(sa.ForeignKey("locations.id"))
     delivery_address: Mapped[str | None] = mapped_column(sa.String(300))

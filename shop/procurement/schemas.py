@@ -432,8 +432,11 @@ class RedemptionSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     voucher_id = ma.fields.Integer(required=True)
     channel = ma.fields.Enum(RedemptionChannel, by_value=True, required=True)
-    amount_fen = ma.fields.Integer(required=True)
+    amount_fen = ma.fields.Integer(
+        required=True, metadata={"description": "Negative: value given back by the refund of the shop order"}
+    )
     remaining_after_fen = ma.fields.Integer(required=True)
+    order_id = ma.fields.Integer(allow_none=True, metadata={"description": "The shop order the voucher paid"})
     location_id = ma.fields.Integer(allow_none=True)
     delivery_address = ma.fields.String(allow_none=True)
     reference = ma.fields.String(allow_none=True)

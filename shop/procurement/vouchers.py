@@ -154,6 +154,41 @@ def check(session: Session, raw_code: str, now: datetime) -> Voucher:
     return voucher
 
 
+def _take(session: Session, voucher: Voucher, amount: int, now: datetime) -> int:
+    """Take `amount` off the voucher in one conditional UPDATE (active, not expired, enough left; a
+    gift box whole): of two takers at once only one can have the same value. Returns what is left,
+    or raises VoucherNotRedeemable saying what the voucher holds."""
+    conditions = [
+        VOUCHERS.c.id == voucher.id,
+        VOUCHERS.c.status == VoucherStatus.ACTIVE.value,
+        VOUCHERS.c.expires_at > now,
+        VOUCHERS.c.remaining_fen >= amount,
+    ]
+    if voucher.gift_sku_id is not None:
+        conditions.append(VOUCHERS.c.remaining_fen == VOUCHERS.c.value_fen)
+    remaining = session.execute(
+        VOUCHERS.update()
+        .where(*conditions)
+        .values(
+            remaining_fen=VOUCHERS.c.remaining_fen - amount,
+            status=sa.case(
+                (VOUCHERS.c.remaining_fen - amount == 0, VoucherStatus.REDEEMED.value),
+                else_=VoucherStatus.ACTIVE.value,
+            ),
+        )
+        .returning(VOUCHERS.c.remaining_fen)
+    ).scalar()
+    if remaining is None:
+        session.refresh(voucher)
+        raise VoucherNotRedeemable(
+            status=voucher.status.value,
+            remaining_fen=voucher.remaining_fen,
+            expires_at=voucher.expires_at.isoformat(),
+            requested_fen=amount,
+        )
+    return remaining
+
+
 def redeem(
     session: Session,
     actor: Actor,
@@ -183,34 +218,7 @@ def redeem(
         if not amount_fen:
             raise InvalidInput("How much of the value to redeem.", fields={"amount_fen": ["Required."]})
         amount = amount_fen
-    conditions = [
-        VOUCHERS.c.id == voucher.id,
-        VOUCHERS.c.status == VoucherStatus.ACTIVE.value,
-        VOUCHERS.c.expires_at > now,
-        VOUCHERS.c.remaining_fen >= amount,
-    ]
-    if voucher.gift_sku_id is not None:
-        conditions.append(VOUCHERS.c.remaining_fen == VOUCHERS.c.value_fen)
-    remaining = session.execute(
-        VOUCHERS.update()
-        .where(*conditions)
-        .values(
-            remaining_fen=VOUCHERS.c.remaining_fen - amount,
-            status=sa.case(
-                (VOUCHERS.c.remaining_fen - amount == 0, VoucherStatus.REDEEMED.value),
-                else_=VoucherStatus.ACTIVE.value,
-            ),
-        )
-        .returning(VOUCHERS.c.remaining_fen)
-    ).scalar()
-    if remaining is None:
-        session.refresh(voucher)
-        raise VoucherNotRedeemable(
-            status=voucher.status.value,
-            remaining_fen=voucher.remaining_fen,
-            expires_at=voucher.expires_at.isoformat(),
-            requested_fen=amount,
-        )
+    remaining = _take(session, voucher, amount, now)
     session.expire(voucher)
     if voucher.gift_sku_id is not None:
         inventory.sell(
@@ -235,6 +243,119 @@ def redeem(
     session.add(redemption)
     session.flush()
     return redemption
+
+
+# --- paying a shop order with a value voucher --------------------------------------------------------
+
+
+def pay_order(
+    session: Session, *, raw_code: str, order_id: int, amount_fen: int, actor_id: int, now: datetime
+) -> VoucherRedemption:
+    """Take a shop order's whole total off a value voucher, online, by whoever holds the code (as any
+    online redemption): 409 `voucher_not_redeemable` with the remaining value if it does not cover it."""
+    voucher = find(session, raw_code)
+    expire_due(session, now, voucher_ids=[voucher.id])
+    if voucher.gift_sku_id is not None:
+        session.refresh(voucher)
+        raise VoucherNotRedeemable(
+            "A gift-box voucher is redeemed for its gift box, not for an order.",
+            status=voucher.status.value,
+            gift_sku_id=voucher.gift_sku_id,
+            requested_fen=amount_fen,
+        )
+    remaining = _take(session, voucher, amount_fen, now)
+    session.expire(voucher)
+    redemption = VoucherRedemption(
+        voucher_id=voucher.id,
+        channel=RedemptionChannel.ONLINE,
+        amount_fen=amount_fen,
+        remaining_after_fen=remaining,
+        order_id=order_id,
+        reference=f"order {order_id}",
+        actor_id=actor_id,
+        at=now,
+    )
+    session.add(redemption)
+    session.flush()
+    return redemption
+
+
+def give_back(session: Session, *, order_id: int, amount_fen: int, actor_id: int, now: datetime) -> VoucherRedemption:
+    """A refund of a shop order a voucher paid: the value goes back to the voucher while it is in
+    force. Past its expiry it is handled as expiry handles unredeemed value: back to the budget of the
+    order that bought the voucher where the organisation says so (`return_unredeemed_vouchers`), else
+    it lapses with the voucher. Recorded as a negative row of the voucher's ledger, with the order."""
+    paid = session.scalar(
+        sa.select(VoucherRedemption)
+        .where(VoucherRedemption.order_id == order_id, VoucherRedemption.amount_fen > 0)
+        .order_by(VoucherRedemption.id)
+    )
+    if paid is None:
+        raise NotFound("No voucher paid this order.")
+    voucher_id = paid.voucher_id
+    given = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(-VoucherRedemption.amount_fen), 0)).where(
+            VoucherRedemption.order_id == order_id, VoucherRedemption.amount_fen < 0
+        )
+    )
+    if given + amount_fen > paid.amount_fen:
+        raise Conflict("More than the voucher paid.", code="refund_exceeds_payment", voucher_id=voucher_id)
+    expire_due(session, now, voucher_ids=[voucher_id])
+    in_force = session.execute(
+        VOUCHERS.update()
+        .where(
+            VOUCHERS.c.id == voucher_id,
+            VOUCHERS.c.status.in_([VoucherStatus.ACTIVE.value, VoucherStatus.REDEEMED.value]),
+            VOUCHERS.c.expires_at > now,
+        )
+        .values(remaining_fen=VOUCHERS.c.remaining_fen + amount_fen, status=VoucherStatus.ACTIVE.value)
+        .returning(VOUCHERS.c.remaining_fen)
+    ).scalar()
+    remaining, note = in_force, f"refund of order {order_id}"
+    if in_force is None:  # expired (or redeemed and past its date): the expiry rule
+        row = session.execute(
+            VOUCHERS.update()
+            .where(VOUCHERS.c.id == voucher_id)
+            .values(remaining_fen=VOUCHERS.c.remaining_fen + amount_fen, status=VoucherStatus.EXPIRED.value)
+            .returning(VOUCHERS.c.remaining_fen, VOUCHERS.c.organisation_id, VOUCHERS.c.bulk_order_id)
+        ).one()
+        remaining, org_id, bulk_order_id = row
+        returns = session.scalar(sa.select(Organisation.return_unredeemed_vouchers).where(Organisation.id == org_id))
+        if returns:
+            bought = session.get(BulkOrder, bulk_order_id)
+            budgets.post(
+                session,
+                bought.budget_id,
+                BudgetEntryKind.RETURN,
+                amount_fen,
+                bulk_order_id=bulk_order_id,
+                voucher_id=voucher_id,
+                note=f"refund of order {order_id} after the voucher expired",
+            )
+            session.execute(
+                VOUCHERS.update()
+                .where(VOUCHERS.c.id == voucher_id)
+                .values(returned_fen=VOUCHERS.c.returned_fen + amount_fen)
+            )
+            note += "; voucher expired: value back to the budget"
+        else:
+            note += "; voucher expired: value lapsed"
+    back = VoucherRedemption(
+        voucher_id=voucher_id,
+        channel=RedemptionChannel.ONLINE,
+        amount_fen=-amount_fen,
+        remaining_after_fen=remaining,
+        order_id=order_id,
+        reference=note[:100],
+        actor_id=actor_id,
+        at=now,
+    )
+    session.add(back)
+    session.flush()
+    cached = session.get(Voucher, voucher_id)
+    if cached is not None:
+        session.expire(cached)
+    return back
 
 
 def list_redemptions(session: Session, actor: Actor, voucher_id: int, *, page: int, size: int):

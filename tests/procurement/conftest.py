@@ -7,6 +7,7 @@ from shop.auth.models import Role
 from shop.procurement import budgets, organisations
 from shop.procurement.models import OrgKind
 from tests.factories import YUZHONG, valid_uscc
+from tests.orders.conftest import shop  # noqa: F401  (a buyer, a counter with a certified SKU)
 
 YEAR = clock.now().astimezone().year
 
