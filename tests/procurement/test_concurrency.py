@@ -7,6 +7,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask_jwt_extended import create_access_token
 
+from payments.models import Payment
 from shop import clock
 from shop.db import transaction
 from shop.inventory import ledger
@@ -110,3 +111,47 @@ def test_parallel_redemptions_of_one_voucher_redeem_once(committed_app):
         total = session.scalar(sa.select(sa.func.sum(VoucherRedemption.amount_fen)))
         assert total == 10_000
         assert session.scalar(sa.select(sa.func.count()).select_from(VoucherRedemption)) == 2
+
+
+def test_parallel_payments_with_one_voucher_never_overspend_it(committed_app):
+    from shop.procurement.models import Voucher
+    from tests.orders.test_concurrency import _checkout_all
+    from tests.orders.test_concurrency import _setup as _shop_setup
+
+    factory, _org_id, ids, tokens, approver, finance, _hall = _setup(
+        committed_app, orders=1, budget_fen=100_000, kind=BulkOrderKind.VOUCHERS
+    )
+    settings = ProcurementSettings(voucher_secret=committed_app.config["VOUCHER_CODE_SECRET"])
+    now = clock.now()
+    with committed_app.app_context(), transaction(factory) as session:
+        bulk_orders.approve(session, approver, ids[0], note="", now=now)
+        payment = bulk_orders.start_payment(session, finance, ids[0], gateway_name="offline", now=now)
+        bulk_orders.confirm_payment(session, finance, ids[0], payment.id, reference="r", settings=settings, now=now)
+    code = (
+        committed_app.test_client()
+        .get(f"{P}/bulk-orders/{ids[0]}/vouchers", headers={"Authorization": f"Bearer {tokens['finance']}"})
+        .json["items"][0]["code"]
+    )
+    # ten buyers hold the same 100-yuan code; each has an order of 30 yuan: three can be paid
+    _, _, _, _, buyer_tokens = _shop_setup(committed_app, stock=50, buyers=10, quantity=3)
+    orders = [r.json["id"] for r in _checkout_all(committed_app, buyer_tokens)]
+    assert len(orders) == 10
+    calls = [
+        ("post", f"/api/v1/orders/{order_id}/payments", token, {"gateway": "voucher", "voucher_code": code})
+        for order_id, token in zip(orders, buyer_tokens, strict=True)
+    ]
+    responses = _parallel(committed_app, calls + calls[:3])  # and some twice
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(201) == 3, statuses
+    assert {r.json["error"]["code"] for r in responses if r.status_code != 201} <= {
+        "voucher_not_redeemable",
+        "not_payable",
+        "illegal_transition",
+    }
+    with transaction(factory) as session:
+        voucher = session.scalar(sa.select(Voucher))
+        assert (voucher.remaining_fen, voucher.status.value) == (1_000, "active")
+        taken = session.scalars(sa.select(VoucherRedemption.amount_fen)).all()
+        assert sorted(taken) == [3_000, 3_000, 3_000]
+        paid = session.scalar(sa.select(sa.func.count()).select_from(Payment).where(Payment.gateway == "voucher"))
+        assert paid == 3
