@@ -180,7 +180,7 @@ def main() -> None:
         table(
             f"Catalog over HTTP: {PRODUCTS:,} certified products, gunicorn {WORKERS} workers, "
             f"{CONCURRENCY} client threads, {engine}, Python {platform.python_version()}, {os.cpu_count()} cores",
-            "make bench",
+            "make bench BENCH=catalog",
             ["endpoint", "requests", "errors", "req/s", "p50 ms", "p99 ms", "health/this"],
             rows,
         )
