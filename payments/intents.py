@@ -60,20 +60,6 @@ class Payable(Protocol):
     def mark_paid(self, session: Session, payment: Payment, now: datetime) -> None:
         """The attempt succeeded and pays it."""
 
-    def record_refund(
-        self,
-        session: Session,
-        payment: Payment,
-        *,
-        amount_fen: int,
-        kind: RefundKind,
-        reference: str | None,
-        external_id: str | None,
-        reason: str,
-        now: datetime,
-    ) -> None:
-        """Money of the attempt went back (sent back by us, or refunded at the gateway)."""
-
     def record_outside_refund(
         self, session: Session, payment: Payment, charge: IntentState, refund_id: str | None, now: datetime
     ) -> str:
@@ -154,7 +140,7 @@ def return_money(
 ) -> None:
     """Money came through an attempt that cannot pay: send all of it back, once."""
     if state.refunded_fen:  # part went back at the gateway already
-        payable.record_refund(
+        payments.record_gateway_refund(
             session,
             payment,
             amount_fen=state.refunded_fen,
@@ -172,7 +158,7 @@ def return_money(
     payment.failure_message = RETURN_REASONS[reason]
     payment.transition(PaymentStatus.RETURNED, at=now)
     if returned:
-        payable.record_refund(
+        payments.record_gateway_refund(
             session,
             payment,
             amount_fen=returned,

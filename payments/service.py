@@ -160,6 +160,37 @@ def refund_payment(
     return result
 
 
+def record_gateway_refund(
+    session: Session,
+    payment: Payment,
+    *,
+    amount_fen: int,
+    kind: RefundKind,
+    reference: str | None,
+    external_id: str | None,
+    reason: str,
+    now: datetime,
+) -> Refund:
+    """Money of an attempt went back at the gateway (sent back by us, or refunded there): recorded
+    against whatever the attempt pays, a shop order or a bulk order."""
+    return record_refund(
+        session,
+        order_id=payment.order_id,
+        bulk_order_id=payment.bulk_order_id,
+        amount_fen=amount_fen,
+        lines=[],
+        points_returned=0,
+        points_clawed_back=0,
+        reference=reference,
+        external_id=external_id,
+        reason=reason,
+        actor_id=None,
+        now=now,
+        kind=kind,
+        payment=payment,
+    )
+
+
 def record_refund(
     session: Session,
     *,

@@ -701,23 +701,6 @@ class OrderPayable:
     def mark_paid(self, session: Session, payment: Payment, now: datetime) -> None:
         _mark_paid(session, self.order, actor_id=None, now=now)
 
-    def record_refund(self, session, payment, *, amount_fen, kind, reference, external_id, reason, now) -> None:
-        payments.record_refund(
-            session,
-            order_id=self.order.id,
-            amount_fen=amount_fen,
-            lines=[],
-            points_returned=0,
-            points_clawed_back=0,
-            reference=reference,
-            external_id=external_id,
-            reason=reason,
-            actor_id=None,
-            now=now,
-            kind=kind,
-            payment=payment,
-        )
-
     def record_outside_refund(self, session, payment, charge, refund_id, now) -> str:
         return _record_outside_refund(session, self.order, payment, charge, refund_id, now)
 

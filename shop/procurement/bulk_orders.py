@@ -577,23 +577,6 @@ class BulkPayable:
     def mark_paid(self, session: Session, payment: Payment, now: datetime) -> None:
         mark_paid(session, self.order, actor_id=None, settings=self.settings, now=now)
 
-    def record_refund(self, session, payment, *, amount_fen, kind, reference, external_id, reason, now) -> None:
-        payments.record_refund(
-            session,
-            bulk_order_id=self.order.id,
-            amount_fen=amount_fen,
-            lines=[],
-            points_returned=0,
-            points_clawed_back=0,
-            reference=reference,
-            external_id=external_id,
-            reason=reason,
-            actor_id=None,
-            now=now,
-            kind=kind,
-            payment=payment,
-        )
-
     def record_outside_refund(self, session, payment, charge, refund_id, now) -> str:
         """A refund made in Stripe's dashboard after the order was paid: recorded against the payment;
         bulk orders have no refund flow here, so the budget and the goods stay as they are."""
@@ -603,7 +586,7 @@ class BulkPayable:
         if outside <= 0:
             return "refunds already recorded"
         payment.refunded_fen += outside
-        self.record_refund(
+        payments.record_gateway_refund(
             session,
             payment,
             amount_fen=outside,
