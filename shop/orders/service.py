@@ -5,6 +5,7 @@ cancel and an expiry racing for one order cannot both win."""
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -174,9 +175,8 @@ def checkout(
 
 
 def _snapshot(quote) -> dict:
-    from shop.promotions.schemas import QuoteSchema
-
-    return QuoteSchema().dump(quote)
+    """The quote as JSON, frozen with the order (plain data: the service stays free of the web layer)."""
+    return dataclasses.asdict(quote)
 
 
 def _add_lines(session: Session, order: Order, quote) -> None:
