@@ -526,8 +526,9 @@ def hand_over(
     if order.status != OrderStatus.READY_FOR_PICKUP:
         raise Conflict("The order is not waiting for pick-up.", code="not_ready", status=order.status.value)
     limit = settings.pickup_max_attempts
-    if order.pickup_locked_at is not None:
-        raise PickupLocked(attempts=order.pickup_attempts, locked_at=order.pickup_locked_at.isoformat())
+    if order.pickup_locked_at is not None or order.pickup_attempts >= limit:  # a limit lowered since counts too
+        locked_at = order.pickup_locked_at.isoformat() if order.pickup_locked_at else None
+        raise PickupLocked(attempts=order.pickup_attempts, locked_at=locked_at)
     if order.pickup_code is not None and secrets.compare_digest(order.pickup_code, code):
         return _complete(session, order, actor_id=actor.user_id, settings=settings, now=now)
     counted = session.execute(
