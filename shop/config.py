@@ -32,6 +32,13 @@ def from_env() -> dict:
         "JWT_REFRESH_TOKEN_EXPIRES_DAYS": _int("JWT_REFRESH_TOKEN_EXPIRES_DAYS", 30),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        # Per client address; guessing codes and flooding sign-ups or the webhook end in 429.
+        "REGISTER_RATE_LIMIT": os.environ.get("REGISTER_RATE_LIMIT", "10 per hour"),
+        "PICKUP_RATE_LIMIT": os.environ.get("PICKUP_RATE_LIMIT", "30 per minute"),
+        "VOUCHER_RATE_LIMIT": os.environ.get("VOUCHER_RATE_LIMIT", "30 per minute"),
+        "WEBHOOK_RATE_LIMIT": os.environ.get("WEBHOOK_RATE_LIMIT", "600 per minute"),
+        # Wrong pick-up codes before the order's code is locked (the buyer then asks for a new one).
+        "PICKUP_MAX_ATTEMPTS": _int("PICKUP_MAX_ATTEMPTS", 5),
         # argon2 cost; tests lower it, production keeps the library's defaults.
         "PASSWORD_HASH_TIME_COST": _int("PASSWORD_HASH_TIME_COST", 3),
         "PASSWORD_HASH_MEMORY_KIB": _int("PASSWORD_HASH_MEMORY_KIB", 65536),

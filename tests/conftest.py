@@ -21,6 +21,10 @@ TEST_CONFIG = {
     "PASSWORD_HASH_TIME_COST": 1,
     "PASSWORD_HASH_MEMORY_KIB": 64,
     "LOGIN_RATE_LIMIT": "100000 per minute",
+    "REGISTER_RATE_LIMIT": "100000 per minute",
+    "PICKUP_RATE_LIMIT": "100000 per minute",
+    "VOUCHER_RATE_LIMIT": "100000 per minute",
+    "WEBHOOK_RATE_LIMIT": "100000 per minute",
     "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
     # the drain after a commit runs in the request (a background thread would share the test connection)
     "SEARCH_DRAIN_AFTER_COMMIT": "inline",

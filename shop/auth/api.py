@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import uuid
+
 from flask import current_app
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token, get_jwt
 from flask_smorest import Blueprint
 
 from shop import clock
 from shop.auth import service
-from shop.auth.guard import current_actor, login_required
+from shop.auth.guard import FAMILY_CLAIM, current_actor, login_required
 from shop.auth.models import Role
 from shop.auth.schemas import (
     GrantArgs,
@@ -20,26 +22,28 @@ from shop.auth.schemas import (
     UserSchema,
 )
 from shop.errors import Forbidden, InvalidInput
-from shop.extensions import limiter
+from shop.extensions import limiter, rate_limited
 from shop.request_session import get_session
 from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts, tokens and roles")
 
 
-def _tokens(user_id: int, *, with_refresh: bool) -> dict:
-    identity = str(user_id)
+def _tokens(user_id: int, *, family: str, with_refresh: bool) -> dict:
+    """An access token, and at log-in a refresh token, all of the log-in's token family."""
+    identity, claims = str(user_id), {FAMILY_CLAIM: family}
     body = {
-        "access_token": create_access_token(identity=identity),
+        "access_token": create_access_token(identity=identity, additional_claims=claims),
         "token_type": "Bearer",
         "expires_in": int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()),
     }
     if with_refresh:
-        body["refresh_token"] = create_refresh_token(identity=identity)
+        body["refresh_token"] = create_refresh_token(identity=identity, additional_claims=claims)
     return body
 
 
 @blp.route("/auth/register", methods=["POST"])
+@rate_limited("REGISTER_RATE_LIMIT")
 @blp.arguments(RegisterArgs)
 @blp.response(201, UserSchema)
 @documented_errors(409)
@@ -56,7 +60,7 @@ def register(args):
 def token(args):
     """Log in: exchange a login and password for an access and a refresh token."""
     user = service.authenticate(get_session(), **args)
-    return _tokens(user.id, with_refresh=True)
+    return _tokens(user.id, family=uuid.uuid4().hex, with_refresh=True)
 
 
 @blp.route("/auth/refresh", methods=["POST"])
@@ -64,7 +68,9 @@ def token(args):
 @login_required(refresh=True)
 def refresh():
     """Get a new access token with a refresh token (sent as the bearer token)."""
-    return _tokens(current_actor().user_id, with_refresh=False)
+    # A refresh token issued before token families existed starts a family of its own (its jti).
+    claims = get_jwt()
+    return _tokens(current_actor().user_id, family=claims.get(FAMILY_CLAIM) or claims["jti"], with_refresh=False)
 
 
 @blp.route("/auth/logout", methods=["POST"])
@@ -73,10 +79,16 @@ def refresh():
 @documented_errors(422)
 @login_required
 def logout(args):
-    """Revoke the access token of this request, and the refresh token if given."""
+    """End the log-in session: this access token, its refresh token and every access token refreshed
+    from it answer 401 from now on; the user's other sessions stay. A refresh token given here is
+    revoked too, with its session."""
     session = get_session()
     claims = get_jwt()
+    # Nothing of a family outlives its refresh token, issued before now.
+    family_expiry = clock.now() + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
     service.revoke_token(session, jti=claims["jti"], expires_at=clock.datetime_from_timestamp(claims["exp"]))
+    if claims.get(FAMILY_CLAIM):
+        service.revoke_token_family(session, family=claims[FAMILY_CLAIM], expires_at=family_expiry)
     if args["refresh_token"]:
         try:
             refresh_claims = decode_token(args["refresh_token"])
@@ -86,6 +98,9 @@ def logout(args):
             raise Forbidden("That refresh token belongs to someone else.")
         service.revoke_token(
             session, jti=refresh_claims["jti"], expires_at=clock.datetime_from_timestamp(refresh_claims["exp"])
+        )
+        service.revoke_token_family(
+            session, family=refresh_claims.get(FAMILY_CLAIM) or refresh_claims["jti"], expires_at=family_expiry
         )
 
 

@@ -17,6 +17,10 @@ from shop.web import documented_errors, error_response
 
 jwt = JWTManager()
 
+# Every token issued from one log-in (its refresh token and the access tokens refreshed from it) names
+# the log-in's family, so logout can end them all at once.
+FAMILY_CLAIM = "fam"
+
 
 def init_app(app: Flask) -> None:
     app.config.setdefault("JWT_ACCESS_TOKEN_EXPIRES", timedelta(minutes=app.config["JWT_ACCESS_TOKEN_EXPIRES_MINUTES"]))
@@ -36,7 +40,9 @@ def init_app(app: Flask) -> None:
     jwt.revoked_token_loader(lambda _h, _p: unauthorized("The token has been revoked.", "token_revoked"))
     jwt.needs_fresh_token_loader(lambda _h, _p: unauthorized("A fresh token is required."))
     jwt.user_lookup_error_loader(lambda _h, _p: unauthorized("The account no longer exists."))
-    jwt.token_in_blocklist_loader(lambda _h, payload: service.is_token_revoked(get_session(), payload["jti"]))
+    jwt.token_in_blocklist_loader(
+        lambda _h, payload: service.is_token_revoked(get_session(), payload["jti"], payload.get(FAMILY_CLAIM))
+    )
 
 
 def _load_actor() -> Actor:

@@ -88,3 +88,12 @@ class RevokedToken(Base):
 
     jti: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class RevokedTokenFamily(Base):
+    """A log-in session ended by logout: every token issued from that log-in carries its family id."""
+
+    __tablename__ = "revoked_token_families"
+
+    family: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from shop.auth import passwords
 from shop.auth.actor import Actor
-from shop.auth.models import ROLE_SCOPE, RevokedToken, Role, RoleGrant, ScopeKind, User
+from shop.auth.models import ROLE_SCOPE, RevokedToken, RevokedTokenFamily, Role, RoleGrant, ScopeKind, User
 from shop.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from shop.paging import paginate
 
@@ -160,5 +160,14 @@ def revoke_token(session: Session, *, jti: str, expires_at: datetime) -> None:
         session.flush()
 
 
-def is_token_revoked(session: Session, jti: str) -> bool:
-    return session.get(RevokedToken, jti) is not None
+def revoke_token_family(session: Session, *, family: str, expires_at: datetime) -> None:
+    """End a log-in session: the refresh token and every access token issued from it."""
+    if session.get(RevokedTokenFamily, family) is None:
+        session.add(RevokedTokenFamily(family=family, expires_at=expires_at))
+        session.flush()
+
+
+def is_token_revoked(session: Session, jti: str, family: str | None = None) -> bool:
+    if session.get(RevokedToken, jti) is not None:
+        return True
+    return family is not None and session.get(RevokedTokenFamily, family) is not None

@@ -8,6 +8,7 @@ from payments.models import PaymentStatus
 from payments.stripe_gateway import StripeSettings
 from shop import clock, idempotency
 from shop.auth.guard import current_actor, login_required
+from shop.extensions import rate_limited
 from shop.orders import cart, service
 from shop.orders.models import Order
 from shop.orders.schemas import (
@@ -56,6 +57,7 @@ def settings() -> service.OrderSettings:
         earn_per_yuan=cfg["POINTS_EARN_PER_YUAN"],
         earn_per_yuan_deep_poverty=cfg["POINTS_EARN_PER_YUAN_DEEP_POVERTY"],
         stripe=StripeSettings.from_config(cfg),
+        pickup_max_attempts=cfg["PICKUP_MAX_ATTEMPTS"],
     )
 
 
@@ -99,16 +101,19 @@ def get_cart(query):
 @blp.route("/cart/lines", methods=["POST"])
 @blp.arguments(CartLineArgs)
 @blp.response(201, CartLineSchema)
+@documented_errors(409)
 @login_required
 def add_cart_line(args):
-    """Add a SKU with its fulfilment and location (same SKU and place: the quantity adds up)."""
+    """Add a SKU with its fulfilment and location. The same SKU, place, fulfilment and offer adds up
+    in one line, up to 10,000 units (beyond: 409 `cart_quantity_limit`); a pick-up and a delivery of
+    one SKU are separate lines, ordered separately."""
     return cart.add_line(get_session(), current_actor().user_id, data=args)
 
 
 @blp.route("/cart/lines/<int:line_id>", methods=["PATCH"])
 @blp.arguments(CartLineUpdateArgs)
 @blp.response(200, CartLineSchema)
-@documented_errors(404)
+@documented_errors(404, 409)
 @login_required
 def update_cart_line(args, line_id):
     """Change a line's quantity."""
@@ -291,13 +296,33 @@ def ready(order_id):
 
 
 @blp.route("/orders/<int:order_id>/pickup", methods=["POST"])
+@rate_limited("PICKUP_RATE_LIMIT")
 @blp.arguments(PickupArgs)
 @blp.response(200, OrderSchema)
 @documented_errors(404, 409)
 @login_required
 def pickup(args, order_id):
-    """Operators of the location: hand the order over against the buyer's pick-up code."""
-    return service.hand_over(get_session(), current_actor(), order_id, settings=settings(), now=clock.now(), **args)
+    """Operators of the location: hand the order over against the buyer's pick-up code. A wrong code
+    is 409 `wrong_pickup_code` (with `attempts_left`) and is recorded in the order's events; after
+    `PICKUP_MAX_ATTEMPTS` wrong codes the code is locked (409 `pickup_locked`, `pickup_locked_at` on
+    the order) until the buyer asks for a new one."""
+    session = get_session()
+    try:
+        return service.hand_over(session, current_actor(), order_id, settings=settings(), now=clock.now(), **args)
+    except service.WrongPickupCode:
+        session.commit()  # the wrong code counts although the answer is an error
+        raise
+
+
+@blp.route("/orders/<int:order_id>/pickup-code", methods=["POST"])
+@rate_limited("PICKUP_RATE_LIMIT")
+@blp.response(200, OrderSchema)
+@documented_errors(404, 409)
+@login_required
+def renew_pickup_code(order_id):
+    """The buyer gets a new pick-up code (the old one stops working, wrong attempts start again from
+    zero): after the code was locked by wrong codes, or if someone else saw it."""
+    return service.renew_pickup_code(get_session(), current_actor(), order_id, now=clock.now())
 
 
 @blp.route("/orders/<int:order_id>/ship", methods=["POST"])

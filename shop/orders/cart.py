@@ -6,12 +6,18 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shop.catalog.models import Sku
-from shop.errors import InvalidInput, NotFound
+from shop.errors import Conflict, InvalidInput, NotFound
 from shop.inventory.models import Location, LocationKind
 from shop.orders.models import CartLine, Fulfilment
 from shop.promotions.models import RushSale
 
 MAX_LINES = 200
+MAX_QUANTITY = 10_000  # units of one line, however they got there (an add, more adds, an update)
+
+
+class QuantityLimit(Conflict):
+    code = "cart_quantity_limit"
+    message = f"A cart line holds at most {MAX_QUANTITY} units."
 
 
 def list_lines(session: Session, user_id: int, *, for_update: bool = False) -> list[CartLine]:
@@ -40,22 +46,35 @@ def _check(session: Session, data: dict) -> None:
 
 
 def add_line(session: Session, user_id: int, *, data: dict) -> CartLine:
-    """Add a SKU, or raise the quantity of the same SKU at the same place and offer."""
+    """Add a SKU, or raise the quantity of the same SKU at the same place, fulfilment and offer.
+
+    A pick-up and a delivery of one SKU from one hall are two lines (and two orders at checkout): the
+    shopper who adds a delivery keeps the pick-up already in the cart."""
     _check(session, data)
+    if data["quantity"] > MAX_QUANTITY:
+        raise QuantityLimit(max_quantity=MAX_QUANTITY, requested=data["quantity"])
     existing = session.scalar(
         sa.select(CartLine).where(
             CartLine.user_id == user_id,
             CartLine.sku_id == data["sku_id"],
             CartLine.location_id == data["location_id"],
+            CartLine.fulfilment == data["fulfilment"],
             CartLine.rush_sale_id.is_(None)
             if data.get("rush_sale_id") is None
             else CartLine.rush_sale_id == data["rush_sale_id"],
         )
     )
     if existing is not None:
-        existing.quantity += data["quantity"]
-        existing.fulfilment = data["fulfilment"]
-        session.flush()
+        # One conditional UPDATE: parallel adds cannot push the line past the limit either.
+        added = session.execute(
+            sa.update(CartLine)
+            .where(CartLine.id == existing.id, CartLine.quantity + data["quantity"] <= MAX_QUANTITY)
+            .values(quantity=CartLine.quantity + data["quantity"]),
+            execution_options={"synchronize_session": False},
+        ).rowcount
+        session.refresh(existing)
+        if not added:
+            raise QuantityLimit(max_quantity=MAX_QUANTITY, quantity=existing.quantity, requested=data["quantity"])
         return existing
     count = session.scalar(sa.select(sa.func.count()).where(CartLine.user_id == user_id))
     if count >= MAX_LINES:
@@ -75,6 +94,8 @@ def _own(session: Session, user_id: int, line_id: int) -> CartLine:
 
 def update_line(session: Session, user_id: int, line_id: int, *, quantity: int) -> CartLine:
     line = _own(session, user_id, line_id)
+    if quantity > MAX_QUANTITY:
+        raise QuantityLimit(max_quantity=MAX_QUANTITY, requested=quantity)
     line.quantity = quantity
     session.flush()
     return line

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from payments import service as payments
 from payments.errors import InvalidEvent
 from shop import clock, payables
+from shop.extensions import rate_limited
 from shop.orders.api import settings as order_settings
 from shop.orders.schemas import StripeEventSchema, WebhookAckSchema
 from shop.procurement.api import settings as procurement_settings
@@ -27,6 +28,7 @@ def settings() -> payables.PayableSettings:
 
 
 @blp.route("/payments/stripe/webhook", methods=["POST"])
+@rate_limited("WEBHOOK_RATE_LIMIT")
 @blp.doc(
     security=[],
     parameters=[

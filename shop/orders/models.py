@@ -42,7 +42,7 @@ ORDER_TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
 class CartLine(Base):
     __tablename__ = "cart_lines"
     __table_args__ = (
-        sa.UniqueConstraint("user_id", "sku_id", "location_id", "rush_sale_id"),
+        sa.UniqueConstraint("user_id", "sku_id", "location_id", "fulfilment", "rush_sale_id"),
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
     )
 
@@ -83,7 +83,8 @@ class Order(Base):
     coupon_id: Mapped[int | None] = mapped_column(sa.ForeignKey("coupons.id"))
     quote: Mapped[dict] = mapped_column(sa.JSON)  # the frozen price snapshot
     pickup_code: Mapped[str | None] = mapped_column(sa.String(6))
-    pickup_attempts: Mapped[int] = mapped_column(default=0)
+    pickup_attempts: Mapped[int] = mapped_column(default=0)  # wrong codes given since the code was issued
+    pickup_locked_at: Mapped[datetime | None]  # set when the attempts ran out; a new code unlocks
     tracking_number: Mapped[str | None] = mapped_column(sa.String(60))
     expires_at: Mapped[datetime]
     paid_at: Mapped[datetime | None]

@@ -102,6 +102,12 @@ class OrderSchema(ma.Schema):
     pickup_code = ma.fields.Method(
         "_pickup_code", allow_none=True, metadata={"description": "Shown to the buyer only, once paid"}
     )
+    pickup_attempts = ma.fields.Integer(
+        required=True, metadata={"description": "Wrong pick-up codes given since the code was issued"}
+    )
+    pickup_locked_at = ma.fields.AwareDateTime(
+        allow_none=True, metadata={"description": "When wrong codes locked the pick-up code; a new code unlocks"}
+    )
     tracking_number = ma.fields.String(allow_none=True)
     expires_at = ma.fields.AwareDateTime(required=True)
     paid_at = ma.fields.AwareDateTime(allow_none=True)

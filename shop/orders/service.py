@@ -52,6 +52,7 @@ class OrderSettings:
     earn_per_yuan: int = 1
     earn_per_yuan_deep_poverty: int = 2
     stripe: StripeSettings = field(default_factory=StripeSettings)
+    pickup_max_attempts: int = 5  # wrong pick-up codes before the code is locked
 
     @property
     def payments(self) -> payments.PaymentSettings:
@@ -59,8 +60,16 @@ class OrderSettings:
 
 
 class WrongPickupCode(Conflict):
+    """A wrong code was counted against the order: the caller commits that count (and its event)
+    although the answer is an error, or guessing would cost nothing."""
+
     code = "wrong_pickup_code"
     message = "The pick-up code is wrong."
+
+
+class PickupLocked(Conflict):
+    code = "pickup_locked"
+    message = "Too many wrong pick-up codes: the code is locked until the buyer asks for a new one."
 
 
 class CartNotOrderable(Conflict):
@@ -90,13 +99,20 @@ def checkout(
             raise InvalidInput("Some cart lines are not yours.", fields={"line_ids": ["Unknown lines."]})
     if not lines:
         raise InvalidInput("The cart is empty.", fields={"line_ids": ["Nothing to order."]})
-    places = {(line.location_id, line.fulfilment) for line in lines}
+    places: dict[tuple[int, Fulfilment], list[int]] = {}
+    for line in lines:
+        places.setdefault((line.location_id, line.fulfilment), []).append(line.id)
     if len(places) > 1:
+        # e.g. one SKU for pick-up and for delivery: the buyer checks out each group as its own order
         raise InvalidInput(
             "One order is picked up or shipped from one place; check out those lines separately.",
             fields={"line_ids": ["Lines of different locations or fulfilments."]},
+            groups=[
+                {"location_id": location, "fulfilment": how.value, "line_ids": ids}
+                for (location, how), ids in places.items()
+            ],
         )
-    location_id, fulfilment = places.pop()
+    location_id, fulfilment = next(iter(places))
     if fulfilment == Fulfilment.DELIVERY and not delivery_address:
         raise InvalidInput("A delivery needs an address.", fields={"delivery_address": ["Required for delivery."]})
 
@@ -199,8 +215,8 @@ def _add_lines(session: Session, order: Order, quote) -> None:
                 quantity=q.quantity,
                 unit_price_fen=q.unit_price_fen,
                 subtotal_fen=q.subtotal_fen,
-                discount_fen=sum(a.amount_fen for a in q.adjustments if a.source != "points"),
-                points_value_fen=sum(a.amount_fen for a in q.adjustments if a.source == "points"),
+                discount_fen=q.discount_fen,
+                points_value_fen=q.points_value_fen,
                 total_fen=q.total_fen,
                 points_cost=q.points_cost,
                 rush_sale_id=q.rush_sale_id,
@@ -501,17 +517,71 @@ def mark_ready(session: Session, actor: Actor, order_id: int, *, now: datetime) 
 def hand_over(
     session: Session, actor: Actor, order_id: int, *, code: str, settings: OrderSettings, now: datetime
 ) -> Order:
-    """The operator of the order's counter checks the buyer's pick-up code."""
+    """The operator of the order's counter checks the buyer's pick-up code.
+
+    Each wrong code counts against the order, by one conditional UPDATE, so parallel guesses cannot
+    pass the limit; the last allowed one locks the code (even the right code is then refused) until
+    the buyer asks for a new one. Raises WrongPickupCode after counting: the caller commits."""
     order = _operated(session, actor, order_id)
     if order.status != OrderStatus.READY_FOR_PICKUP:
         raise Conflict("The order is not waiting for pick-up.", code="not_ready", status=order.status.value)
-    if order.pickup_attempts >= 5:
-        raise Conflict("Too many wrong codes; the buyer must show the order to staff.", code="pickup_locked")
-    if not secrets.compare_digest(order.pickup_code or "", code):
-        order.pickup_attempts += 1
-        session.flush()
-        raise WrongPickupCode(attempts_left=5 - order.pickup_attempts)
-    return _complete(session, order, actor_id=actor.user_id, settings=settings, now=now)
+    limit = settings.pickup_max_attempts
+    if order.pickup_locked_at is not None or order.pickup_attempts >= limit:  # a limit lowered since counts too
+        locked_at = order.pickup_locked_at.isoformat() if order.pickup_locked_at else None
+        raise PickupLocked(attempts=order.pickup_attempts, locked_at=locked_at)
+    if order.pickup_code is not None and secrets.compare_digest(order.pickup_code, code):
+        return _complete(session, order, actor_id=actor.user_id, settings=settings, now=now)
+    counted = session.execute(
+        sa.update(Order)
+        .where(Order.id == order.id, Order.pickup_locked_at.is_(None), Order.pickup_attempts < limit)
+        .values(pickup_attempts=Order.pickup_attempts + 1),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    session.refresh(order, ["pickup_attempts", "pickup_locked_at"])
+    if not counted:
+        raise PickupLocked(attempts=order.pickup_attempts)
+    attempts = order.pickup_attempts
+    _note(order, actor.user_id, now, f"wrong pick-up code ({attempts} of {limit})")
+    if attempts >= limit:
+        order.pickup_locked_at = now
+        _note(
+            order,
+            actor.user_id,
+            now,
+            f"pick-up code locked after {attempts} wrong codes; the buyer may ask for a new one",
+        )
+    session.flush()
+    raise WrongPickupCode(attempts=attempts, attempts_left=max(limit - attempts, 0), locked=attempts >= limit)
+
+
+def _note(order: Order, actor_id: int | None, now: datetime, note: str) -> None:
+    """An event that records something about the order without changing its state."""
+    order.events.append(
+        OrderEvent(from_status=order.status, to_status=order.status, actor_id=actor_id, at=now, note=note)
+    )
+
+
+PICKUP_CODE_STATES = (OrderStatus.PAID, OrderStatus.READY_FOR_PICKUP, OrderStatus.PARTIALLY_REFUNDED)
+
+
+def renew_pickup_code(session: Session, actor: Actor, order_id: int, *, now: datetime) -> Order:
+    """The buyer replaces the pick-up code (after a lock, or if someone saw it): the old one stops
+    working and the count of wrong codes starts again."""
+    order = _lock(session, order_id)
+    if order.buyer_id != actor.user_id:
+        raise NotFound("No such order.")
+    if order.fulfilment != Fulfilment.PICKUP:
+        raise Conflict("Only pick-up orders have a pick-up code.", code="not_pickup")
+    if order.pickup_code is None or order.status not in PICKUP_CODE_STATES or order.completed_at is not None:
+        raise Conflict(
+            "The order is not waiting to be picked up.", code="not_awaiting_pickup", status=order.status.value
+        )
+    order.pickup_code = f"{secrets.randbelow(1_000_000):06d}"
+    order.pickup_attempts = 0
+    order.pickup_locked_at = None
+    _note(order, actor.user_id, now, "new pick-up code issued to the buyer")
+    session.flush()
+    return order
 
 
 def ship(session: Session, actor: Actor, order_id: int, *, tracking_number: str, now: datetime) -> Order:

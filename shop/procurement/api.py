@@ -9,6 +9,7 @@ from payments.service import PaymentSettings
 from payments.stripe_gateway import StripeSettings
 from shop import clock, idempotency
 from shop.auth.guard import current_actor, login_required
+from shop.extensions import rate_limited
 from shop.procurement import (
     budgets,
     bulk_orders,
@@ -597,6 +598,7 @@ def list_order_vouchers(query, paging, order_id):
 
 
 @blp.route("/procurement/vouchers/check", methods=["POST"])
+@rate_limited("VOUCHER_RATE_LIMIT")
 @blp.arguments(CodeArgs)
 @blp.response(200, VoucherSchema)
 @documented_errors(404)
@@ -607,6 +609,7 @@ def check_voucher(args):
 
 
 @blp.route("/procurement/vouchers/redeem", methods=["POST"])
+@rate_limited("VOUCHER_RATE_LIMIT")
 @blp.arguments(RedeemArgs)
 @blp.response(201, RedemptionSchema)
 @documented_errors(404, 409)
@@ -627,6 +630,7 @@ def redeem_online(args):
 
 
 @blp.route("/procurement/operator/vouchers/redeem", methods=["POST"])
+@rate_limited("VOUCHER_RATE_LIMIT")
 @blp.arguments(CounterRedeemArgs)
 @blp.response(201, RedemptionSchema)
 @documented_errors(403, 404, 409)

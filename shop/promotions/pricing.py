@@ -154,7 +154,13 @@ class QuotedLine:
 
     @property
     def discount_fen(self) -> int:
-        return sum(a.amount_fen for a in self.adjustments)
+        """Promotions and coupons; redeemed points are a payment, shown apart (as on the order)."""
+        return sum(a.amount_fen for a in self.adjustments if a.source != "points")
+
+    @property
+    def points_value_fen(self) -> int:
+        """The line's share of the redeemed points' value."""
+        return sum(a.amount_fen for a in self.adjustments if a.source == "points")
 
 
 @dataclass

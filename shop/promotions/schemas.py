@@ -136,7 +136,12 @@ class QuotedLineSchema(ma.Schema):
     quantity = ma.fields.Integer(required=True)
     unit_price_fen = ma.fields.Integer(required=True)
     subtotal_fen = ma.fields.Integer(required=True)
-    discount_fen = ma.fields.Integer(required=True)
+    discount_fen = ma.fields.Integer(
+        required=True, metadata={"description": "Promotions and coupons taken off; points not included"}
+    )
+    points_value_fen = ma.fields.Integer(
+        required=True, metadata={"description": "The line's share of the redeemed points' value"}
+    )
     total_fen = ma.fields.Integer(required=True)
     points_cost = ma.fields.Integer(required=True)
     rush_sale_id = Id(allow_none=True)
