@@ -385,10 +385,9 @@ class ElasticsearchBackend:
             # never let the engine auto-create an index under the alias's name
             require_alias=require_alias,
         )
-        real = [e for e in errors if not ("delete" in e and e["delete"].get("status") == 404)]
-        missing = [e for e in real if _error_type(e) == "index_not_found_exception"]
-        if missing and require_alias:
+        if require_alias and any(_error_type(e) == "index_not_found_exception" for e in errors):
             raise AliasMissing(f"alias {self.alias} is missing: the engine lost its index")
+        real = [e for e in errors if not ("delete" in e and e["delete"].get("status") == 404)]
         if real:
             raise EngineUnavailable(f"bulk refused {len(real)} item(s): {json.dumps(real[:3], ensure_ascii=False)}")
 
