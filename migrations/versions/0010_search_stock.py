@@ -18,9 +18,13 @@ depends_on = None
 
 def upgrade() -> None:
     # Plain ADD COLUMN (no table rebuild on SQLite: the FTS5 triggers on search_documents stay).
-    # Existing rows say "not in stock" and "nothing sold" until `flask search reindex`.
     op.add_column("search_documents", sa.Column("stock_until", sa.Date(), nullable=True))
     op.create_index(op.f("ix_search_documents_stock_until"), "search_documents", ["stock_until"], unique=False)
+    # Every indexed product's document gains its sales and stock at the next drain (both backends).
+    op.execute(
+        "INSERT INTO search_outbox (product_id, created_at) "
+        "SELECT DISTINCT product_id, CURRENT_TIMESTAMP FROM certifications WHERE status = 'published'"
+    )
 
 
 def downgrade() -> None:
