@@ -161,15 +161,18 @@ def refresh_embedded(session: Session) -> None:
         rebuild_embedded(session, ids)
 
 
-def rebuild_embedded(session: Session, product_ids) -> dict:
+def rebuild_embedded(session: Session, product_ids, *, lock: bool = True) -> dict:
     """Rebuild the embedded rows of these products from the database; return their documents."""
     from search.documents import build_documents
     from search.embedded_backend import EmbeddedBackend
 
     ordered = sorted(set(product_ids))
-    # Serialise rebuilds of one product across transactions, so the last to commit has seen
-    # the other's change (PostgreSQL; SQLite has one writer at a time anyway).
-    session.execute(sa.select(Product.id).where(Product.id.in_(ordered)).order_by(Product.id).with_for_update())
+    if lock:
+        # Serialise rebuilds of one product across changing transactions, so the last to commit
+        # has seen the other's change (PostgreSQL; SQLite has one writer at a time anyway). The
+        # drain needs no lock: a change committed behind its back has an outbox row it did not
+        # read, so the next drain rebuilds again.
+        session.execute(sa.select(Product.id).where(Product.id.in_(ordered)).order_by(Product.id).with_for_update())
     documents = build_documents(session, ordered)
     EmbeddedBackend(session).apply(documents)
     return documents

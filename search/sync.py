@@ -154,8 +154,15 @@ def apply_batch(session: Session, engine: SearchBackend | None, batch: int) -> i
     return len(rows)
 
 
+# PostgreSQL: deadlock detected, serialization failure, lock not available
+_TRANSIENT_PGCODES = {"40P01", "40001", "55P03"}
+
+
 def _locked(error: OperationalError) -> bool:
-    return "database is locked" in str(error.orig) or "database table is locked" in str(error.orig)
+    """The database was busy (SQLite's lock past its timeout, a PostgreSQL deadlock): try later."""
+    message = str(error.orig)
+    pgcode = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    return "database is locked" in message or "database table is locked" in message or pgcode in _TRANSIENT_PGCODES
 
 
 def drain(
@@ -197,7 +204,7 @@ def drain(
         while max_batches is None or batches < max_batches:
             with transaction(factory, write=True) as session:
                 rows = _oldest(session, batch)
-                documents = rebuild_embedded(session, [row.product_id for row in rows]) if rows else {}
+                documents = rebuild_embedded(session, [row.product_id for row in rows], lock=False) if rows else {}
             if rows and engine is not None:
                 with transaction(factory) as session:
                     report.rebuilt = send(session, engine, documents, renew) or report.rebuilt
