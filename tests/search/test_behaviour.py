@@ -456,3 +456,9 @@ def test_in_stock_filter_and_availability(client, corpus, index, session, make):
         assert _found(client, corpus, index, in_stock="true") == {"pepper"}
         items = {item["id"]: item["in_stock"] for item in _search(client, index)["items"]}
         assert items[corpus["orange"]] is False
+    # the counter closes: its stock is no longer available anywhere
+    from shop.inventory import service as inventory
+
+    inventory.update_location(session, make.admin, counter.id, data={"is_active": False})
+    index.refresh()
+    assert _found(client, corpus, index, in_stock="true") == {"orange"}
