@@ -47,6 +47,7 @@ def search(args, paging):
         labels=sorted({label.value for label in args["label"]}),
         poverty_alleviated=args["poverty_alleviated"],
         deep_poverty=args["deep_poverty"],
+        in_stock=args["in_stock"],
         kind=args["kind"].value if args["kind"] else None,
         price_min=args["price_min"],
         price_max=args["price_max"],

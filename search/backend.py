@@ -19,6 +19,11 @@ class EngineUnavailable(Exception):
     """The engine did not answer (down, unreachable, index missing, or refused the request)."""
 
 
+class AliasMissing(EngineUnavailable):
+    """The engine answers but the alias is gone (it restarted empty, or someone deleted it): what
+    it held is lost, so the sync rebuilds the index from the database before writing again."""
+
+
 @dataclass(frozen=True)
 class Boost:
     """Multiply the relevance of products whose boolean document field is true by `weight`."""
@@ -38,6 +43,7 @@ class SearchQuery:
     poverty_alleviated: bool | None = None
     deep_poverty: bool | None = None
     kind: str | None = None
+    in_stock: bool | None = None
     price_min: int | None = None
     price_max: int | None = None
     sort: str = "relevance"
@@ -91,8 +97,22 @@ class SearchBackend(Protocol):
 
 
 def hit_source(document: Document) -> dict:
-    """What a hit shows: the document without its analysis fields."""
+    """What a hit shows: the document without its analysis fields (the backends add `in_stock`)."""
     return {k: v for k, v in document.items() if k not in HIDDEN_FIELDS}
 
 
-HIDDEN_FIELDS = frozenset({"pinyin", "suggest", "certs", "prices", "description"})
+HIDDEN_FIELDS = frozenset({"pinyin", "suggest", "certs", "prices", "description", "stock_until"})
+
+
+def stock_day(now: datetime) -> str:
+    """The day (Asia/Shanghai, as best-before dates are) from which a batch is still sellable."""
+    from shop.inventory.models import china_today
+
+    return china_today(now).isoformat()
+
+
+def in_stock_on(document: Document, now: datetime) -> bool:
+    """A product is in stock while some batch with units available has not passed its best-before
+    day: the document keeps the latest such day (`stock_until`), so expiry needs no reindex."""
+    until = document.get("stock_until")
+    return until is not None and until >= stock_day(now)

@@ -33,6 +33,8 @@ def sync(once, force, poll):
     ext = extension()
     while True:
         report = ext.drain(force=force)
+        if report.rebuilt:
+            click.echo(f"alias {ext.engine.alias} was missing (the engine lost its index): rebuilt as {report.rebuilt}")
         if report.applied or report.error or once:
             state = report.error or report.skipped or "ok"
             click.echo(f"applied {report.applied}, remaining {report.remaining}: {state}")
@@ -83,6 +85,9 @@ def check(backend):
 
     ext = extension()
     drifted = False
+    engine_wanted = backend in ("engine", "all") and ext.engine is not None
+    if engine_wanted and maintenance.rebuild_if_alias_missing(_factory(), ext.engine, lambda _n: None):
+        click.echo(f"engine: alias {ext.engine.alias} was missing (the engine lost its index): rebuilt")
     with transaction(_factory()) as session:
         targets = []
         if backend in ("embedded", "all"):

@@ -4,8 +4,8 @@ A product is indexed while it has a published certification (in force, in its ob
 expired): the backends filter on the validity window at query time, so an expiry needs no reindex.
 A product with none (pending, rejected, withdrawn, revoked only) has no document.
 
-Extending the document (a later `in_stock` from inventory, `at_risk_unsold` from monitoring,
-`sales_count` from orders) takes three steps, none of which edits the builder:
+Extending the document (as `sales_count` and `stock_until` below, or a later `at_risk_unsold` from
+monitoring) takes three steps, none of which edits the builder:
 1. register a contributor with `@contributor`: a function (session, product_ids) -> {id: {field: value}}
    run once per batch, whose fields are merged into each document (missing products get `defaults`);
 2. add the field to `elasticsearch_backend.MAPPINGS`;
@@ -27,6 +27,8 @@ from sqlalchemy.orm import Session, aliased
 from search import text
 from shop.catalog.models import Brand, Category, Product, ProductLabel, Sku
 from shop.certification.models import Certification, CertStatus
+from shop.inventory.models import BatchLevel, Location, LocationKind, Movement, MovementKind
+from shop.orders.models import Order, OrderLine
 from shop.reference.models import District, Township
 from shop.suppliers.models import Supplier
 
@@ -55,9 +57,52 @@ def contributor(defaults: dict) -> Callable[[Contributor], Contributor]:
 
 @contributor(defaults={"sales_count": 0})
 def _sales(session: Session, product_ids: list[int]) -> dict[int, dict]:
-    """Orders do not exist yet: every product has sold nothing. The orders slice replaces this with
-    a count of completed order lines (kept on the product so this stays one query)."""
-    return {}
+    """Units sold: lines of completed orders (less what was refunded; gifts are not sales) and
+    sales over the counter (the stock ledger's sale movements that no order reserved). Order
+    completion and every stock movement put the product in the outbox (see `search.outbox`)."""
+    sold: dict[int, int] = defaultdict(int)
+    ordered = (
+        sa.select(OrderLine.product_id, sa.func.sum(OrderLine.quantity - OrderLine.refunded_quantity))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(
+            OrderLine.product_id.in_(product_ids),
+            OrderLine.gift_promotion_id.is_(None),
+            Order.completed_at.is_not(None),
+        )
+        .group_by(OrderLine.product_id)
+    )
+    over_the_counter = (
+        sa.select(Sku.product_id, -sa.func.sum(Movement.on_hand_delta))
+        .join(Sku, Sku.id == Movement.sku_id)
+        .where(Sku.product_id.in_(product_ids), Movement.kind == MovementKind.SALE, Movement.reservation_id.is_(None))
+        .group_by(Sku.product_id)
+    )
+    for stmt in (ordered, over_the_counter):
+        for product_id, units in session.execute(stmt):
+            sold[product_id] += int(units or 0)
+    return {product_id: {"sales_count": max(units, 0)} for product_id, units in sold.items()}
+
+
+@contributor(defaults={"stock_until": None})
+def _stock(session: Session, product_ids: list[int]) -> dict[int, dict]:
+    """The latest best-before day among batches of active SKUs with units available (on hand, not
+    reserved) at active halls, counters and zones: the product is in stock until that day passes,
+    so the backends decide `in_stock` at query time and expiry needs no reindex."""
+    levels = BatchLevel.__table__
+    stmt = (
+        sa.select(Sku.product_id, sa.func.max(levels.c.best_before))
+        .join(Sku, Sku.id == levels.c.sku_id)
+        .join(Location, Location.id == levels.c.location_id)
+        .where(
+            Sku.product_id.in_(product_ids),
+            Sku.is_active,
+            levels.c.on_hand > levels.c.reserved,
+            Location.is_active,
+            Location.kind != LocationKind.CENTRE,
+        )
+        .group_by(Sku.product_id)
+    )
+    return {product_id: {"stock_until": until.isoformat()} for product_id, until in session.execute(stmt)}
 
 
 def millis(instant: datetime) -> int:
@@ -197,6 +242,16 @@ def indexable_ids(session: Session, batch: int = 1000, after: int = 0) -> Iterat
             return
         yield ids
         after = ids[-1]
+
+
+def document_batches(
+    session: Session, batch: int = 500, on_batch: Callable[[], None] | None = None
+) -> Iterator[dict[int, Document | None]]:
+    """Every indexable product's document, in id order, in batches (for rebuilds and checks)."""
+    for ids in indexable_ids(session, batch=batch):
+        yield build_documents(session, ids)
+        if on_batch is not None:
+            on_batch()
 
 
 def count_indexable(session: Session) -> int:

@@ -10,9 +10,11 @@ analyzer is configured, a query finds the same products.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -22,7 +24,18 @@ from elastic_transport._node import NodeApiResponse
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
 from search import text
-from search.backend import FACETS, EngineUnavailable, Hit, SearchQuery, SearchResult, Suggestion, hit_source
+from search.backend import (
+    FACETS,
+    AliasMissing,
+    EngineUnavailable,
+    Hit,
+    SearchQuery,
+    SearchResult,
+    Suggestion,
+    hit_source,
+    in_stock_on,
+    stock_day,
+)
 from search.documents import Document, millis
 from search.embedded_backend import sort_buckets
 
@@ -108,6 +121,7 @@ MAPPINGS = {
         "price_min": {"type": "integer"},
         "price_max": {"type": "integer"},
         "sales_count": {"type": "integer"},
+        "stock_until": {"type": "date", "format": "strict_date"},
         "created_at": {"type": "date"},
         "image": {"type": "keyword", "index": False},
         "pinyin": {"type": "keyword"},
@@ -232,6 +246,9 @@ def search_body(query: SearchQuery, facets: bool = True) -> dict:
         if query.price_max is not None:
             bounds["lte"] = query.price_max
         base.append({"range": {"prices": bounds}})  # one active SKU within both bounds
+    if query.in_stock is not None:
+        stocked = {"range": {"stock_until": {"gte": stock_day(query.now)}}}
+        base.append(stocked if query.in_stock else {"bool": {"must_not": [stocked]}})
     must = _text_query(pieces) or [{"match_all": {}}]
     scored: dict = {"bool": {"must": must, "filter": base}}
     if query.boosts:
@@ -250,7 +267,7 @@ def search_body(query: SearchQuery, facets: bool = True) -> dict:
         "from": query.offset,
         "size": query.size,
         "track_total_hits": True,
-        "_source": {"excludes": sorted({"pinyin", "suggest", "certs", "prices", "description"})},
+        "_source": {"excludes": sorted({"pinyin", "suggest", "certs", "prices", "description"})},  # stock_until kept
     }
     if facet_filters:
         body["post_filter"] = {"bool": {"filter": list(facet_filters.values())}}
@@ -267,6 +284,12 @@ def search_body(query: SearchQuery, facets: bool = True) -> dict:
     return body
 
 
+def _error_type(item: dict) -> str | None:
+    for outcome in item.values():
+        return ((outcome or {}).get("error") or {}).get("type")
+    return None
+
+
 def _bucket_key(bucket: dict):
     if bucket.get("key_as_string") in ("true", "false"):
         return bucket["key_as_string"] == "true"
@@ -281,7 +304,6 @@ class ElasticsearchBackend:
         self.alias = alias
         self.analyzer = analyzer
         self.refresh = refresh
-        self._alias_checked = False
 
     def _call(self, func: Callable, *args, **kwargs):
         try:
@@ -311,13 +333,32 @@ class ElasticsearchBackend:
         except (TransportError, ApiError) as error:
             raise EngineUnavailable(str(error)) from error
 
-    def ensure_index(self) -> None:
-        """Create a first versioned index behind the alias if there is none."""
-        if self._alias_checked:
-            return
-        if not self.indices_behind_alias():
-            self.create_index(self.new_index_name(), with_alias=True)
-        self._alias_checked = True
+    def alias_exists(self) -> bool:
+        """Whether the alias is there. After the engine restarts empty it is not, and neither is
+        anything behind it: only a full rebuild from the database brings the documents back."""
+        return bool(self._call(self.client.indices.exists_alias, name=self.alias).body)
+
+    def _versioned(self) -> list[str]:
+        """Our versioned indices (`<alias>-<timestamp>`), whatever the alias points at."""
+        pattern = re.compile(rf"{re.escape(self.alias)}-\d{{8}}t\d{{15}}")
+        try:
+            names = self.client.indices.get(index=f"{self.alias}-*", expand_wildcards="all").body
+        except NotFoundError:
+            return []
+        except (TransportError, ApiError) as error:
+            raise EngineUnavailable(str(error)) from error
+        return sorted(name for name in names if pattern.fullmatch(name))
+
+    def _squatter(self) -> str | None:
+        """A concrete index named like the alias (an engine auto-creates one when something writes
+        to the name while the alias is missing); it must go before the alias can be added."""
+        try:
+            names = self.client.indices.get(index=self.alias).body
+        except NotFoundError:
+            return None
+        except (TransportError, ApiError) as error:
+            raise EngineUnavailable(str(error)) from error
+        return self.alias if self.alias in names else None
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -330,7 +371,7 @@ class ElasticsearchBackend:
                 actions.append({"_op_type": "index", "_index": index, "_id": str(product_id), "_source": doc})
         return actions
 
-    def _bulk(self, actions: list[dict]) -> None:
+    def _bulk(self, actions: list[dict], *, require_alias: bool) -> None:
         if not actions:
             return
         _ok, errors = self._call(
@@ -341,14 +382,18 @@ class ElasticsearchBackend:
             raise_on_exception=True,
             refresh="true" if self.refresh else "false",
             chunk_size=500,
+            # never let the engine auto-create an index under the alias's name
+            require_alias=require_alias,
         )
+        if require_alias and any(_error_type(e) == "index_not_found_exception" for e in errors):
+            raise AliasMissing(f"alias {self.alias} is missing: the engine lost its index")
         real = [e for e in errors if not ("delete" in e and e["delete"].get("status") == 404)]
         if real:
             raise EngineUnavailable(f"bulk refused {len(real)} item(s): {json.dumps(real[:3], ensure_ascii=False)}")
 
     def apply(self, documents: dict[int, Document | None]) -> None:
-        self.ensure_index()
-        self._bulk(self._actions(self.alias, documents))
+        """Write through the alias only: a missing alias raises AliasMissing (the sync rebuilds)."""
+        self._bulk(self._actions(self.alias, documents), require_alias=True)
 
     def reindex(
         self,
@@ -359,21 +404,34 @@ class ElasticsearchBackend:
         keep_old: bool = False,
     ) -> str:
         """Fill a new versioned index, then move the alias to it in one atomic step; searches are
-        served by the old index until then."""
+        served by the old index until then. An index squatting on the alias's name goes in the same
+        step; versioned indices left behind by earlier attempts go afterwards (all but the one the
+        alias pointed at, with `keep_old`)."""
         new = self.new_index_name()
         self.create_index(new)
-        for documents in batches:
-            self._bulk(self._actions(new, {k: v for k, v in documents.items() if v is not None}))
-            progress(len(documents))
-        self._call(self.client.indices.refresh, index=new)
-        old = self.indices_behind_alias()
-        actions = [{"remove": {"index": index, "alias": self.alias}} for index in old]
-        actions.append({"add": {"index": new, "alias": self.alias}})
-        self._call(self.client.indices.update_aliases, actions=actions)
-        self._alias_checked = True
-        if not keep_old:
-            for index in old:
-                self._call(self.client.indices.delete, index=index)
+        try:
+            for documents in batches:
+                self._bulk(
+                    self._actions(new, {k: v for k, v in documents.items() if v is not None}), require_alias=False
+                )
+                progress(len(documents))
+            self._call(self.client.indices.refresh, index=new)
+            old = self.indices_behind_alias()
+            actions: list[dict] = [{"remove": {"index": index, "alias": self.alias}} for index in old]
+            squatter = self._squatter()
+            if squatter is not None:
+                log.warning("search: removing index %s that squats on the alias name", squatter)
+                actions.append({"remove_index": {"index": squatter}})
+            actions.append({"add": {"index": new, "alias": self.alias}})
+            self._call(self.client.indices.update_aliases, actions=actions)
+        except BaseException:
+            with contextlib.suppress(TransportError, ApiError):
+                self.client.indices.delete(index=new, ignore_unavailable=True)
+            raise
+        keep = {new, *(old if keep_old else ())}
+        for index in self._versioned():
+            if index not in keep:
+                self._call(self.client.indices.delete, index=index, ignore_unavailable=True)
         return new
 
     def stored_documents(self) -> dict[int, dict]:
@@ -401,7 +459,8 @@ class ElasticsearchBackend:
         response = self._call(self.client.search, index=self.alias, body=search_body(query, facets))
         hits = []
         for raw in response["hits"]["hits"]:
-            hit = Hit(id=int(raw["_id"]), source=hit_source(raw["_source"]))
+            source = {**hit_source(raw["_source"]), "in_stock": in_stock_on(raw["_source"], query.now)}
+            hit = Hit(id=int(raw["_id"]), source=source)
             marked = (raw.get("highlight") or {}).get("name")
             if marked:
                 hit.highlight["name"] = marked[0]

@@ -11,14 +11,14 @@ at query time, with the one rule of `shop.certification.query`.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from search import text
-from search.backend import FACETS, Hit, SearchQuery, SearchResult, Suggestion, hit_source
+from search.backend import FACETS, Hit, SearchQuery, SearchResult, Suggestion, hit_source, stock_day
 from search.documents import BODY_FIELDS, Document
 from search.models import SearchDocument, SearchVocabulary
 from shop.catalog.models import LabelKind, Sku
@@ -37,7 +37,17 @@ PG_TERMS = (
 )
 # bm25 weights of the FTS5 columns name_terms, body_terms, pinyin_terms, suggest_terms.
 FTS_WEIGHTS = (3.0, 1.0, 1.0, 0.0)
-COMPUTED = {"product_id", "labels", "created_at", "name_terms", "body_terms", "pinyin_terms", "suggest_terms", "source"}
+COMPUTED = {
+    "product_id",
+    "labels",
+    "created_at",
+    "stock_until",
+    "name_terms",
+    "body_terms",
+    "pinyin_terms",
+    "suggest_terms",
+    "source",
+}
 COPIED = [c.name for c in D.columns if c.name not in COMPUTED]
 MAX_EXPANSIONS = 50
 FACET_SIZE = 50
@@ -51,6 +61,7 @@ def to_row(doc: Document) -> dict:
         **{c: doc.get(c, D.c[c].default.arg if D.c[c].default is not None else None) for c in COPIED},
         "labels": " " + " ".join(doc["labels"]) + " ",
         "created_at": datetime.fromisoformat(doc["created_at"]),
+        "stock_until": date.fromisoformat(doc["stock_until"]) if doc.get("stock_until") else None,
         "name_terms": text.join_terms(text.text_terms(doc["name"])),
         "body_terms": text.join_terms(text.text_terms(body)),
         "pinyin_terms": text.join_terms(doc["pinyin"]),
@@ -170,6 +181,7 @@ class EmbeddedBackend:
     def comparable_row(row: dict) -> dict:
         row = dict(row)
         row["created_at"] = row["created_at"].isoformat()
+        row["stock_until"] = row["stock_until"].isoformat() if row["stock_until"] else None
         for column in ("name_terms", "body_terms", "pinyin_terms", "suggest_terms"):
             row[column] = sorted(row[column].split())
         return row
@@ -213,6 +225,9 @@ class EmbeddedBackend:
             if query.price_max is not None:
                 conditions.append(Sku.price_fen <= query.price_max)
             base.append(sa.exists().where(*conditions))
+        if query.in_stock is not None:
+            stocked = D.c.stock_until >= date.fromisoformat(stock_day(query.now))
+            base.append(stocked if query.in_stock else sa.or_(D.c.stock_until.is_(None), ~stocked))
         facet: dict[str, sa.ColumnElement[bool]] = {}
         if query.category_path is not None:
             facet["category_id"] = D.c.category_path.startswith(query.category_path, autoescape=True)
@@ -252,7 +267,7 @@ class EmbeddedBackend:
         total = self.session.scalar(self._select([sa.func.count()], match, conditions)) or 0
         rows = (
             self.session.execute(
-                self._select([D.c.product_id, D.c.source], match, conditions)
+                self._select([D.c.product_id, D.c.source, D.c.stock_until], match, conditions)
                 .order_by(*order)
                 .limit(query.size)
                 .offset(query.offset)
@@ -261,9 +276,11 @@ class EmbeddedBackend:
             else []
         )
         pieces = text.pieces(query.text)
+        today = date.fromisoformat(stock_day(query.now))
         hits = []
         for row in rows:
-            hit = Hit(id=row.product_id, source=dict(row.source))
+            in_stock = row.stock_until is not None and row.stock_until >= today
+            hit = Hit(id=row.product_id, source={**row.source, "in_stock": in_stock})
             if query.highlight and pieces:
                 marked = text.highlight(row.source["name"], pieces, words)
                 if marked is not None:

@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from search.documents import Document, build_documents, count_indexable, indexable_ids
+from search.documents import Document, count_indexable, document_batches
 from search.embedded_backend import EmbeddedBackend
 from search.sync import acquire_lease, owner_name, release_lease, renew_lease
 from shop.db import transaction
 
-BATCH = 500
-
-
-def document_batches(
-    session: Session, batch: int = BATCH, on_batch: Callable[[], None] | None = None
-) -> Iterator[dict]:
-    for ids in indexable_ids(session, batch=batch):
-        yield build_documents(session, ids)
-        if on_batch is not None:
-            on_batch()
+__all__ = ["count_indexable", "document_batches"]
 
 
 def reindex_engine(
@@ -33,12 +24,13 @@ def reindex_engine(
     keep_old: bool = False,
     wait_seconds: float = 300,
 ) -> tuple[str, int]:
-    """Build a new versioned index and swap the alias. The sync lease is held meanwhile, so changes
-    made during the build wait in the outbox and are applied to the new index after the swap."""
+    """Build a new versioned index and swap the alias (removing an index squatting on the alias's
+    name and versioned indices left by earlier attempts). The sync lease is held meanwhile, so
+    changes made during the build wait in the outbox and are applied to the new index after it."""
     owner = owner_name()
     deadline = time.monotonic() + wait_seconds
     while True:
-        with transaction(factory) as session:
+        with transaction(factory, write=True) as session:
             busy = acquire_lease(session, owner, force=True)
         if not busy:
             break
@@ -47,7 +39,7 @@ def reindex_engine(
         time.sleep(1)
 
     def renew():
-        with transaction(factory) as lease_session:
+        with transaction(factory, write=True) as lease_session:
             renew_lease(lease_session, owner)
 
     error = None
@@ -60,8 +52,16 @@ def reindex_engine(
         error = str(exc)
         raise
     finally:
-        with transaction(factory) as session:
+        with transaction(factory, write=True) as session:
             release_lease(session, owner, error=error, backoff_max=300)
+
+
+def rebuild_if_alias_missing(factory: sessionmaker[Session], engine, progress: Callable[[int], None]) -> bool:
+    """After the engine lost its index (restarted empty), rebuild it from the database; True if so."""
+    if engine.alias_exists():
+        return False
+    reindex_engine(factory, engine, progress)
+    return True
 
 
 def reindex_embedded(session: Session, progress: Callable[[int], None]) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -40,8 +40,10 @@ class SearchDocument(Base):
     labels: Mapped[str] = mapped_column(sa.String(255))
     price_min: Mapped[int | None] = mapped_column(index=True)
     price_max: Mapped[int | None]
-    # Filled by orders once they exist; 0 until then. The "sales" sort orders by it.
+    # Units sold by completed orders and over the counter. The "sales" sort orders by it.
     sales_count: Mapped[int] = mapped_column(default=0, index=True)
+    # The latest best-before day of a batch with units available for sale; in stock while not past.
+    stock_until: Mapped[date | None] = mapped_column(sa.Date, index=True)
     created_at: Mapped[datetime] = mapped_column(index=True)
     name_terms: Mapped[str] = mapped_column(sa.Text)
     body_terms: Mapped[str] = mapped_column(sa.Text)

@@ -2,11 +2,18 @@
 
 A session listener notices, at every flush, the rows that shape a search document (products, SKUs,
 labels, certifications; brands, suppliers, categories, districts and townships whose names or flags
-show in documents) and, in the same transaction:
+show in documents; orders completed and order lines refunded, which change sales) and, in the same
+transaction:
 
 - writes one `search_outbox` row per product affected, for the engine's sync loop to apply;
 - remembers the products, and just before the transaction commits rebuilds their rows of the
   embedded backend, so the database's own index is exactly as true as the database.
+
+Stock movements (sales over the counter, receipts, reservations, returns...) are appended to the
+ledger with Core statements, which no flush sees: the listener notes their SKUs as they are sent
+and, just before commit, writes the outbox rows of their products (one statement, certified
+products only). Those documents (sales, availability) reach both backends through the drain,
+right after the commit, so a sale stays a handful of statements.
 
 Changes made with plain SQL bypass this (bulk loads): run `flask search reindex` after them.
 """
@@ -20,12 +27,15 @@ from sqlalchemy.orm import Session
 from search.models import SearchOutbox
 from shop import clock
 from shop.catalog.models import Brand, Category, Product, ProductLabel, Sku
-from shop.certification.models import Certification
+from shop.certification.models import Certification, CertStatus
+from shop.inventory.models import Location, Movement, StockLevel
+from shop.orders.models import Order, OrderLine
 from shop.reference.models import District, Township
 from shop.suppliers.models import Supplier
 
 PENDING = "search_pending"  # session.info key: product ids whose embedded rows need a rebuild
 WRITTEN = "search_outbox_written"  # session.info key: the transaction wrote outbox rows
+MOVED = "search_moved_skus"  # session.info key: SKUs whose stock moved in this transaction
 
 # Attributes of related rows that show in documents: a change to one touches all their products.
 RELATED = {
@@ -47,7 +57,20 @@ RELATED = {
         {"name", "name_en", "deep_poverty"},
         lambda ids: sa.select(Product.id).where(Product.origin_township_id.in_(ids)),
     ),
+    # sales: an order completes, a line is refunded
+    Order: ({"completed_at"}, lambda ids: sa.select(OrderLine.product_id).where(OrderLine.order_id.in_(ids))),
+    OrderLine: ({"refunded_quantity"}, lambda ids: sa.select(OrderLine.product_id).where(OrderLine.id.in_(ids))),
+    # availability: a location closes or reopens
+    Location: (
+        {"is_active", "kind"},
+        lambda ids: (
+            sa.select(Sku.product_id)
+            .join(StockLevel, StockLevel.sku_id == Sku.id)
+            .where(StockLevel.location_id.in_(ids))
+        ),
+    ),
 }
+MOVEMENTS = Movement.__table__
 CERTIFICATION_FIELDS = {"status", "valid_from", "valid_until", "product_id"}
 
 
@@ -92,25 +115,67 @@ def _after_flush(session: Session, _flush_context) -> None:
     session.info[WRITTEN] = True
 
 
+def _on_execute(state) -> None:
+    """Note the SKUs of stock movements appended with a Core INSERT (see the module doc)."""
+    if not (state.is_insert and state.statement.table is MOVEMENTS):
+        return
+    params = state.parameters
+    rows = params if isinstance(params, list) else [params or {}]
+    state.session.info.setdefault(MOVED, set()).update(row["sku_id"] for row in rows if row.get("sku_id"))
+
+
+def enqueue_moved(session: Session) -> None:
+    """Write the outbox rows of the products whose stock moved in this transaction."""
+    skus = session.info.pop(MOVED, None)
+    if not skus:
+        return
+    certified = sa.exists().where(
+        Certification.product_id == Sku.product_id, Certification.status == CertStatus.PUBLISHED
+    )
+    products = (
+        sa.select(Sku.product_id, sa.literal(clock.now(), SearchOutbox.created_at.type))
+        .where(Sku.id.in_(sorted(skus)), certified)
+        .distinct()
+    )
+    table = SearchOutbox.__table__
+    result = session.execute(
+        table.insert().from_select([table.c.product_id, table.c.created_at], products),
+        execution_options={"synchronize_session": False},
+    )
+    if result.rowcount:
+        session.info[WRITTEN] = True
+
+
 def _before_commit(session: Session) -> None:
+    enqueue_moved(session)
     refresh_embedded(session)
 
 
 def refresh_embedded(session: Session) -> None:
     """Rebuild the embedded rows of the products changed so far in this transaction."""
-    from search.documents import build_documents
-    from search.embedded_backend import EmbeddedBackend
-
     for _ in range(5):  # building may autoflush more changes; settle them
         session.flush()
         ids = session.info.pop(PENDING, None)
         if not ids:
             return
-        ordered = sorted(ids)
-        # Serialise rebuilds of one product across transactions, so the last to commit has seen
-        # the other's change (PostgreSQL; SQLite has one writer at a time anyway).
+        rebuild_embedded(session, ids)
+
+
+def rebuild_embedded(session: Session, product_ids, *, lock: bool = True) -> dict:
+    """Rebuild the embedded rows of these products from the database; return their documents."""
+    from search.documents import build_documents
+    from search.embedded_backend import EmbeddedBackend
+
+    ordered = sorted(set(product_ids))
+    if lock:
+        # Serialise rebuilds of one product across changing transactions, so the last to commit
+        # has seen the other's change (PostgreSQL; SQLite has one writer at a time anyway). The
+        # drain needs no lock: a change committed behind its back has an outbox row it did not
+        # read, so the next drain rebuilds again.
         session.execute(sa.select(Product.id).where(Product.id.in_(ordered)).order_by(Product.id).with_for_update())
-        EmbeddedBackend(session).apply(build_documents(session, ordered))
+    documents = build_documents(session, ordered)
+    EmbeddedBackend(session).apply(documents)
+    return documents
 
 
 def _after_commit(session: Session) -> None:
@@ -125,6 +190,7 @@ after_commit_hook = None
 def _after_rollback(session: Session) -> None:
     session.info.pop(PENDING, None)
     session.info.pop(WRITTEN, None)
+    session.info.pop(MOVED, None)
 
 
 _installed = False
@@ -139,4 +205,5 @@ def install() -> None:
     event.listen(Session, "before_commit", _before_commit)
     event.listen(Session, "after_commit", _after_commit)
     event.listen(Session, "after_rollback", _after_rollback)
+    event.listen(Session, "do_orm_execute", _on_execute)
     _installed = True

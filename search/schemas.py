@@ -21,6 +21,10 @@ class SearchArgs(ma.Schema):
         ma.fields.Enum(LabelKind, by_value=True), load_default=list, metadata={"description": "Any of these labels"}
     )
     poverty_alleviated = ma.fields.Boolean(load_default=None)
+    in_stock = ma.fields.Boolean(
+        load_default=None,
+        metadata={"description": "true: units available now at some hall, counter or zone; false: none"},
+    )
     deep_poverty = ma.fields.Boolean(load_default=None, metadata={"description": "From a deep-poverty township"})
     kind = ma.fields.Enum(ProductKind, by_value=True, load_default=None)
     price_min = ma.fields.Integer(
@@ -69,7 +73,12 @@ class SearchHitSchema(ma.Schema):
     labels = ma.fields.List(ma.fields.String(), required=True)
     price_min = ma.fields.Integer(allow_none=True, metadata={"description": "Lowest active SKU price, fen"})
     price_max = ma.fields.Integer(allow_none=True)
-    sales_count = ma.fields.Integer(required=True, metadata={"description": "0 until orders exist"})
+    sales_count = ma.fields.Integer(
+        required=True, metadata={"description": "Units sold by completed orders (less refunds) and over the counter"}
+    )
+    in_stock = ma.fields.Boolean(
+        required=True, metadata={"description": "Units available now (unexpired, unreserved) at some pick-up point"}
+    )
     created_at = ma.fields.String(required=True)
     image = ma.fields.String(allow_none=True)
     highlight = ma.fields.Nested(HighlightSchema, required=True)

@@ -11,7 +11,7 @@ from osmem_server import OsmemServer
 
 from search import extension
 from search.elasticsearch_backend import ElasticsearchBackend, make_client
-from search.outbox import refresh_embedded
+from search.outbox import enqueue_moved, refresh_embedded
 from search.sync import apply_batch
 
 _aliases = itertools.count(1)
@@ -25,7 +25,7 @@ def osmem():
 
 
 def engine_backend(url: str, alias: str | None = None) -> ElasticsearchBackend:
-    client = make_client(url, flavor="opensearch", timeout=2.0, retries=0)
+    client = make_client(url, flavor="opensearch", timeout=10.0, retries=0)
     return ElasticsearchBackend(client, alias=alias or f"products-t{next(_aliases)}")
 
 
@@ -39,6 +39,7 @@ class Index:
     engine: ElasticsearchBackend | None
 
     def refresh(self) -> None:
+        enqueue_moved(self.session)
         refresh_embedded(self.session)
         while apply_batch(self.session, self.engine, 500):
             pass

@@ -351,3 +351,114 @@ def test_catalog_changes_reach_search(client, corpus, index, session, make):
     assert _found(client, corpus, index, "crunchy") == {"plum"}
     assert _found(client, corpus, index, "巴味渝珍") == set()
     assert _found(client, corpus, index, "渝味珍品") == {"orange"}
+
+
+def _first_sku(session, product_id):
+    from shop.catalog.models import Sku
+
+    return session.query(Sku).filter_by(product_id=product_id).order_by(Sku.id).first()
+
+
+def _pay_with_points(client, make, session, sku, location, quantity):
+    from shop.points import service as points
+    from shop.points.models import PointsKind
+
+    buyer = make.user()
+    points.post(session, buyer.id, 1_000_000, PointsKind.ADJUST, note="test")
+    headers = make.headers(buyer)
+    line = {"sku_id": sku.id, "quantity": quantity, "fulfilment": "pickup", "location_id": location.id}
+    assert client.post("/api/v1/cart/lines", headers=headers, json=line).status_code == 201
+    order = client.post("/api/v1/orders", headers=headers, json={}).json
+    paid = client.post(f"/api/v1/orders/{order['id']}/payments", headers=headers, json={"gateway": "points"})
+    assert paid.status_code in (200, 201), paid.json
+    return client.get(f"/api/v1/orders/{order['id']}", headers=headers).json
+
+
+def test_sales_of_completed_orders_and_counter_sales_order_the_sales_sort(client, corpus, index, session, make):
+    from shop.auth.models import Role
+    from shop.inventory import service as inventory
+
+    hall = make.hall()
+    counter = make.counter(hall)
+    operator = make.operator(hall)
+    skus = {key: _first_sku(session, corpus[key]) for key in ("pepper", "plum", "city_orange", "deep_orange")}
+    for sku in skus.values():
+        make.stock(counter, sku, 50)
+    index.refresh()
+    assert _order(client, corpus, index, sort="sales") == sorted(IN_FORCE, key=lambda k: corpus[k])
+    # over the counter: 5 peppers in two sales
+    for units in (2, 3):
+        inventory.record_sale(
+            session,
+            make.actor(operator),
+            counter.id,
+            lines=[{"sku_id": skus["pepper"].id, "quantity": units}],
+            reference=None,
+            now=clock.now(),
+        )
+    # completed orders: 3 plums, 9 city oranges (6 of them refunded afterwards)
+    done = {}
+    for key, units in (("plum", 3), ("city_orange", 9)):
+        order = _pay_with_points(client, make, session, skus[key], counter, units)
+        headers = make.headers(operator)
+        assert client.post(f"/api/v1/orders/{order['id']}/ready", headers=headers).status_code == 200
+        pickup = client.post(
+            f"/api/v1/orders/{order['id']}/pickup", headers=headers, json={"code": order["pickup_code"]}
+        )
+        assert pickup.status_code == 200 and pickup.json["status"] == "completed"
+        done[key] = pickup.json
+    # paid, never picked up: not a sale yet
+    _pay_with_points(client, make, session, skus["deep_orange"], counter, 20)
+    index.refresh()
+    assert _order(client, corpus, index, sort="sales")[:3] == ["city_orange", "pepper", "plum"]
+
+    order = done["city_orange"]
+    refund = client.post(
+        f"/api/v1/orders/{order['id']}/refunds",
+        headers=make.headers(make.user(Role.ADMIN)),
+        json={"lines": [{"line_id": order["lines"][0]["id"], "quantity": 6}], "reason": "bruised"},
+    )
+    assert refund.status_code == 201, refund.json
+    index.refresh()
+    sales = {item["id"]: item["sales_count"] for item in _search(client, index, sort="sales")["items"]}
+    assert sales == {corpus[k]: {"pepper": 5, "plum": 3, "city_orange": 3}.get(k, 0) for k in IN_FORCE}
+    # ties by id
+    assert _order(client, corpus, index, sort="sales") == [
+        "pepper",
+        "plum",
+        "city_orange",
+        *sorted(IN_FORCE - {"pepper", "plum", "city_orange"}, key=lambda k: corpus[k]),
+    ]
+
+
+def test_in_stock_filter_and_availability(client, corpus, index, session, make):
+    from shop.inventory.models import china_today
+
+    hall = make.hall()
+    counter = make.counter(hall)
+    today = china_today(clock.now())
+    skus = {key: _first_sku(session, corpus[key]) for key in ("pepper", "orange", "plum", "deep_orange")}
+    make.stock(counter, skus["pepper"], 5)
+    make.stock(hall, skus["orange"], 5, best_before=today + timedelta(days=3))
+    make.stock(make.centre(), skus["plum"], 5)  # the centre is no pick-up point
+    make.stock(counter, skus["deep_orange"], 2)
+    index.refresh()
+    assert _found(client, corpus, index, in_stock="true") == {"pepper", "orange", "deep_orange"}
+    _pay_with_points(client, make, session, skus["deep_orange"], counter, 2)  # every unit reserved, then sold
+    index.refresh()
+    assert _found(client, corpus, index, in_stock="true") == {"pepper", "orange"}
+    assert _found(client, corpus, index, in_stock="false") == IN_FORCE - {"pepper", "orange"}
+    items = {item["id"]: item["in_stock"] for item in _search(client, index)["items"]}
+    assert items == {corpus[key]: key in {"pepper", "orange"} for key in IN_FORCE}
+    assert _found(client, corpus, index, "脐橙", in_stock="true") == {"orange"}
+    # the orange's only batch passes its best-before day: out of stock with no reindex
+    with clock.frozen_at(clock.now() + timedelta(days=4)):
+        assert _found(client, corpus, index, in_stock="true") == {"pepper"}
+        items = {item["id"]: item["in_stock"] for item in _search(client, index)["items"]}
+        assert items[corpus["orange"]] is False
+    # the counter closes: its stock is no longer available anywhere
+    from shop.inventory import service as inventory
+
+    inventory.update_location(session, make.admin, counter.id, data={"is_active": False})
+    index.refresh()
+    assert _found(client, corpus, index, in_stock="true") == {"orange"}

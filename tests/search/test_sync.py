@@ -138,6 +138,12 @@ class Partition:
     def restore(self):
         self.up = True
 
+    def retarget(self, port: int):
+        """Point the relay at another engine: to its clients, the engine restarted."""
+        self.cut()
+        self.target = port
+        self.restore()
+
     def close(self):
         self.cut()
         self.listener.close()
@@ -196,3 +202,81 @@ def test_engine_unreachable_degrades_to_the_database_then_catches_up(client, mak
         ext.engine, ext.breaker.seconds = saved
         ext.breaker.succeeded()
         partition.close()
+
+
+def test_engine_restarted_empty_is_rebuilt_by_sync_and_check(client, make, session, app):
+    """The engine comes back empty: writes never land in an index it would make up under the alias's
+    name, the sync and the check see the alias is gone and rebuild the index from the database, and
+    reindex clears what an older version left behind (an index squatting on the alias, orphans)."""
+    from urllib.parse import urlparse
+
+    from osmem_server import OsmemServer
+
+    from search.backend import AliasMissing
+
+    first, second, third = (OsmemServer.start(addr="127.0.0.1:0") for _ in range(3))
+    relay = Partition(urlparse(first.url).port)
+    ext = extension(app)
+    saved = ext.engine, ext.breaker.seconds
+    ext.engine = engine = engine_backend(f"http://127.0.0.1:{relay.port}")
+    ext.breaker.seconds = 0
+    runner = app.test_cli_runner()
+
+    def search(q):
+        body = client.get("/api/v1/search", query_string={"q": q, "sort": "newest"}).json
+        return body["degraded"], [(i["id"], i["name"]) for i in body["items"]]
+
+    try:
+        honey = make.product(make.supplier(FENGJIE), name="奉节蜂蜜")
+        make.certified(honey)
+        session.commit()
+        first_sync = ext.drain()
+        assert (first_sync.error, first_sync.remaining) == (None, 0)
+        assert first_sync.rebuilt is not None  # a new engine: no alias yet, so a full build
+        assert search("蜂蜜") == (False, [(honey.id, "奉节蜂蜜")])
+
+        relay.retarget(urlparse(second.url).port)  # the engine restarts, empty
+        assert search("蜂蜜")[0] is True  # degraded to the database meanwhile
+        newer = make.product(make.supplier(WUSHAN), name="巫山蜂蜜")
+        make.certified(newer)
+        catalog.update_product(session, make.admin, honey.id, data={"name": "奉节土蜂蜜"})
+        session.commit()
+        # a write through the alias is refused, and the engine makes up no index for it
+        try:
+            engine.apply({honey.id: None})
+            raise AssertionError("a write without the alias went through")
+        except AliasMissing:
+            pass
+        assert not engine.client.indices.exists(index=engine.alias)
+
+        result = runner.invoke(args=["search", "sync", "--once"])
+        assert result.exit_code == 0, result.output
+        assert "was missing" in result.output and "remaining 0: ok" in result.output
+        assert check(session, engine) == []
+        assert search("蜂蜜") == (False, [(newer.id, "巫山蜂蜜"), (honey.id, "奉节土蜂蜜")])
+
+        # again, and this time an older writer auto-created an index under the alias's name, and
+        # earlier failed rebuilds left a versioned index behind
+        relay.retarget(urlparse(third.url).port)
+        engine.client.index(index=engine.alias, id=str(honey.id), document={"name": 1})
+        orphan = f"{engine.alias}-20200101t000000000000000"
+        engine.client.indices.create(index=orphan)
+        result = runner.invoke(args=["search", "check"])
+        assert result.exit_code == 0, result.output
+        assert "was missing" in result.output and "engine: 0 drifted" in result.output
+        indices = set(engine.client.indices.get(index="*").body)
+        assert indices == set(engine.indices_behind_alias()) and len(indices) == 1
+        assert search("蜂蜜") == (False, [(newer.id, "巫山蜂蜜"), (honey.id, "奉节土蜂蜜")])
+
+        # a reindex with everything in place replaces the index and leaves nothing behind
+        engine.client.indices.create(index=orphan)
+        result = runner.invoke(args=["search", "reindex", "--backend", "engine"])
+        assert result.exit_code == 0, result.output
+        assert set(engine.client.indices.get(index="*").body) == set(engine.indices_behind_alias())
+        assert check(session, engine) == []
+    finally:
+        ext.engine, ext.breaker.seconds = saved
+        ext.breaker.succeeded()
+        relay.close()
+        for server in (first, second, third):
+            server.close()
