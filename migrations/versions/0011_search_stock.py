@@ -1,8 +1,8 @@
 """search documents know until when a product is in stock (the latest best-before day of a batch
 with units available)
 
-Revision ID: 0010_search_stock
-Revises: 0009_voucher_payments
+Revision ID: 0011_search_stock
+Revises: 0010_harden_domain
 Create Date: 2026-12-01 03:00:00.000000
 """
 
@@ -10,8 +10,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = "0010_search_stock"
-down_revision = "0009_voucher_payments"
+revision = "0011_search_stock"
+down_revision = "0010_harden_domain"
 branch_labels = None
 depends_on = None
 
