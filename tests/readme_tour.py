@@ -136,7 +136,12 @@ def run(workdir: Path, *, workers: int = 2, echo: bool = False) -> Result:
         env.pop(name, None)
     stripe = _start_localstripe()
     if stripe is not None:
-        env.update(STRIPE_SECRET_KEY="sk_test_tour_0123456789", STRIPE_API_BASE=stripe[1], STRIPE_MAX_NETWORK_RETRIES="0", STRIPE_WEBHOOK_SECRET="whsec_tour_0123456789")
+        env.update(
+            STRIPE_SECRET_KEY="sk_test_tour_0123456789",
+            STRIPE_WEBHOOK_SECRET="whsec_tour_0123456789",
+            STRIPE_API_BASE=stripe[1],
+            STRIPE_MAX_NETWORK_RETRIES="0",
+        )
     script = extract(README.read_text(encoding="utf-8"))
     (workdir / "tour.sh").write_text(script.text, encoding="utf-8")
     (workdir / "expect").write_text("".join(f"{line} {status}\n" for line, status in script.expected.items()))
