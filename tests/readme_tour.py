@@ -154,7 +154,10 @@ def run(workdir: Path, *, workers: int = 2, echo: bool = False) -> Result:
         subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
         subprocess.run([*flask, "demo", "load", "--if-empty"], cwd=ROOT, env=env, check=True, capture_output=True)
         server = subprocess.Popen(
-            [str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "wsgi:app"],
+            [
+                *(str(bin_dir / "gunicorn"), "--bind", f"127.0.0.1:{port}", "--workers", str(workers)),
+                *("--graceful-timeout", "5", "wsgi:app"),
+            ],
             cwd=ROOT,
             env=env,
             stdout=log,
@@ -171,15 +174,21 @@ def run(workdir: Path, *, workers: int = 2, echo: bool = False) -> Result:
             timeout=300,
         )
     finally:
-        if server is not None:
-            server.terminate()
-            server.wait(timeout=10)
-        if stripe is not None:
-            stripe[0].terminate()
-            stripe[0].wait(timeout=10)
+        for process in (server, stripe and stripe[0]):
+            if process:
+                _stop(process)
         log.close()
     (workdir / "tour.out").write_text(tour.stdout or "", encoding="utf-8")
     return _result(script, workdir, tour.stdout or "")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def _result(script: Script, workdir: Path, output: str) -> Result:
