@@ -6,7 +6,7 @@ PORT ?= 8000
 WORKERS ?= 2
 export FLASK_APP := wsgi.py
 
-.PHONY: run test bench openapi install install-test clean
+.PHONY: run test tour bench openapi install install-test clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: install-test
 		echo "== the same suite on PostgreSQL =="; \
 		SHOP_TEST_DATABASE_URL="$$TEST_DATABASE_URL" $(BIN)/pytest; \
 	fi
+
+## Run the README's tour against a fresh server with demo data (and localstripe); fails on any unpredicted status.
+tour: install-test
+	$(BIN)/python -m tests.readme_tour
 
 ## Benchmarks: print tables, never assert times. BENCH=inventory (or catalog, procurement) runs only that one.
 bench: install-test

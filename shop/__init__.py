@@ -21,6 +21,7 @@ def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(config_module.from_env())
     app.config.update(config or {})
+    app.config.update(config_module.resolve_secrets(app.config))
     app.config.update(
         API_TITLE=API_TITLE,
         API_VERSION=API_VERSION,

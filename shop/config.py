@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# Settings that must never fall back to a value written anywhere public.
+SECRET_SETTINGS = ("JWT_SECRET_KEY", "VOUCHER_CODE_SECRET")
+SECRET_MIN_LENGTH = 32
+SECRETS_FILE_NAME = "secrets.json"
+
+
+class ConfigurationError(RuntimeError):
+    """The server must not start with this configuration."""
 
 
 def _int(name: str, default: int) -> int:
@@ -27,7 +38,11 @@ def from_env() -> dict:
     return {
         "DATABASE_URL": os.environ.get("DATABASE_URL") or default_database_url(),
         "SQL_ECHO": os.environ.get("SQL_ECHO") == "1",
-        "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY", "dev-only-change-me-in-production-0123456789"),
+        # development (default) or production: production refuses to start without its secrets.
+        "SHOP_ENV": os.environ.get("SHOP_ENV", "development"),
+        # Where a non-production instance keeps the secrets it generated for itself.
+        "INSTANCE_DIR": os.environ.get("SHOP_INSTANCE_DIR") or str(ROOT / "instance"),
+        "JWT_SECRET_KEY": os.environ.get("JWT_SECRET_KEY", ""),
         "JWT_ACCESS_TOKEN_EXPIRES_MINUTES": _int("JWT_ACCESS_TOKEN_EXPIRES_MINUTES", 30),
         "JWT_REFRESH_TOKEN_EXPIRES_DAYS": _int("JWT_REFRESH_TOKEN_EXPIRES_DAYS", 30),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
@@ -69,9 +84,67 @@ def from_env() -> dict:
         # `flask payments reconcile` asks Stripe about attempts still pending after this long.
         "PAYMENTS_RECONCILE_AFTER_MINUTES": _int("PAYMENTS_RECONCILE_AFTER_MINUTES", 10),
         # Pickup-voucher codes are derived from this secret: keep it out of the database and its backups.
-        "VOUCHER_CODE_SECRET": os.environ.get("VOUCHER_CODE_SECRET", "dev-only-voucher-secret-change-me"),
+        "VOUCHER_CODE_SECRET": os.environ.get("VOUCHER_CODE_SECRET", ""),
         **search_settings(),
     }
+
+
+def resolve_secrets(config: dict) -> dict:
+    """The secrets the app runs with. Production must be given each one (at least
+    SECRET_MIN_LENGTH characters). Elsewhere a missing one is generated once per instance and kept in
+    INSTANCE_DIR/secrets.json (mode 0600), so tokens and voucher codes survive a restart."""
+    env = config.get("SHOP_ENV", "development")
+    if env not in ("development", "production"):
+        raise ConfigurationError(f"SHOP_ENV must be 'development' or 'production', not {env!r}.")
+    missing = [name for name in SECRET_SETTINGS if not config.get(name)]
+    if env == "production":
+        if missing:
+            raise ConfigurationError(
+                f"SHOP_ENV=production needs {' and '.join(missing)} set in the environment; refusing to start."
+            )
+        short = [name for name in SECRET_SETTINGS if len(config[name]) < SECRET_MIN_LENGTH]
+        if short:
+            raise ConfigurationError(
+                f"{' and '.join(short)} must be at least {SECRET_MIN_LENGTH} characters in production."
+            )
+        return {}
+    if not missing:
+        return {}
+    stored = instance_secrets(Path(config.get("INSTANCE_DIR") or ROOT / "instance"))
+    return {name: stored[name] for name in missing}
+
+
+def instance_secrets(directory: Path) -> dict:
+    """This instance's generated secrets: read from the file, or created in it on first start.
+    Several workers may start at once: the file appears complete (written aside, then linked) or not at all."""
+    path = directory / SECRETS_FILE_NAME
+    stored = _read_secrets(path)
+    if stored is not None and all(stored.get(name) for name in SECRET_SETTINGS):
+        return stored
+    directory.mkdir(parents=True, exist_ok=True)
+    fresh = {name: (stored or {}).get(name) or secrets.token_urlsafe(48) for name in SECRET_SETTINGS}
+    scratch = directory / f".{SECRETS_FILE_NAME}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(fresh, handle)
+        if stored is None:
+            try:
+                os.link(scratch, path)
+            except FileExistsError:  # another worker was first: use its secrets
+                return _read_secrets(path) or fresh
+        else:
+            os.replace(scratch, path)
+    finally:
+        scratch.unlink(missing_ok=True)
+    return fresh
+
+
+def _read_secrets(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
 
 
 def search_settings() -> dict:

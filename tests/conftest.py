@@ -26,6 +26,7 @@ TEST_CONFIG = {
     "VOUCHER_RATE_LIMIT": "100000 per minute",
     "WEBHOOK_RATE_LIMIT": "100000 per minute",
     "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",
+    "VOUCHER_CODE_SECRET": "test-voucher-secret-that-is-long-enough",
     # the drain after a commit runs in the request (a background thread would share the test connection)
     "SEARCH_DRAIN_AFTER_COMMIT": "inline",
     # the embedded backend unless a test puts an engine in (tests/search/conftest.py)

@@ -25,8 +25,8 @@ from shop.suppliers.models import Supplier
 from shop.suppliers.uscc import check_character
 
 FENGJIE, WUSHAN, YUZHONG = 500236, 500237, 500103
-ANPING = 500236002  # a township of Fengjie, not deep-poverty
-PINGAN = 500236001  # a deep-poverty township of Fengjie
+ANPING = 10  # a township of Fengjie, not deep-poverty
+PINGAN = 9  # a deep-poverty township of Fengjie
 
 _seq = itertools.count(1)
 

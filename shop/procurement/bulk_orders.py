@@ -68,7 +68,7 @@ LINE_COLUMNS = (
 
 @dataclass(frozen=True)
 class ProcurementSettings:
-    voucher_secret: str = "dev-only-voucher-secret"
+    voucher_secret: str = ""
     payments: PaymentSettings = field(default_factory=PaymentSettings)
 
 

@@ -50,6 +50,8 @@ class VoucherNotRedeemable(Conflict):
 
 
 def derive_code(secret: str, nonce: str) -> str:
+    if not secret:
+        raise RuntimeError("VOUCHER_CODE_SECRET is not set: voucher codes would be guessable.")
     digest = hmac.new(secret.encode(), nonce.encode(), hashlib.sha256).digest()[:10]
     return base64.b32encode(digest).decode().translate(_B32)
 

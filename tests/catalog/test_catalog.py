@@ -77,7 +77,7 @@ def test_product_input_is_validated(client, make):
             "name": "x",
             "category_id": make.category().id,
             "origin_district_id": FENGJIE,
-            "origin_township_id": 500237002,  # a Wushan township
+            "origin_township_id": 12,  # a Wushan township
             "skus": [{"code": "A-1", "price_fen": 0, "unit": "kg"}],
         },
     )
@@ -91,7 +91,7 @@ def test_product_input_is_validated(client, make):
             "name": "x",
             "category_id": make.category().id,
             "origin_district_id": FENGJIE,
-            "origin_township_id": 500237002,
+            "origin_township_id": 12,
         },
     )
     assert wrong_township.status_code == 422
