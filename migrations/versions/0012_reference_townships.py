@@ -6,8 +6,8 @@ new database already has this state and every step below finds nothing to do; a 
 before moves its townships to their new ids, references included. Products whose township changed
 are queued for the search engine (search_outbox).
 
-Revision ID: 0010_reference_townships
-Revises: 0009_voucher_payments
+Revision ID: 0012_reference_townships
+Revises: 0011_search_stock
 Create Date: 2026-12-01 03:00:00
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 import shop.db
 
-revision = "0010_reference_townships"
-down_revision = "0009_voucher_payments"
+revision = "0012_reference_townships"
+down_revision = "0011_search_stock"
 branch_labels = None
 depends_on = None
 
