@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask_smorest import Blueprint
 
-from payments import service as payments
-from payments.models import Payment, PaymentStatus
-from payments.service import PaymentSettings
-from payments.stripe_gateway import StripeSettings
+from payments import payables
+from payments.models import Payment
 from shop import clock, idempotency
 from shop.auth.guard import current_actor, login_required
 from shop.extensions import rate_limited
@@ -75,6 +73,7 @@ from shop.procurement.schemas import (
 )
 from shop.promotions import tiers
 from shop.request_session import get_session
+from shop.settings import current as current_settings
 from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint(
@@ -110,11 +109,7 @@ EXPORT_RESPONSE = {
 
 
 def settings() -> bulk_orders.ProcurementSettings:
-    cfg = current_app.config
-    return bulk_orders.ProcurementSettings(
-        voucher_secret=cfg["VOUCHER_CODE_SECRET"],
-        payments=PaymentSettings(point_value_fen=cfg["POINTS_VALUE_FEN"], stripe=StripeSettings.from_config(cfg)),
-    )
+    return current_settings().procurement
 
 
 def _file(tables, fmt: str, name: str) -> Response:
@@ -269,10 +264,6 @@ def list_budget_entries(paging, budget_id):
 @login_required
 def file_pledge(args, organisation_id, year):
     """Approvers or finance file the year's reserved share (预留份额), or revise it; lowering it needs a reason."""
-    if not 2000 <= year <= 2100:
-        from shop.errors import NotFound
-
-        raise NotFound("No such fiscal year.")
     session = get_session()
     pledge = pledges.file_pledge(session, current_actor(), organisation_id, year, data=args, now=clock.now())
     return pledges.with_completion(session, pledge)
@@ -481,11 +472,7 @@ def pay(args, order_id):
             ).id
         ),
     )
-    payment = session.get(Payment, payment_id)
-    if payment.gateway == "stripe" and payment.status == PaymentStatus.PENDING and payment.client_secret is None:
-        # a replay of an earlier request: the secret is not stored, Stripe tells it again
-        payment.client_secret = payments.stripe(cfg.payments).retrieve(payment.external_id).client_secret
-    return payment
+    return payables.with_client_secret(session.get(Payment, payment_id), payments=cfg.payments)
 
 
 @blp.route("/procurement/bulk-orders/<int:order_id>/payments", methods=["GET"])
@@ -563,12 +550,6 @@ def list_events(paging, order_id):
 # --- vouchers ----------------------------------------------------------------------------------
 
 
-def _with_codes(result, paging):
-    items, total = result
-    secret = current_app.config["VOUCHER_CODE_SECRET"]
-    return {"items": [vouchers.with_code(v, secret) for v in items], "total": total, **paging}
-
-
 @blp.route("/procurement/organisations/<int:organisation_id>/vouchers", methods=["GET"])
 @blp.arguments(VoucherQueryArgs, location="query")
 @blp.arguments(PageArgs, location="query")
@@ -578,9 +559,15 @@ def _with_codes(result, paging):
 def list_vouchers(query, paging, organisation_id):
     """Members: the organisation's vouchers with their codes and QR payloads, to hand out."""
     result = vouchers.list_vouchers(
-        get_session(), current_actor(), organisation_id=organisation_id, now=clock.now(), **query, **paging
+        get_session(),
+        current_actor(),
+        organisation_id=organisation_id,
+        secret=settings().voucher_secret,
+        now=clock.now(),
+        **query,
+        **paging,
     )
-    return _with_codes(result, paging)
+    return page_body(result, paging)
 
 
 @blp.route("/procurement/bulk-orders/<int:order_id>/vouchers", methods=["GET"])
@@ -592,9 +579,15 @@ def list_vouchers(query, paging, organisation_id):
 def list_order_vouchers(query, paging, order_id):
     """Members: the vouchers a voucher order issued, with their codes."""
     result = vouchers.list_vouchers(
-        get_session(), current_actor(), bulk_order_id=order_id, now=clock.now(), **query, **paging
+        get_session(),
+        current_actor(),
+        bulk_order_id=order_id,
+        secret=settings().voucher_secret,
+        now=clock.now(),
+        **query,
+        **paging,
     )
-    return _with_codes(result, paging)
+    return page_body(result, paging)
 
 
 @blp.route("/procurement/vouchers/check", methods=["POST"])
