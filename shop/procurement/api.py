@@ -46,6 +46,7 @@ from shop.procurement.schemas import (
     LinePageSchema,
     LinesArgs,
     NoteArgs,
+    OrganisationAdminArgs,
     OrganisationArgs,
     OrganisationPageSchema,
     OrganisationQueryArgs,
@@ -162,8 +163,21 @@ def get_organisation(organisation_id):
 @documented_errors(403, 404)
 @login_required
 def update_organisation(args, organisation_id):
-    """Approvers edit the organisation; approvers and finance edit its invoice profile (tax number checked)."""
+    """Approvers edit the organisation; approvers and finance edit its invoice profile (tax number checked).
+    The headcount and per-capita cap, which bound a union's budget, are an admin's: 403 `set_by_admin`."""
     return organisations.update_organisation(get_session(), current_actor(), organisation_id, data=args)
+
+
+@blp.route("/procurement/organisations/<int:organisation_id>/admin-settings", methods=["PATCH"])
+@blp.arguments(OrganisationAdminArgs)
+@blp.response(200, OrganisationSchema)
+@documented_errors(403, 404)
+@login_required
+def update_admin_settings(args, organisation_id):
+    """Admins: the headcount and per-capita cap that bound the union's budget, and the separation of
+    duties (on by default: who submits a bulk order does not approve it, who approves does not pay it,
+    nobody grants themselves roles); clear it only for an organisation too small to separate them."""
+    return organisations.update_admin_settings(get_session(), current_actor(), organisation_id, data=args)
 
 
 @blp.route("/procurement/organisations/<int:organisation_id>/verify", methods=["POST"])
@@ -190,7 +204,7 @@ def list_members(organisation_id):
 @documented_errors(403, 404)
 @login_required
 def add_member(args, organisation_id):
-    """Approvers: give an existing account roles in the organisation."""
+    """Approvers: give an existing account roles in the organisation (not themselves: 403 `self_grant`)."""
     return organisations.add_member(get_session(), current_actor(), organisation_id, **args)
 
 
@@ -418,7 +432,8 @@ def submit(order_id):
 @documented_errors(403, 404, 409)
 @login_required
 def approve(args, order_id):
-    """Approvers: approve; the total is committed against the year's budget and the goods are reserved."""
+    """Approvers: approve; the total is committed against the year's budget and the goods are reserved.
+    Not the member who submitted it (409 `submitter_cannot_approve`)."""
     return _move("approve", order_id, **args)
 
 
@@ -457,7 +472,8 @@ def pay(args, order_id):
     commitment becomes spend, as with a confirmed transfer. Asking again while a Stripe attempt is
     open returns that attempt, never a second one; paying by transfer first closes it at Stripe (409
     `payment_in_progress` if it is completing). If Stripe cannot be reached (503) or refuses (502),
-    nothing changes here and a retry is safe."""
+    nothing changes here and a retry is safe. Not the member who approved the order (409
+    `approver_cannot_pay`)."""
     session, actor = get_session(), current_actor()
     cfg = settings()
     payment_id, _ = idempotency.run_once(
@@ -492,7 +508,8 @@ def list_payments(paging, order_id):
 @login_required
 def confirm_payment(args, order_id, payment_id):
     """Finance of the organisation (or admins): the transfer arrived; the order is paid, the budget
-    commitment becomes spend, the stock is sold (a voucher order's vouchers are issued)."""
+    commitment becomes spend, the stock is sold (a voucher order's vouchers are issued). Not the
+    member who approved the order (409 `approver_cannot_pay`)."""
     return bulk_orders.confirm_payment(
         get_session(), current_actor(), order_id, payment_id, settings=settings(), now=clock.now(), **args
     )

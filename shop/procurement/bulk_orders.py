@@ -430,6 +430,8 @@ def approve(session: Session, actor: Actor, order_id: int, *, note: str, now: da
     """The approver approves: the total is committed against the fiscal year's budget (refused when
     it does not fit) and the goods are reserved at the supply location."""
     order = _acting(session, actor, order_id, APPROVER)
+    if order.status == S.SUBMITTED:
+        access.require_not_submitter(session, actor, order)
     order.transition(S.APPROVED, actor_id=actor.user_id, at=now, note=note)
     budget = budgets.budget_for(session, order.organisation_id, order.fiscal_year)
     if order.total_fen:
@@ -523,6 +525,8 @@ def start_payment(
     payments flow (payments.payables.start): a bank transfer (pending until confirmed) or Stripe."""
     settings = settings or ProcurementSettings()
     order = _acting(session, actor, order_id, FINANCE)
+    if order.status == S.APPROVED:
+        access.require_not_approver(session, actor, order)
     return payables.start(
         session,
         BulkPayable(order, settings),
@@ -605,6 +609,8 @@ def confirm_payment(
 ) -> Payment:
     """The organisation's finance (or an admin) records the bank transfer: the order is paid."""
     order = _acting(session, actor, order_id, FINANCE)
+    if order.status == S.APPROVED:
+        access.require_not_approver(session, actor, order)
     return payables.confirm_offline(
         session,
         BulkPayable(order, settings),
