@@ -18,15 +18,11 @@ service booking, say, plugs in like this:
 
     # shop/bookings/service.py
     @dataclass
-    class BookingPayable:
+    class BookingPayable(payables.RowPayable):  # id, created_at, amount_fen, status, owner() of `row`
         booking: Booking
-        kind = "booking"
-        id = property(lambda self: self.booking.id)
-        created_at = property(lambda self: self.booking.created_at)
-        amount_fen = property(lambda self: self.booking.total_fen)
-        status = property(lambda self: self.booking.status.value)
+        kind, column = "booking", "booking_id"
+        row = property(lambda self: self.booking)
 
-        def owner(self): return {"booking_id": self.booking.id}
         def awaits_payment(self): return self.booking.status == BookingStatus.PENDING_PAYMENT
         def past_due(self, now): return self.booking.hold_expires_at <= now
         def mark_paid(self, session, payment, *, actor_id, now): confirm_slot(session, self.booking, actor_id, now)
@@ -39,7 +35,7 @@ service booking, say, plugs in like this:
         return payables.start(session, payable(session, booking_id), payments=payments,
                               gateway_name=gateway_name, actor_id=actor.user_id, payer_id=actor.user_id, now=now)
 
-    # shop/__init__.py, at start-up
+    # shop/settings.py, build(): at start-up, beside orders and procurement
     registry.register_payable("booking_id", bookings.service.payable)
 """
 
@@ -47,6 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -61,6 +58,7 @@ __all__ = [
     "OutsideRefund",
     "Payable",
     "Payments",
+    "RowPayable",
     "close_attempts",
     "confirm_offline",
     "gateway_key",
@@ -69,6 +67,37 @@ __all__ = [
     "start",
     "with_client_secret",
 ]
+
+
+class RowPayable:
+    """What most payables share: one row (`row`) with its id, creation instant, `total_fen` owed and a
+    status enum, named on the payment by `column`."""
+
+    kind: str
+    column: str
+
+    @property
+    def row(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def id(self) -> int:
+        return self.row.id
+
+    @property
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @property
+    def amount_fen(self) -> int:
+        return self.row.total_fen
+
+    @property
+    def status(self) -> str:
+        return self.row.status.value
+
+    def owner(self) -> dict[str, int]:
+        return {self.column: self.row.id}
 
 
 class NotPayable(Conflict):

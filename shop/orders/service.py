@@ -745,30 +745,16 @@ def _claw_back_points(session: Session, order: Order, amount: int) -> int:
 
 
 @dataclass
-class OrderPayable:
+class OrderPayable(payables.RowPayable):
     """A shop order as what a payment attempt pays (payments.intents.Payable); its row is locked."""
 
     order: Order
     kind = "order"
+    column = "order_id"
 
     @property
-    def id(self) -> int:
-        return self.order.id
-
-    @property
-    def created_at(self) -> datetime:
-        return self.order.created_at
-
-    @property
-    def amount_fen(self) -> int:
-        return self.order.total_fen
-
-    @property
-    def status(self) -> str:
-        return self.order.status.value
-
-    def owner(self) -> dict[str, int]:
-        return {"order_id": self.order.id}
+    def row(self) -> Order:
+        return self.order
 
     def awaits_payment(self) -> bool:
         return self.order.status == OrderStatus.PENDING_PAYMENT

@@ -540,31 +540,17 @@ def start_payment(
 
 
 @dataclass
-class BulkPayable:
+class BulkPayable(payables.RowPayable):
     """A bulk order as what a payment attempt pays (payments.intents.Payable); its row is locked."""
 
     order: BulkOrder
     settings: ProcurementSettings
     kind = "bulk"
+    column = "bulk_order_id"
 
     @property
-    def id(self) -> int:
-        return self.order.id
-
-    @property
-    def created_at(self) -> datetime:
-        return self.order.created_at
-
-    @property
-    def amount_fen(self) -> int:
-        return self.order.total_fen
-
-    @property
-    def status(self) -> str:
-        return self.order.status.value
-
-    def owner(self) -> dict[str, int]:
-        return {"bulk_order_id": self.order.id}
+    def row(self) -> BulkOrder:
+        return self.order
 
     def awaits_payment(self) -> bool:
         return self.order.status == S.APPROVED
