@@ -1,7 +1,7 @@
 """separation of duties in organisations: a flag only an admin clears
 
-Revision ID: 0010_separation_of_duties
-Revises: 0009_voucher_payments
+Revision ID: 0013_separation_of_duties
+Revises: 0012_reference_townships
 Create Date: 2026-12-01 02:50:00.000000
 """
 
@@ -9,8 +9,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0010_separation_of_duties'
-down_revision = '0009_voucher_payments'
+revision = '0013_separation_of_duties'
+down_revision = '0012_reference_townships'
 branch_labels = None
 depends_on = None
 
