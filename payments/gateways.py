@@ -1,10 +1,14 @@
 """The gateway protocol and the gateways that need no outside engine (Stripe: stripe_gateway.py).
 
 A gateway starts a payment attempt (it may succeed at once), confirms it when proof arrives, and
-refunds. Gateways move money or points; the order side decides what a payment means for the order."""
+refunds. Gateways move money or points; what a payment means for what it pays is the payable's
+business (payments.payables). Gateways are built once at start-up and registered by name
+(payments.registry); they keep no state of one payment: what one attempt needs beyond the payment
+row (a voucher's code) comes in `details`."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -26,8 +30,9 @@ class RefundResult:
 class Gateway(Protocol):
     name: str
 
-    def start(self, session: Session, payment: Payment, *, buyer_id: int, now: datetime) -> None:
-        """Begin the attempt; a gateway that can settle at once moves it to succeeded."""
+    def start(self, session: Session, payment: Payment, *, buyer_id: int, details: Mapping, now: datetime) -> None:
+        """Begin the attempt (`details`: what the payer gave besides the gateway's name, such as a
+        voucher's code); a gateway that can settle at once moves it to succeeded."""
 
     def confirm(self, session: Session, payment: Payment, *, reference: str, now: datetime) -> None:
         """Record proof that the money arrived."""
@@ -38,11 +43,12 @@ class Gateway(Protocol):
         payment: Payment,
         *,
         buyer_id: int,
+        actor_id: int | None,
         amount_fen: int,
         reference: str | None,
         order_id: int,
     ) -> RefundResult:
-        """Give `amount_fen` back."""
+        """Give `amount_fen` back (`actor_id`: who refunds)."""
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ class PointsGateway:
     def points_for(self, amount_fen: int) -> int:
         return -(-amount_fen // self.point_value_fen)  # round up: never pay less than owed
 
-    def start(self, session: Session, payment: Payment, *, buyer_id: int, now: datetime) -> None:
+    def start(self, session: Session, payment: Payment, *, buyer_id: int, details: Mapping, now: datetime) -> None:
         payment.points_used = self.points_for(payment.amount_fen)
         if payment.points_used:
             points.post(
@@ -71,7 +77,7 @@ class PointsGateway:
     def confirm(self, session: Session, payment: Payment, *, reference: str, now: datetime) -> None:
         raise InvalidInput("A points payment needs no confirmation.", fields={"gateway": ["Settles at once."]})
 
-    def refund(self, session, payment, *, buyer_id, amount_fen, reference, order_id) -> RefundResult:
+    def refund(self, session, payment, *, buyer_id, actor_id, amount_fen, reference, order_id) -> RefundResult:
         returned = min(self.points_for(amount_fen), payment.points_used)
         if returned:
             points.post(session, buyer_id, returned, PointsKind.RETURN, order_id=order_id, note="refund")
@@ -84,14 +90,14 @@ class OfflineTransferGateway:
 
     name: str = "offline"
 
-    def start(self, session: Session, payment: Payment, *, buyer_id: int, now: datetime) -> None:
+    def start(self, session: Session, payment: Payment, *, buyer_id: int, details: Mapping, now: datetime) -> None:
         return None  # stays pending
 
     def confirm(self, session: Session, payment: Payment, *, reference: str, now: datetime) -> None:
         payment.reference = reference
         payment.transition(PaymentStatus.SUCCEEDED, at=now)
 
-    def refund(self, session, payment, *, buyer_id, amount_fen, reference, order_id) -> RefundResult:
+    def refund(self, session, payment, *, buyer_id, actor_id, amount_fen, reference, order_id) -> RefundResult:
         if not reference:
             raise InvalidInput(
                 "An offline refund needs the reference of the transfer back.",

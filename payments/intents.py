@@ -1,13 +1,14 @@
 """Applying a gateway's news about one attempt to the thing the attempt pays, whatever it is.
 
-A payment pays a shop order or an organisation's bulk order. What paying (or money going back) means
-for that thing is the owner's business: the owner hands a `Payable` for its row, locked, and the rules
-here (payments.events.decide) do the rest the same way for both. Webhooks and reconciliation take a
-`resolve(session, payment) -> Payable` from the caller, so this package never imports its owners."""
+What paying (or money going back) means for that thing is the owner's business: the owner hands a
+`Payable` for its row, locked, and the rules here (payments.events.decide) do the rest the same way
+for every owner. Webhooks and reconciliation take a `resolve(session, payment) -> Payable` (the
+registry's, payments.registry), so this package never imports its owners."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -26,7 +27,7 @@ from payments.events import (
     newer_status,
 )
 from payments.models import EventSource, Payment, PaymentEvent, PaymentStatus, RefundKind
-from payments.service import PaymentSettings
+from payments.stripe_gateway import StripeGateway
 from shop import clock
 
 RETURN_REASONS = {
@@ -48,8 +49,27 @@ STRIPE_EVENTS = frozenset(
 )
 
 
+@dataclass(frozen=True)
+class OutsideRefund:
+    """What a payable made of money refunded at the gateway: the amount it recorded against itself
+    (0: nothing left to refund) and the earned points it took back."""
+
+    amount_fen: int
+    points_clawed_back: int = 0
+    note: str = ""
+
+
 class Payable(Protocol):
     """What an attempt pays, its row locked by whoever made this."""
+
+    kind: str  # names its attempts at the gateway: "order", "bulk"
+    id: int
+    created_at: datetime  # with kind and id, keeps gateway keys apart across databases
+    amount_fen: int  # what is owed, as the server computed it
+    status: str  # said in the 409 when it does not await payment
+
+    def owner(self) -> dict[str, int]:
+        """Its column on the payment row and its id: {"order_id": 7}."""
 
     def awaits_payment(self) -> bool:
         """Whether a succeeded attempt may pay it now."""
@@ -57,13 +77,11 @@ class Payable(Protocol):
     def past_due(self, now: datetime) -> bool:
         """Whether its time to be paid is up (an open attempt is then closed at the gateway)."""
 
-    def mark_paid(self, session: Session, payment: Payment, now: datetime) -> None:
-        """The attempt succeeded and pays it."""
+    def mark_paid(self, session: Session, payment: Payment, *, actor_id: int | None, now: datetime) -> None:
+        """The attempt succeeded and pays it (`actor_id`: who confirmed, None for the gateway's news)."""
 
-    def record_outside_refund(
-        self, session: Session, payment: Payment, charge: IntentState, refund_id: str | None, now: datetime
-    ) -> str:
-        """A refund made at the gateway after the attempt paid it (charge.refunded); says what changed."""
+    def take_outside_refund(self, session: Session, payment: Payment, amount_fen: int, now: datetime) -> OutsideRefund:
+        """`amount_fen` of the attempt that paid it was refunded at the gateway: apply it."""
 
     def after_news(self, session: Session, now: datetime) -> None:
         """Anything due once the news is applied (a shop order past its time expires)."""
@@ -84,7 +102,7 @@ def apply_intent_state(
     state: IntentState,
     *,
     source: EventSource,
-    settings: PaymentSettings,
+    stripe: StripeGateway,
     now: datetime,
 ) -> str:
     """Apply what the gateway says about one attempt. The caller holds the owner's row lock and has
@@ -105,9 +123,9 @@ def apply_intent_state(
     if decision.action == Action.MARK_PAID:
         payment.transition(PaymentStatus.SUCCEEDED, at=now)
         payment.reference = short(state.charge_id) or payment.reference
-        payable.mark_paid(session, payment, now)
+        payable.mark_paid(session, payment, actor_id=None, now=now)
     elif decision.action == Action.RETURN_MONEY:
-        return_money(session, payable, payment, state, reason=decision.reason, settings=settings, now=now)
+        return_money(session, payable, payment, state, reason=decision.reason, stripe=stripe, now=now)
     elif decision.action == Action.RECORD_FAILURE:
         payment.failure_message = (state.failure_message or "")[:500]
     elif decision.action == Action.CANCEL:
@@ -135,7 +153,7 @@ def return_money(
     state: IntentState,
     *,
     reason: str,
-    settings: PaymentSettings,
+    stripe: StripeGateway,
     now: datetime,
 ) -> None:
     """Money came through an attempt that cannot pay: send all of it back, once."""
@@ -152,7 +170,7 @@ def return_money(
         )
     external_id, returned = None, 0
     if state.amount_fen > state.refunded_fen:
-        external_id, returned = payments.stripe(settings).return_money(payment)
+        external_id, returned = stripe.return_money(payment)
     payment.refunded_fen = state.refunded_fen + returned
     payment.reference = short(state.charge_id) or payment.reference
     payment.failure_message = RETURN_REASONS[reason]
@@ -174,14 +192,13 @@ def return_money(
 
 
 def reuse_stripe_attempt(
-    session: Session, payable: Payable, attempts: list[Payment], *, settings: PaymentSettings, now: datetime
+    session: Session, payable: Payable, attempts: list[Payment], *, stripe: StripeGateway, now: datetime
 ) -> Payment | None:
     """An attempt still open at Stripe, with a fresh client secret, instead of a second intent that
     could be paid as well (or the attempt that succeeded meanwhile); None if there is none."""
-    stripe = payments.stripe(settings)
     for payment in attempts:
         state = stripe.retrieve(payment.external_id)
-        apply_intent_state(session, payable, payment, state, source=EventSource.CHECKOUT, settings=settings, now=now)
+        apply_intent_state(session, payable, payment, state, source=EventSource.CHECKOUT, stripe=stripe, now=now)
         if payment.status == PaymentStatus.PENDING:
             payment.client_secret = state.client_secret
             return payment
@@ -191,26 +208,53 @@ def reuse_stripe_attempt(
 
 
 def close_stripe_attempts(
-    session: Session, payable: Payable, attempts: list[Payment], *, settings: PaymentSettings, now: datetime
+    session: Session, payable: Payable, attempts: list[Payment], *, stripe: StripeGateway, now: datetime
 ) -> None:
     """Before paying another way or cancelling, close the open Stripe intents so no money can arrive
     through them afterwards. One that is completing (or has succeeded, the news still on its way)
     cannot be closed: refuse, its result settles the matter."""
     if not attempts:
         return
-    stripe = payments.stripe(settings)
     for payment in attempts:
         state = stripe.cancel(payment.external_id)
         if state.status in ("succeeded", "processing"):
             raise PaymentInProgress(payment_id=payment.id, provider_status=state.status)
-        apply_intent_state(session, payable, payment, state, source=EventSource.CHECKOUT, settings=settings, now=now)
+        apply_intent_state(session, payable, payment, state, source=EventSource.CHECKOUT, stripe=stripe, now=now)
 
 
 # --- news from the gateway: webhooks, reconciliation -------------------------------------------------
 
 
+def record_outside_refund(
+    session: Session, payable: Payable, payment: Payment, charge: IntentState, refund_id: str | None, now: datetime
+) -> str:
+    """A refund made at the gateway (its dashboard), learned from charge.refunded: the money is
+    recorded on the attempt and, as far as the payable takes it, against the payable."""
+    if payment.status != PaymentStatus.SUCCEEDED:
+        return "no order refund"
+    outside = charge.refunded_fen - payment.refunded_fen  # the gateway's total minus what we recorded
+    if outside <= 0:
+        return "refunds already recorded"
+    payment.refunded_fen += outside
+    taken = payable.take_outside_refund(session, payment, outside, now)
+    if taken.amount_fen <= 0:
+        return "order refunded already"
+    payments.record_gateway_refund(
+        session,
+        payment,
+        amount_fen=taken.amount_fen,
+        points_clawed_back=taken.points_clawed_back,
+        kind=RefundKind.OUTSIDE,
+        reference=short(charge.charge_id),
+        external_id=refund_id,
+        reason=OUTSIDE_REFUND,
+        now=now,
+    )
+    return f"outside refund of {taken.amount_fen} fen recorded{taken.note}"
+
+
 def handle_stripe_event(
-    session: Session, event: dict, *, resolve: Resolve, settings: PaymentSettings, now: datetime
+    session: Session, event: dict, *, resolve: Resolve, stripe: StripeGateway, now: datetime
 ) -> PaymentEvent | None:
     """A verified Stripe event, processed once: stored by its id first (None: seen before, nothing
     done), then applied to its attempt and to what the attempt pays, under that row's lock."""
@@ -250,11 +294,9 @@ def handle_stripe_event(
     row.payment_id = payment.id
     payable = resolve(session, payment)
     session.refresh(payment)
-    outcome = apply_intent_state(
-        session, payable, payment, state, source=EventSource.WEBHOOK, settings=settings, now=now
-    )
+    outcome = apply_intent_state(session, payable, payment, state, source=EventSource.WEBHOOK, stripe=stripe, now=now)
     if kind == "charge.refunded":
-        outcome += "; " + payable.record_outside_refund(session, payment, state, latest_refund_id(obj), now)
+        outcome += "; " + record_outside_refund(session, payable, payment, state, latest_refund_id(obj), now)
     payable.after_news(session, now)
     row.outcome = outcome
     session.flush()
@@ -262,20 +304,17 @@ def handle_stripe_event(
 
 
 def reconcile_payment(
-    session: Session, payment_id: int, *, resolve: Resolve, settings: PaymentSettings, now: datetime
+    session: Session, payment_id: int, *, resolve: Resolve, stripe: StripeGateway, now: datetime
 ) -> str:
     """Ask Stripe about one attempt and apply what it says, as its webhook would have. An attempt we
     closed, or one whose owner no longer awaits it, is closed at Stripe too (unless money already came)."""
     payment = payments.get_payment(session, payment_id)
-    stripe = payments.stripe(settings)
     state = stripe.retrieve(payment.external_id)
     payable = resolve(session, payment)
     session.refresh(payment)
     closing = payment.status != PaymentStatus.PENDING or not payable.awaits_payment() or payable.past_due(now)
     if closing and state.status not in TERMINAL and state.status != "processing":
         state = stripe.cancel(payment.external_id)
-    outcome = apply_intent_state(
-        session, payable, payment, state, source=EventSource.RECONCILE, settings=settings, now=now
-    )
+    outcome = apply_intent_state(session, payable, payment, state, source=EventSource.RECONCILE, stripe=stripe, now=now)
     payable.after_news(session, now)
     return outcome

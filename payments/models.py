@@ -35,6 +35,11 @@ PAYMENT_TRANSITIONS = {
 }
 
 
+# The columns naming what a payment (and a refund) pays: one of them is set. A new payable adds its
+# column here, on both tables (with a migration), and registers itself (payments.payables).
+OWNER_COLUMNS = ("order_id", "bulk_order_id")
+
+
 class Payment(Base):
     """One payment attempt of an order (or of an organisation's bulk order) through one gateway
     (for Stripe: one PaymentIntent)."""
@@ -79,6 +84,10 @@ class Payment(Base):
 
     # Handed to the buyer's browser to confirm a Stripe attempt; never stored.
     client_secret = None
+
+    def owner(self) -> dict[str, int]:
+        """What the attempt pays, as its owner column and id: {"order_id": 7}."""
+        return {column: getattr(self, column) for column in OWNER_COLUMNS if getattr(self, column) is not None}
 
     def transition(self, target: PaymentStatus, *, at: datetime) -> None:
         if target not in PAYMENT_TRANSITIONS[self.status]:

@@ -1,8 +1,9 @@
-"""Payment attempts and refunds, kept apart from what they mean for an order (the order side decides)."""
+"""Payment rows: attempts, refunds and gateway events, kept apart from what they mean for what they pay
+(the flow over them, for any payable, is payments.payables)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -10,13 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from payments.events import TERMINAL
-from payments.gateways import Gateway, OfflineTransferGateway, PointsGateway, RefundResult
-from payments.models import EventSource, Payment, PaymentEvent, PaymentStatus, Refund, RefundKind
-from payments.stripe_gateway import StripeGateway, StripeSettings
-from shop.errors import InvalidInput, NotFound
+from payments.gateways import Gateway, RefundResult
+from payments.models import OWNER_COLUMNS, EventSource, Payment, PaymentEvent, PaymentStatus, Refund, RefundKind
+from payments.stripe_gateway import StripeSettings
+from shop.errors import NotFound
 from shop.paging import paginate
-
-GATEWAYS = ("points", "offline", "stripe")
 
 
 @dataclass(frozen=True)
@@ -25,26 +24,13 @@ class PaymentSettings:
     stripe: StripeSettings = field(default_factory=StripeSettings)
 
 
-def gateway(name: str, settings: PaymentSettings | None = None) -> Gateway:
-    settings = settings or PaymentSettings()
-    if name == "points":
-        return PointsGateway(point_value_fen=settings.point_value_fen)
-    if name == "offline":
-        return OfflineTransferGateway()
-    if name == "stripe":
-        return StripeGateway(settings.stripe)
-    raise InvalidInput("Unknown payment gateway.", fields={"gateway": [f"One of {', '.join(GATEWAYS)}."]})
-
-
-def stripe(settings: PaymentSettings) -> StripeGateway:
-    return StripeGateway(settings.stripe)
-
-
-def owned_by(order_id: int | None = None, bulk_order_id: int | None = None) -> sa.ColumnElement[bool]:
-    """The attempts of one shop order, or of one bulk order."""
-    if (order_id is None) == (bulk_order_id is None):
-        raise ValueError("a payment pays a shop order or a bulk order, one of them")
-    return Payment.order_id == order_id if order_id is not None else Payment.bulk_order_id == bulk_order_id
+def owned_by(order_id: int | None = None, bulk_order_id: int | None = None, **owner: int) -> sa.ColumnElement[bool]:
+    """The attempts of one thing paid: owned_by(order_id=7), owned_by(bulk_order_id=3), owned_by(**payment.owner())."""
+    owner = {k: v for k, v in {"order_id": order_id, "bulk_order_id": bulk_order_id, **owner}.items() if v is not None}
+    if len(owner) != 1 or not set(owner) <= set(OWNER_COLUMNS):
+        raise ValueError(f"a payment pays one thing: one of {OWNER_COLUMNS}")
+    ((column, value),) = owner.items()
+    return getattr(Payment, column) == value
 
 
 def start_payment(
@@ -57,6 +43,7 @@ def start_payment(
     gateway: Gateway,
     now: datetime,
     gateway_key: str | None = None,
+    details: Mapping | None = None,
 ) -> Payment:
     """A new attempt replaces any attempt still pending for the order (the caller closes attempts
     open at an outside gateway first)."""
@@ -73,7 +60,7 @@ def start_payment(
     )
     session.add(payment)
     session.flush()
-    gateway.start(session, payment, buyer_id=buyer_id, now=now)
+    gateway.start(session, payment, buyer_id=buyer_id, details=details or {}, now=now)
     session.flush()
     return payment
 
@@ -115,11 +102,6 @@ def count_attempts(
     )
 
 
-def confirm_payment(session: Session, payment: Payment, *, reference: str, now: datetime) -> None:
-    gateway(payment.gateway).confirm(session, payment, reference=reference, now=now)
-    session.flush()
-
-
 def cancel_pending(
     session: Session, order_id: int | None = None, *, bulk_order_id: int | None = None, now: datetime
 ) -> None:
@@ -143,17 +125,21 @@ def refund_payment(
     buyer_id: int,
     amount_fen: int,
     reference: str | None,
-    settings: PaymentSettings,
-    gateways: Mapping[str, Gateway] | None = None,
+    actor_id: int | None,
+    gateway: Callable[[str], Gateway],
 ) -> RefundResult:
-    """Give money back through the gateway that took it (`gateways`: those the caller brings, such
-    as a voucher, which this package does not know)."""
+    """Give money back through the gateway that took it (`gateway`: the registry's lookup by name)."""
     payment = succeeded_payment(session, order_id)
     if payment is None or amount_fen == 0:
         return RefundResult()
-    by = (gateways or {}).get(payment.gateway) or gateway(payment.gateway, settings)
-    result = by.refund(
-        session, payment, buyer_id=buyer_id, amount_fen=amount_fen, reference=reference, order_id=order_id
+    result = gateway(payment.gateway).refund(
+        session,
+        payment,
+        buyer_id=buyer_id,
+        actor_id=actor_id,
+        amount_fen=amount_fen,
+        reference=reference,
+        order_id=order_id,
     )
     payment.refunded_fen += amount_fen
     session.flush()
@@ -170,17 +156,17 @@ def record_gateway_refund(
     external_id: str | None,
     reason: str,
     now: datetime,
+    points_clawed_back: int = 0,
 ) -> Refund:
     """Money of an attempt went back at the gateway (sent back by us, or refunded there): recorded
-    against whatever the attempt pays, a shop order or a bulk order."""
+    against whatever the attempt pays."""
     return record_refund(
         session,
-        order_id=payment.order_id,
-        bulk_order_id=payment.bulk_order_id,
+        **payment.owner(),
         amount_fen=amount_fen,
         lines=[],
         points_returned=0,
-        points_clawed_back=0,
+        points_clawed_back=points_clawed_back,
         reference=reference,
         external_id=external_id,
         reason=reason,

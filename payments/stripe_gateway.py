@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -91,10 +91,8 @@ def _call(what: str, fn: Callable[[], T]) -> T:
 
 
 def _links(payment: Payment) -> dict[str, str]:
-    """Metadata naming what the attempt pays: a shop order or an organisation's bulk order."""
-    if payment.bulk_order_id is not None:
-        return {"bulk_order_id": str(payment.bulk_order_id)}
-    return {"order_id": str(payment.order_id)}
+    """Metadata naming what the attempt pays (a shop order, an organisation's bulk order, ...)."""
+    return {column: str(value) for column, value in payment.owner().items()}
 
 
 def _as_dict(obj) -> dict:
@@ -115,7 +113,7 @@ class StripeGateway:
 
     # --- the Gateway protocol --------------------------------------------------------------
 
-    def start(self, session: Session, payment: Payment, *, buyer_id: int, now: datetime) -> None:
+    def start(self, session: Session, payment: Payment, *, buyer_id: int, details: Mapping, now: datetime) -> None:
         """Create the attempt's PaymentIntent; it stays pending until Stripe tells us the outcome."""
         if not payment.gateway_key:
             raise ValueError("a Stripe attempt needs its gateway key")
@@ -146,7 +144,7 @@ class StripeGateway:
             fields={"gateway": ["Not confirmed by hand."]},
         )
 
-    def refund(self, session, payment, *, buyer_id, amount_fen, reference, order_id) -> RefundResult:
+    def refund(self, session, payment, *, buyer_id, actor_id, amount_fen, reference, order_id) -> RefundResult:
         """Give part of the attempt's money back. The key names the refund by the amount already
         refunded and this amount, so a retried refund is the same refund."""
         key = f"{payment.gateway_key}:refund:{payment.refunded_fen}:{amount_fen}"

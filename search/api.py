@@ -26,12 +26,7 @@ def search(args, paging):
     they were. When the engine is unreachable the database answers and `degraded` is true."""
     ext = extension()
     session = get_session()
-    window = ext.config["SEARCH_MAX_RESULT_WINDOW"]
-    if paging["page"] * paging["size"] > window:
-        raise InvalidInput(
-            f"Results beyond the first {window} cannot be paged to; narrow the search.",
-            fields={"page": [f"page × size must be at most {window}."]},
-        )
+    service.check_result_window(page=paging["page"], size=paging["size"], window=ext.config["SEARCH_MAX_RESULT_WINDOW"])
     category_path = None
     if args["category_id"] is not None:
         category = session.get(Category, args["category_id"])

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from search import SearchExtension
 from search.backend import EngineUnavailable, SearchQuery, SearchResult, Suggestion
 from search.embedded_backend import EmbeddedBackend
+from shop.errors import InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,16 @@ def _engine_or_none(ext: SearchExtension):
     if not ext.breaker.allows():
         return None, True
     return ext.engine, False
+
+
+def check_result_window(*, page: int, size: int, window: int) -> None:
+    """Deep pages are refused: an engine answers at most `window` hits of one query (and the database
+    would scan as far); past it, the search must be narrowed."""
+    if page * size > window:
+        raise InvalidInput(
+            f"Results beyond the first {window} cannot be paged to; narrow the search.",
+            fields={"page": [f"page × size must be at most {window}."]},
+        )
 
 
 def search_products(session: Session, ext: SearchExtension, query: SearchQuery, *, facets: bool = True) -> Answer:

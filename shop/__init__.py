@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask import Flask
 
 import search
-from payments.stripe_gateway import StripeSettings
 from shop import config as config_module
 from shop import request_session
+from shop import settings as settings_module
 from shop.auth import guard, passwords
 from shop.db import make_engine, make_sessionmaker
 from shop.extensions import limiter
@@ -37,7 +37,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     engine = app.config.get("ENGINE") or make_engine(app.config["DATABASE_URL"], echo=app.config["SQL_ECHO"])
     app.extensions["shop"] = {"engine": engine, "sessionmaker": make_sessionmaker(engine)}
-    StripeSettings.from_config(app.config)  # a wrong STRIPE_PAYMENT_METHOD_TYPES fails at start, not per request
+    # the slices' settings and the payment gateways (voucher: procurement's), once: a wrong
+    # STRIPE_PAYMENT_METHOD_TYPES fails here, not per request
+    settings_module.install(app)
     passwords.configure(app.config["PASSWORD_HASH_TIME_COST"], app.config["PASSWORD_HASH_MEMORY_KIB"])
 
     request_session.init_app(app)
@@ -54,6 +56,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def _register_blueprints(api: ShopApi) -> None:
+    from payments.api import blp as payments_blp
     from search.api import blp as search_blp
     from shop.auth.api import blp as auth_blp
     from shop.catalog.api import blp as catalog_blp
@@ -63,7 +66,6 @@ def _register_blueprints(api: ShopApi) -> None:
     from shop.inventory.api import blp as inventory_blp
     from shop.inventory.api import public_blp as availability_blp
     from shop.orders.api import blp as orders_blp
-    from shop.orders.gateway_api import blp as payments_blp
     from shop.points.api import blp as points_blp
     from shop.procurement.api import blp as procurement_blp
     from shop.promotions.api import blp as promotions_blp

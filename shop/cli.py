@@ -123,16 +123,17 @@ def payments_reconcile(older_than, limit):
     Exit 1 if Stripe could not be asked about some (run it again later: it is safe to repeat)."""
     from datetime import timedelta
 
+    from payments import payables
     from payments import service as payments
-    from shop import clock, payables
+    from shop import clock
     from shop.errors import DomainError
-    from shop.orders.gateway_api import settings
+    from shop.settings import current as current_settings
 
     cfg = current_app.config
     factory = current_app.extensions["shop"]["sessionmaker"]
     minutes = cfg["PAYMENTS_RECONCILE_AFTER_MINUTES"] if older_than is None else older_than
     now = clock.now()
-    payable_settings = settings()
+    registry = current_settings().payments
     with transaction(factory) as session:
         ids = payments.to_reconcile(session, "stripe", pending_before=now - timedelta(minutes=minutes), limit=limit)
     outcomes: dict[str, int] = {}
@@ -141,7 +142,7 @@ def payments_reconcile(older_than, limit):
         try:
             with transaction(factory) as session:
                 session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-                outcome = payables.reconcile_payment(session, payment_id, settings=payable_settings, now=clock.now())
+                outcome = payables.reconcile_payment(session, payment_id, payments=registry, now=clock.now())
         except DomainError as error:
             failed += 1
             click.echo(f"payment {payment_id}: {error.code}: {error.message}", err=True)

@@ -119,6 +119,11 @@ def begin_writing(session: Session) -> None:
 
 
 def make_sessionmaker(bind) -> sessionmaker[Session]:
+    """Sessions of the application, with the search outbox listening: any caller of the services (a
+    request, a command, a script without create_app) writes outbox rows in its own transaction."""
+    from search import outbox  # the outbox knows the catalog's models, which need this module first
+
+    outbox.install()
     return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
 
 

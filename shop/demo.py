@@ -367,7 +367,8 @@ def _load_offers(session: Session, admin: Actor, buyer: User, now) -> dict[str, 
 
 
 def _load_procurement(session: Session, admin: Actor, users: dict[str, User], now: datetime) -> dict[str, int]:
-    """A district labour union, verified, with its purchaser, approver and finance; this year's budget
+    """A district labour union, verified, with its purchaser, approver and finance (three people: duties
+    are separated, so the draft is submitted, approved and paid by each in turn); this year's budget
     (¥300,000 of a ¥600,000 per-capita ceiling) and reserved-share pledge; volume tiers on the navel
     oranges; a draft bulk order to submit."""
     from shop.procurement import budgets, bulk_orders, organisations, pledges

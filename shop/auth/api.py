@@ -21,7 +21,7 @@ from shop.auth.schemas import (
     UserQueryArgs,
     UserSchema,
 )
-from shop.errors import Forbidden, InvalidInput
+from shop.errors import InvalidInput
 from shop.extensions import limiter, rate_limited
 from shop.request_session import get_session
 from shop.web import PageArgs, documented_errors, page_body
@@ -82,26 +82,20 @@ def logout(args):
     """End the log-in session: this access token, its refresh token and every access token refreshed
     from it answer 401 from now on; the user's other sessions stay. A refresh token given here is
     revoked too, with its session."""
-    session = get_session()
-    claims = get_jwt()
-    # Nothing of a family outlives its refresh token, issued before now.
-    family_expiry = clock.now() + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
-    service.revoke_token(session, jti=claims["jti"], expires_at=clock.datetime_from_timestamp(claims["exp"]))
-    if claims.get(FAMILY_CLAIM):
-        service.revoke_token_family(session, family=claims[FAMILY_CLAIM], expires_at=family_expiry)
+    refresh_claims = None
     if args["refresh_token"]:
         try:
             refresh_claims = decode_token(args["refresh_token"])
         except Exception as exc:  # any decoding failure means the token is not ours
             raise InvalidInput("The refresh token is not valid.", fields={"refresh_token": ["Not valid."]}) from exc
-        if refresh_claims.get("sub") != claims["sub"]:
-            raise Forbidden("That refresh token belongs to someone else.")
-        service.revoke_token(
-            session, jti=refresh_claims["jti"], expires_at=clock.datetime_from_timestamp(refresh_claims["exp"])
-        )
-        service.revoke_token_family(
-            session, family=refresh_claims.get(FAMILY_CLAIM) or refresh_claims["jti"], expires_at=family_expiry
-        )
+    service.log_out(
+        get_session(),
+        access=get_jwt(),
+        refresh=refresh_claims,
+        family_claim=FAMILY_CLAIM,
+        # Nothing of a family outlives its refresh token, issued before now.
+        family_expires_at=clock.now() + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"],
+    )
 
 
 @blp.route("/auth/me", methods=["GET"])

@@ -9,10 +9,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from shop import clock
 from shop.auth import passwords
 from shop.auth.actor import Actor
 from shop.auth.models import ROLE_SCOPE, RevokedToken, RevokedTokenFamily, Role, RoleGrant, ScopeKind, User
-from shop.errors import Conflict, InvalidInput, NotFound, Unauthenticated
+from shop.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
 from shop.paging import paginate
 
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -152,6 +153,22 @@ def revoke_grant(session: Session, actor: Actor, *, user_id: int, grant_id: int)
         raise Conflict("Admins cannot revoke their own admin role.", code="self_revoke")
     session.delete(grant)
     session.flush()
+
+
+def log_out(
+    session: Session, *, access: dict, refresh: dict | None, family_claim: str, family_expires_at: datetime
+) -> None:
+    """End the log-in session of the access token (`access`: its verified claims): it, its family
+    (`family_claim` names the family in the claims) and, if given, a refresh token, which must be the
+    same user's, with its family."""
+    if refresh is not None and refresh.get("sub") != access["sub"]:
+        raise Forbidden("That refresh token belongs to someone else.")
+    revoke_token(session, jti=access["jti"], expires_at=clock.datetime_from_timestamp(access["exp"]))
+    if access.get(family_claim):
+        revoke_token_family(session, family=access[family_claim], expires_at=family_expires_at)
+    if refresh is not None:
+        revoke_token(session, jti=refresh["jti"], expires_at=clock.datetime_from_timestamp(refresh["exp"]))
+        revoke_token_family(session, family=refresh.get(family_claim) or refresh["jti"], expires_at=family_expires_at)
 
 
 def revoke_token(session: Session, *, jti: str, expires_at: datetime) -> None:

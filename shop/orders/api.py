@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import request
 from flask_smorest import Blueprint
 
+from payments import payables
 from payments import service as payments
-from payments.models import PaymentStatus
-from payments.stripe_gateway import StripeSettings
 from shop import clock, idempotency
 from shop.auth.guard import current_actor, login_required
 from shop.extensions import rate_limited
@@ -33,9 +32,8 @@ from shop.orders.schemas import (
     RefundSchema,
     ShipArgs,
 )
-from shop.promotions import quoting
-from shop.promotions.api import points_settings
 from shop.request_session import get_session
+from shop.settings import current as current_settings
 from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Cart, checkout, orders, payments, refunds")
@@ -50,15 +48,7 @@ IDEMPOTENCY_HEADER = {
 
 
 def settings() -> service.OrderSettings:
-    cfg = current_app.config
-    return service.OrderSettings(
-        payment_minutes=cfg["ORDER_PAYMENT_MINUTES"],
-        points=points_settings(),
-        earn_per_yuan=cfg["POINTS_EARN_PER_YUAN"],
-        earn_per_yuan_deep_poverty=cfg["POINTS_EARN_PER_YUAN_DEEP_POVERTY"],
-        stripe=StripeSettings.from_config(cfg),
-        pickup_max_attempts=cfg["PICKUP_MAX_ATTEMPTS"],
-    )
+    return current_settings().orders
 
 
 def _idempotency_key() -> str | None:
@@ -71,21 +61,15 @@ def _idempotency_key() -> str | None:
 def _cart_body(coupon_code=None, points=0):
     session, actor = get_session(), current_actor()
     lines = cart.list_lines(session, actor.user_id)
-    quote = None
-    if lines:
-        items = [
-            quoting.Item(key=str(line.id), sku_id=line.sku_id, quantity=line.quantity, rush_sale_id=line.rush_sale_id)
-            for line in lines
-        ]
-        quote = quoting.quote(
-            session,
-            user_id=actor.user_id,
-            items=items,
-            coupon_code=coupon_code,
-            points_requested=points,
-            settings=points_settings(),
-            now=clock.now(),
-        )
+    quote = service.quote_cart(
+        session,
+        actor.user_id,
+        lines,
+        coupon_code=coupon_code,
+        points_requested=points,
+        settings=settings(),
+        now=clock.now(),
+    )
     return {"lines": lines, "quote": quote}
 
 
@@ -257,11 +241,7 @@ def pay(args, order_id):
             ).id
         ),
     )
-    payment = payments.get_payment(session, payment_id)
-    if payment.gateway == "stripe" and payment.status == PaymentStatus.PENDING and payment.client_secret is None:
-        # a replay of an earlier request: the secret is not stored, Stripe tells it again
-        payment.client_secret = payments.stripe(settings().payments).retrieve(payment.external_id).client_secret
-    return payment
+    return payables.with_client_secret(payments.get_payment(session, payment_id), payments=settings().payments)
 
 
 @blp.route("/orders/<int:order_id>/payments", methods=["GET"])
@@ -283,7 +263,9 @@ def list_payments(paging, order_id):
 @login_required
 def confirm_offline(args, payment_id):
     """Admins: record the bank transfer that paid an order; the order becomes paid."""
-    return service.confirm_offline_payment(get_session(), current_actor(), payment_id, now=clock.now(), **args)
+    return service.confirm_offline_payment(
+        get_session(), current_actor(), payment_id, settings=settings(), now=clock.now(), **args
+    )
 
 
 @blp.route("/orders/<int:order_id>/ready", methods=["POST"])

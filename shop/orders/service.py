@@ -13,11 +13,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
-from payments import intents
+from payments import payables
 from payments import service as payments
-from payments.events import IntentState
-from payments.models import EventSource, Payment, PaymentStatus, RefundKind
-from payments.stripe_gateway import StripeSettings
+from payments.models import Payment
+from payments.registry import Payments
 from shop.auth.actor import Actor
 from shop.auth.models import Role
 from shop.catalog.models import Product, Sku
@@ -30,8 +29,7 @@ from shop.orders.models import Fulfilment, Order, OrderEvent, OrderLine, OrderSt
 from shop.paging import paginate
 from shop.points import service as points
 from shop.points.models import PointsKind
-from shop.procurement.voucher_gateway import VoucherGateway
-from shop.promotions import quoting
+from shop.promotions import pricing, quoting
 from shop.promotions import service as offers
 from shop.promotions.models import Coupon
 from shop.reference.models import Township
@@ -51,12 +49,9 @@ class OrderSettings:
     points: quoting.PointsSettings = field(default_factory=quoting.PointsSettings)
     earn_per_yuan: int = 1
     earn_per_yuan_deep_poverty: int = 2
-    stripe: StripeSettings = field(default_factory=StripeSettings)
+    # the gateways (built once at start-up, with the voucher gateway procurement registers)
+    payments: Payments = field(default_factory=Payments)
     pickup_max_attempts: int = 5  # wrong pick-up codes before the code is locked
-
-    @property
-    def payments(self) -> payments.PaymentSettings:
-        return payments.PaymentSettings(point_value_fen=self.points.point_value_fen, stripe=self.stripe)
 
 
 class WrongPickupCode(Conflict):
@@ -78,6 +73,34 @@ class CartNotOrderable(Conflict):
 
 
 # --- checkout --------------------------------------------------------------------------------
+
+
+def quote_cart(
+    session: Session,
+    user_id: int,
+    lines: list,
+    *,
+    coupon_code: str | None,
+    points_requested: int,
+    settings: OrderSettings,
+    now: datetime,
+) -> pricing.Quote | None:
+    """Cart lines priced for their buyer now, as checkout prices them (None for no lines)."""
+    if not lines:
+        return None
+    items = [
+        quoting.Item(key=str(line.id), sku_id=line.sku_id, quantity=line.quantity, rush_sale_id=line.rush_sale_id)
+        for line in lines
+    ]
+    return quoting.quote(
+        session,
+        user_id=user_id,
+        items=items,
+        coupon_code=coupon_code,
+        points_requested=points_requested,
+        settings=settings.points,
+        now=now,
+    )
 
 
 def checkout(
@@ -116,17 +139,13 @@ def checkout(
     if fulfilment == Fulfilment.DELIVERY and not delivery_address:
         raise InvalidInput("A delivery needs an address.", fields={"delivery_address": ["Required for delivery."]})
 
-    items = [
-        quoting.Item(key=str(line.id), sku_id=line.sku_id, quantity=line.quantity, rush_sale_id=line.rush_sale_id)
-        for line in lines
-    ]
-    quote = quoting.quote(
+    quote = quote_cart(
         session,
-        user_id=actor.user_id,
-        items=items,
+        actor.user_id,
+        lines,
         coupon_code=coupon_code,
         points_requested=points_requested,
-        settings=settings.points,
+        settings=settings,
         now=now,
     )
     if quote.problems:
@@ -347,14 +366,6 @@ def _mark_paid(session: Session, order: Order, *, actor_id: int | None, now: dat
     session.flush()
 
 
-def _gateway_key(order: Order, attempt: int) -> str:
-    """Names one Stripe attempt of an order, for Stripe's idempotency keys: the same again after a
-    rolled-back request (the count of committed attempts has not moved), and distinct across databases
-    that share a Stripe account (the order's creation instant, to the microsecond)."""
-    created = int(order.created_at.timestamp() * 1_000_000)
-    return f"order-{order.id}-{created}-attempt-{attempt}"
-
-
 def pay_order(
     session: Session,
     actor: Actor,
@@ -365,11 +376,8 @@ def pay_order(
     now: datetime,
     voucher_code: str | None = None,
 ) -> Payment:
-    """Start a payment attempt for the order's total as the server computed it.
-
-    Stripe: a buyer who asks again while an attempt is open (a retry, a second tab) gets that attempt
-    back with a fresh client secret, never a second intent that could be paid as well. Paying another
-    way first closes the open intent at Stripe.
+    """Start a payment attempt for the order's total as the server computed it (payments.payables.start:
+    a Stripe attempt open is reused, paying another way closes it first).
 
     Voucher: the whole total is taken off the value voucher whose code the buyer gives, in this
     transaction (shop.procurement.voucher_gateway)."""
@@ -377,62 +385,42 @@ def pay_order(
     order = _lock(session, order_id)
     if order.buyer_id != actor.user_id:
         raise NotFound("No such order.")
-    if order.status != OrderStatus.PENDING_PAYMENT:
-        raise Conflict("This order is not awaiting payment.", code="not_payable", status=order.status.value)
-    if gateway_name == "voucher":
-        gateway = VoucherGateway(actor_id=actor.user_id, raw_code=voucher_code)
-    else:
-        gateway = payments.gateway(gateway_name, settings.payments)
-    key = None
-    if gateway_name == "stripe":
-        reused = _reuse_stripe_attempt(session, order, settings=settings, now=now)
-        if reused is not None:
-            return reused
-        key = _gateway_key(order, payments.count_attempts(session, order.id, "stripe") + 1)
-    else:
-        _close_stripe_attempts(session, order, settings=settings, now=now)
-    payment = payments.start_payment(
+    return payables.start(
         session,
-        order_id=order.id,
-        buyer_id=order.buyer_id,
-        amount_fen=order.total_fen,
-        gateway=gateway,
-        gateway_key=key,
+        OrderPayable(order),
+        payments=settings.payments,
+        gateway_name=gateway_name,
+        actor_id=actor.user_id,
+        payer_id=order.buyer_id,
+        details={"voucher_code": voucher_code},
         now=now,
     )
-    if payment.status == PaymentStatus.SUCCEEDED:
-        _mark_paid(session, order, actor_id=actor.user_id, now=now)
-    return payment
-
-
-def _reuse_stripe_attempt(session: Session, order: Order, *, settings: OrderSettings, now: datetime) -> Payment | None:
-    attempts = payments.open_attempts(session, order.id, "stripe")
-    return intents.reuse_stripe_attempt(session, OrderPayable(order), attempts, settings=settings.payments, now=now)
-
-
-def _close_stripe_attempts(session: Session, order: Order, *, settings: OrderSettings, now: datetime) -> None:
-    """Before an order is paid another way or cancelled, close its open Stripe intent (see
-    payments.intents.close_stripe_attempts)."""
-    attempts = payments.open_attempts(session, order.id, "stripe")
-    intents.close_stripe_attempts(session, OrderPayable(order), attempts, settings=settings.payments, now=now)
 
 
 def confirm_offline_payment(
-    session: Session, actor: Actor, payment_id: int, *, reference: str, now: datetime
+    session: Session,
+    actor: Actor,
+    payment_id: int,
+    *,
+    reference: str,
+    now: datetime,
+    settings: OrderSettings | None = None,
 ) -> Payment:
     """An admin records the bank transfer that paid an order."""
     actor.require(Role.ADMIN)
     payment = payments.get_payment(session, payment_id)
+    if payment.order_id is None:
+        raise NotFound("No such order.")
     order = _lock(session, payment.order_id)
-    if order.status != OrderStatus.PENDING_PAYMENT:
-        raise Conflict(
-            "The order is no longer awaiting payment; return the transfer.",
-            code="not_payable",
-            status=order.status.value,
-        )
-    payments.confirm_payment(session, payment, reference=reference, now=now)
-    _mark_paid(session, order, actor_id=actor.user_id, now=now)
-    return payment
+    return payables.confirm_offline(
+        session,
+        OrderPayable(order),
+        payment,
+        payments=(settings or OrderSettings()).payments,
+        reference=reference,
+        actor_id=actor.user_id,
+        now=now,
+    )
 
 
 # --- cancel and expiry -----------------------------------------------------------------------
@@ -463,7 +451,7 @@ def cancel_order(
     if order.buyer_id != actor.user_id and not actor.is_admin:
         raise NotFound("No such order.")
     if order.status == OrderStatus.PENDING_PAYMENT:
-        _close_stripe_attempts(session, order, settings=settings or OrderSettings(), now=now)
+        payables.close_attempts(session, OrderPayable(order), payments=(settings or OrderSettings()).payments, now=now)
     order.transition(OrderStatus.CANCELLED, actor_id=actor.user_id, at=now, note="cancelled")
     _release_holds(session, order, now)
     session.flush()
@@ -715,8 +703,8 @@ def refund_order(
         buyer_id=order.buyer_id,
         amount_fen=amount,
         reference=reference,
-        settings=settings.payments,
-        gateways={"voucher": VoucherGateway(actor_id=actor.user_id)},
+        actor_id=actor.user_id,
+        gateway=settings.payments.gateway,
     )
     refund = payments.record_refund(
         session,
@@ -757,10 +745,16 @@ def _claw_back_points(session: Session, order: Order, amount: int) -> int:
 
 
 @dataclass
-class OrderPayable:
+class OrderPayable(payables.RowPayable):
     """A shop order as what a payment attempt pays (payments.intents.Payable); its row is locked."""
 
     order: Order
+    kind = "order"
+    column = "order_id"
+
+    @property
+    def row(self) -> Order:
+        return self.order
 
     def awaits_payment(self) -> bool:
         return self.order.status == OrderStatus.PENDING_PAYMENT
@@ -768,14 +762,33 @@ class OrderPayable:
     def past_due(self, now: datetime) -> bool:
         return self.order.expires_at <= now
 
-    def mark_paid(self, session: Session, payment: Payment, now: datetime) -> None:
-        _mark_paid(session, self.order, actor_id=None, now=now)
+    def mark_paid(self, session: Session, payment: Payment, *, actor_id: int | None, now: datetime) -> None:
+        _mark_paid(session, self.order, actor_id=actor_id, now=now)
 
-    def record_outside_refund(self, session, payment, charge, refund_id, now) -> str:
-        return _record_outside_refund(session, self.order, payment, charge, refund_id, now)
+    def take_outside_refund(
+        self, session: Session, payment: Payment, amount_fen: int, now: datetime
+    ) -> payables.OutsideRefund:
+        """A refund made at the gateway: the money is recorded against the order; no goods or spent
+        points are named, so stock and points stay, except earned points, which follow the money as
+        in any refund."""
+        order = self.order
+        amount = min(amount_fen, order.paid_fen - order.refunded_fen)
+        if amount <= 0:
+            return payables.OutsideRefund(0)
+        clawed = _claw_back_points(session, order, amount)
+        order.refunded_fen += amount
+        fully = order.refunded_fen == order.paid_fen
+        order.transition(
+            OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED,
+            actor_id=None,
+            at=now,
+            note="refunded at the payment provider",
+        )
+        return payables.OutsideRefund(amount, points_clawed_back=clawed)
 
     def after_news(self, session: Session, now: datetime) -> None:
-        _expire_if_due(session, self.order, now)
+        if self.order.status == OrderStatus.PENDING_PAYMENT and self.order.expires_at <= now:
+            expire_due(session, now, order_ids=[self.order.id])
 
 
 def payable(session: Session, order_id: int) -> OrderPayable:
@@ -783,64 +796,6 @@ def payable(session: Session, order_id: int) -> OrderPayable:
     return OrderPayable(_lock(session, order_id))
 
 
-def apply_intent_state(
-    session: Session,
-    order: Order,
-    payment: Payment,
-    state: IntentState,
-    *,
-    source: EventSource,
-    settings: OrderSettings,
-    now: datetime,
-) -> str:
-    """Apply what the gateway says about one attempt of the order (its row locked by the caller)."""
-    return intents.apply_intent_state(
-        session, OrderPayable(order), payment, state, source=source, settings=settings.payments, now=now
-    )
-
-
-def _record_outside_refund(
-    session: Session, order: Order, payment: Payment, charge: IntentState, refund_id: str | None, now: datetime
-) -> str:
-    """A refund made at the gateway (its dashboard), learned from charge.refunded: the money is
-    recorded against the order; no goods or spent points are named, so stock and points stay, except
-    earned points, which follow the money as in any refund."""
-    if payment.status != PaymentStatus.SUCCEEDED:
-        return "no order refund"
-    outside = charge.refunded_fen - payment.refunded_fen  # Stripe's total minus what we recorded
-    if outside <= 0:
-        return "refunds already recorded"
-    payment.refunded_fen += outside
-    amount = min(outside, order.paid_fen - order.refunded_fen)
-    if amount <= 0:
-        return "order refunded already"
-    clawed = _claw_back_points(session, order, amount)
-    order.refunded_fen += amount
-    fully = order.refunded_fen == order.paid_fen
-    order.transition(
-        OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED,
-        actor_id=None,
-        at=now,
-        note="refunded at the payment provider",
-    )
-    payments.record_refund(
-        session,
-        order_id=order.id,
-        amount_fen=amount,
-        lines=[],
-        points_returned=0,
-        points_clawed_back=clawed,
-        reference=intents.short(charge.charge_id),
-        external_id=refund_id,
-        reason=intents.OUTSIDE_REFUND,
-        actor_id=None,
-        now=now,
-        kind=RefundKind.OUTSIDE,
-        payment=payment,
-    )
-    return f"outside refund of {amount} fen recorded"
-
-
-def _expire_if_due(session: Session, order: Order, now: datetime) -> None:
-    if order.status == OrderStatus.PENDING_PAYMENT and order.expires_at <= now:
-        expire_due(session, now, order_ids=[order.id])
+def register_payments(registry: Payments) -> None:
+    """At start-up: shop orders are what payments' `order_id` pays."""
+    registry.register_payable("order_id", payable)

@@ -3,7 +3,14 @@
 Members hold role grants scoped to their organisation: purchaser (the role `org_member`), approver
 (`org_approver`) and finance (`org_finance`). Admins act everywhere. Anything of an organisation is
 invisible to everyone else: they are told it does not exist (404). A member without the role an
-action needs is refused (403)."""
+action needs is refused (403).
+
+Separation of duties, unless an admin relaxed it for the organisation (`separation_of_duties`):
+the one who submitted a bulk order may not approve it (409 `submitter_cannot_approve`), the one who
+approved it may not pay it or confirm its payment (409 `approver_cannot_pay`), and nobody grants
+roles to themselves (403 `self_grant`). Holding several roles is allowed; doing two of these steps of
+one order is not. The figures that bound a union's budget, headcount and per-capita cap, are set by
+an admin (403 `set_by_admin` for anyone else)."""
 
 from __future__ import annotations
 
@@ -12,12 +19,32 @@ from sqlalchemy.orm import Session
 
 from shop.auth.actor import Actor
 from shop.auth.models import Role
-from shop.errors import Forbidden, NotFound
-from shop.procurement.models import Organisation
+from shop.errors import Conflict, Forbidden, NotFound
+from shop.procurement.models import BulkOrder, BulkOrderEvent, BulkOrderStatus, Organisation
 
 PURCHASER, APPROVER, FINANCE = Role.ORG_MEMBER, Role.ORG_APPROVER, Role.ORG_FINANCE
 ORG_ROLES = (PURCHASER, APPROVER, FINANCE)
 ROLE_NAMES = {PURCHASER: "purchaser", APPROVER: "approver", FINANCE: "finance"}
+
+
+class SubmitterCannotApprove(Conflict):
+    code = "submitter_cannot_approve"
+    message = "Who submitted a bulk order cannot approve it; another approver must."
+
+
+class ApproverCannotPay(Conflict):
+    code = "approver_cannot_pay"
+    message = "Who approved a bulk order cannot pay it or confirm its payment; another finance member must."
+
+
+class SelfGrant(Forbidden):
+    code = "self_grant"
+    message = "Nobody grants roles to themselves; another approver or an admin must."
+
+
+class SetByAdmin(Forbidden):
+    code = "set_by_admin"
+    message = "Only an admin sets these."
 
 
 def member_of(actor: Actor) -> set[int]:
@@ -54,3 +81,40 @@ def get_organisation(session: Session, actor: Actor, organisation_id: int, *role
     if organisation is None:
         raise NotFound("No such organisation.")
     return organisation
+
+
+def _duties_separated(session: Session, organisation_id: int) -> bool:
+    organisation = session.get(Organisation, organisation_id)
+    return organisation is None or organisation.separation_of_duties
+
+
+def _actor_of(session: Session, order: BulkOrder, status: BulkOrderStatus) -> int | None:
+    """Who last moved the order into `status` (its event log)."""
+    return session.scalar(
+        sa.select(BulkOrderEvent.actor_id)
+        .where(BulkOrderEvent.bulk_order_id == order.id, BulkOrderEvent.to_status == status)
+        .order_by(BulkOrderEvent.id.desc())
+        .limit(1)
+    )
+
+
+def require_not_submitter(session: Session, actor: Actor, order: BulkOrder) -> None:
+    """Before approving: the approver is not who submitted the order."""
+    if _duties_separated(session, order.organisation_id) and (
+        _actor_of(session, order, BulkOrderStatus.SUBMITTED) == actor.user_id
+    ):
+        raise SubmitterCannotApprove(bulk_order_id=order.id)
+
+
+def require_not_approver(session: Session, actor: Actor, order: BulkOrder) -> None:
+    """Before paying or confirming a payment: the payer is not who approved the order."""
+    if _duties_separated(session, order.organisation_id) and (
+        _actor_of(session, order, BulkOrderStatus.APPROVED) == actor.user_id
+    ):
+        raise ApproverCannotPay(bulk_order_id=order.id)
+
+
+def require_not_self(session: Session, actor: Actor, organisation_id: int, user_id: int) -> None:
+    """Before granting roles: not to oneself."""
+    if user_id == actor.user_id and _duties_separated(session, organisation_id):
+        raise SelfGrant(organisation_id=organisation_id)

@@ -1,12 +1,10 @@
 from __future__ import annotations
 
-from flask import Response, current_app, request
+from flask import Response, request
 from flask_smorest import Blueprint
 
-from payments import service as payments
-from payments.models import Payment, PaymentStatus
-from payments.service import PaymentSettings
-from payments.stripe_gateway import StripeSettings
+from payments import payables
+from payments.models import Payment
 from shop import clock, idempotency
 from shop.auth.guard import current_actor, login_required
 from shop.extensions import rate_limited
@@ -48,6 +46,7 @@ from shop.procurement.schemas import (
     LinePageSchema,
     LinesArgs,
     NoteArgs,
+    OrganisationAdminArgs,
     OrganisationArgs,
     OrganisationPageSchema,
     OrganisationQueryArgs,
@@ -75,6 +74,7 @@ from shop.procurement.schemas import (
 )
 from shop.promotions import tiers
 from shop.request_session import get_session
+from shop.settings import current as current_settings
 from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint(
@@ -110,11 +110,7 @@ EXPORT_RESPONSE = {
 
 
 def settings() -> bulk_orders.ProcurementSettings:
-    cfg = current_app.config
-    return bulk_orders.ProcurementSettings(
-        voucher_secret=cfg["VOUCHER_CODE_SECRET"],
-        payments=PaymentSettings(point_value_fen=cfg["POINTS_VALUE_FEN"], stripe=StripeSettings.from_config(cfg)),
-    )
+    return current_settings().procurement
 
 
 def _file(tables, fmt: str, name: str) -> Response:
@@ -167,8 +163,21 @@ def get_organisation(organisation_id):
 @documented_errors(403, 404)
 @login_required
 def update_organisation(args, organisation_id):
-    """Approvers edit the organisation; approvers and finance edit its invoice profile (tax number checked)."""
+    """Approvers edit the organisation; approvers and finance edit its invoice profile (tax number checked).
+    The headcount and per-capita cap, which bound a union's budget, are an admin's: 403 `set_by_admin`."""
     return organisations.update_organisation(get_session(), current_actor(), organisation_id, data=args)
+
+
+@blp.route("/procurement/organisations/<int:organisation_id>/admin-settings", methods=["PATCH"])
+@blp.arguments(OrganisationAdminArgs)
+@blp.response(200, OrganisationSchema)
+@documented_errors(403, 404)
+@login_required
+def update_admin_settings(args, organisation_id):
+    """Admins: the headcount and per-capita cap that bound the union's budget, and the separation of
+    duties (on by default: who submits a bulk order does not approve it, who approves does not pay it,
+    nobody grants themselves roles); clear it only for an organisation too small to separate them."""
+    return organisations.update_admin_settings(get_session(), current_actor(), organisation_id, data=args)
 
 
 @blp.route("/procurement/organisations/<int:organisation_id>/verify", methods=["POST"])
@@ -195,7 +204,7 @@ def list_members(organisation_id):
 @documented_errors(403, 404)
 @login_required
 def add_member(args, organisation_id):
-    """Approvers: give an existing account roles in the organisation."""
+    """Approvers: give an existing account roles in the organisation (not themselves: 403 `self_grant`)."""
     return organisations.add_member(get_session(), current_actor(), organisation_id, **args)
 
 
@@ -269,10 +278,6 @@ def list_budget_entries(paging, budget_id):
 @login_required
 def file_pledge(args, organisation_id, year):
     """Approvers or finance file the year's reserved share (预留份额), or revise it; lowering it needs a reason."""
-    if not 2000 <= year <= 2100:
-        from shop.errors import NotFound
-
-        raise NotFound("No such fiscal year.")
     session = get_session()
     pledge = pledges.file_pledge(session, current_actor(), organisation_id, year, data=args, now=clock.now())
     return pledges.with_completion(session, pledge)
@@ -427,7 +432,8 @@ def submit(order_id):
 @documented_errors(403, 404, 409)
 @login_required
 def approve(args, order_id):
-    """Approvers: approve; the total is committed against the year's budget and the goods are reserved."""
+    """Approvers: approve; the total is committed against the year's budget and the goods are reserved.
+    Not the member who submitted it (409 `submitter_cannot_approve`)."""
     return _move("approve", order_id, **args)
 
 
@@ -466,7 +472,8 @@ def pay(args, order_id):
     commitment becomes spend, as with a confirmed transfer. Asking again while a Stripe attempt is
     open returns that attempt, never a second one; paying by transfer first closes it at Stripe (409
     `payment_in_progress` if it is completing). If Stripe cannot be reached (503) or refuses (502),
-    nothing changes here and a retry is safe."""
+    nothing changes here and a retry is safe. Not the member who approved the order (409
+    `approver_cannot_pay`)."""
     session, actor = get_session(), current_actor()
     cfg = settings()
     payment_id, _ = idempotency.run_once(
@@ -481,11 +488,7 @@ def pay(args, order_id):
             ).id
         ),
     )
-    payment = session.get(Payment, payment_id)
-    if payment.gateway == "stripe" and payment.status == PaymentStatus.PENDING and payment.client_secret is None:
-        # a replay of an earlier request: the secret is not stored, Stripe tells it again
-        payment.client_secret = payments.stripe(cfg.payments).retrieve(payment.external_id).client_secret
-    return payment
+    return payables.with_client_secret(session.get(Payment, payment_id), payments=cfg.payments)
 
 
 @blp.route("/procurement/bulk-orders/<int:order_id>/payments", methods=["GET"])
@@ -505,7 +508,8 @@ def list_payments(paging, order_id):
 @login_required
 def confirm_payment(args, order_id, payment_id):
     """Finance of the organisation (or admins): the transfer arrived; the order is paid, the budget
-    commitment becomes spend, the stock is sold (a voucher order's vouchers are issued)."""
+    commitment becomes spend, the stock is sold (a voucher order's vouchers are issued). Not the
+    member who approved the order (409 `approver_cannot_pay`)."""
     return bulk_orders.confirm_payment(
         get_session(), current_actor(), order_id, payment_id, settings=settings(), now=clock.now(), **args
     )
@@ -563,12 +567,6 @@ def list_events(paging, order_id):
 # --- vouchers ----------------------------------------------------------------------------------
 
 
-def _with_codes(result, paging):
-    items, total = result
-    secret = current_app.config["VOUCHER_CODE_SECRET"]
-    return {"items": [vouchers.with_code(v, secret) for v in items], "total": total, **paging}
-
-
 @blp.route("/procurement/organisations/<int:organisation_id>/vouchers", methods=["GET"])
 @blp.arguments(VoucherQueryArgs, location="query")
 @blp.arguments(PageArgs, location="query")
@@ -578,9 +576,15 @@ def _with_codes(result, paging):
 def list_vouchers(query, paging, organisation_id):
     """Members: the organisation's vouchers with their codes and QR payloads, to hand out."""
     result = vouchers.list_vouchers(
-        get_session(), current_actor(), organisation_id=organisation_id, now=clock.now(), **query, **paging
+        get_session(),
+        current_actor(),
+        organisation_id=organisation_id,
+        secret=settings().voucher_secret,
+        now=clock.now(),
+        **query,
+        **paging,
     )
-    return _with_codes(result, paging)
+    return page_body(result, paging)
 
 
 @blp.route("/procurement/bulk-orders/<int:order_id>/vouchers", methods=["GET"])
@@ -592,9 +596,15 @@ def list_vouchers(query, paging, organisation_id):
 def list_order_vouchers(query, paging, order_id):
     """Members: the vouchers a voucher order issued, with their codes."""
     result = vouchers.list_vouchers(
-        get_session(), current_actor(), bulk_order_id=order_id, now=clock.now(), **query, **paging
+        get_session(),
+        current_actor(),
+        bulk_order_id=order_id,
+        secret=settings().voucher_secret,
+        now=clock.now(),
+        **query,
+        **paging,
     )
-    return _with_codes(result, paging)
+    return page_body(result, paging)
 
 
 @blp.route("/procurement/vouchers/check", methods=["POST"])

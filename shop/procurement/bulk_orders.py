@@ -24,10 +24,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from payments import intents
+from payments import payables
 from payments import service as payments
-from payments.models import Payment, PaymentStatus, RefundKind
-from payments.service import PaymentSettings
+from payments.models import Payment
+from payments.registry import Payments
 from shop.auth.actor import Actor
 from shop.catalog.models import Product, Sku
 from shop.certification.query import product_in_force
@@ -69,7 +69,8 @@ LINE_COLUMNS = (
 @dataclass(frozen=True)
 class ProcurementSettings:
     voucher_secret: str = ""
-    payments: PaymentSettings = field(default_factory=PaymentSettings)
+    # the gateways and payables, built once at start-up (shop.settings)
+    payments: Payments = field(default_factory=Payments)
 
 
 class LinesRejected(InvalidInput):
@@ -429,6 +430,8 @@ def approve(session: Session, actor: Actor, order_id: int, *, note: str, now: da
     """The approver approves: the total is committed against the fiscal year's budget (refused when
     it does not fit) and the goods are reserved at the supply location."""
     order = _acting(session, actor, order_id, APPROVER)
+    if order.status == S.SUBMITTED:
+        access.require_not_submitter(session, actor, order)
     order.transition(S.APPROVED, actor_id=actor.user_id, at=now, note=note)
     budget = budgets.budget_for(session, order.organisation_id, order.fiscal_year)
     if order.total_fen:
@@ -484,10 +487,7 @@ def cancel(
     was_approved = order.status == S.APPROVED
     if was_approved:
         settings = settings or ProcurementSettings()
-        attempts = payments.open_attempts(session, None, "stripe", bulk_order_id=order.id)
-        intents.close_stripe_attempts(
-            session, BulkPayable(order, settings), attempts, settings=settings.payments, now=now
-        )
+        payables.close_attempts(session, BulkPayable(order, settings), payments=settings.payments, now=now)
     order.transition(S.CANCELLED, actor_id=actor.user_id, at=now, note=reason)
     if was_approved:
         if order.total_fen:
@@ -512,13 +512,6 @@ def cancel(
 BULK_GATEWAYS = ("offline", "stripe")
 
 
-def _gateway_key(order: BulkOrder, attempt: int) -> str:
-    """Names one Stripe attempt of a bulk order for Stripe's idempotency keys (as shop orders do:
-    the same after a rolled-back request, distinct across databases sharing a Stripe account)."""
-    created = int(order.created_at.timestamp() * 1_000_000)
-    return f"bulk-{order.id}-{created}-attempt-{attempt}"
-
-
 def start_payment(
     session: Session,
     actor: Actor,
@@ -529,44 +522,35 @@ def start_payment(
     settings: ProcurementSettings | None = None,
 ) -> Payment:
     """Finance starts paying the approved order's total (as the server computed it) through the
-    payments service: a bank transfer (pending until confirmed) or Stripe. Asking for Stripe while a
-    Stripe attempt is open returns that attempt; paying by transfer first closes it at Stripe."""
+    payments flow (payments.payables.start): a bank transfer (pending until confirmed) or Stripe."""
     settings = settings or ProcurementSettings()
     order = _acting(session, actor, order_id, FINANCE)
-    if order.status != S.APPROVED:
-        raise Conflict("Only an approved order awaits payment.", code="not_payable", status=order.status.value)
-    if gateway_name not in BULK_GATEWAYS:
-        raise InvalidInput(
-            "Unknown payment gateway for organisations.", fields={"gateway": [f"One of {BULK_GATEWAYS}."]}
-        )
-    gateway = payments.gateway(gateway_name, settings.payments)
-    payable = BulkPayable(order, settings)
-    attempts = payments.open_attempts(session, None, "stripe", bulk_order_id=order.id)
-    key = None
-    if gateway_name == "stripe":
-        reused = intents.reuse_stripe_attempt(session, payable, attempts, settings=settings.payments, now=now)
-        if reused is not None:
-            return reused
-        key = _gateway_key(order, payments.count_attempts(session, None, "stripe", bulk_order_id=order.id) + 1)
-    else:
-        intents.close_stripe_attempts(session, payable, attempts, settings=settings.payments, now=now)
-    return payments.start_payment(
+    if order.status == S.APPROVED:
+        access.require_not_approver(session, actor, order)
+    return payables.start(
         session,
-        bulk_order_id=order.id,
-        buyer_id=actor.user_id,
-        amount_fen=order.total_fen,
-        gateway=gateway,
-        gateway_key=key,
+        BulkPayable(order, settings),
+        payments=settings.payments,
+        gateway_name=gateway_name,
+        allowed=BULK_GATEWAYS,
+        actor_id=actor.user_id,
+        payer_id=actor.user_id,
         now=now,
     )
 
 
 @dataclass
-class BulkPayable:
+class BulkPayable(payables.RowPayable):
     """A bulk order as what a payment attempt pays (payments.intents.Payable); its row is locked."""
 
     order: BulkOrder
     settings: ProcurementSettings
+    kind = "bulk"
+    column = "bulk_order_id"
+
+    @property
+    def row(self) -> BulkOrder:
+        return self.order
 
     def awaits_payment(self) -> bool:
         return self.order.status == S.APPROVED
@@ -574,29 +558,15 @@ class BulkPayable:
     def past_due(self, now: datetime) -> bool:
         return False  # an approved order waits for its money until someone cancels it
 
-    def mark_paid(self, session: Session, payment: Payment, now: datetime) -> None:
-        mark_paid(session, self.order, actor_id=None, settings=self.settings, now=now)
+    def mark_paid(self, session: Session, payment: Payment, *, actor_id: int | None, now: datetime) -> None:
+        mark_paid(session, self.order, actor_id=actor_id, settings=self.settings, now=now)
 
-    def record_outside_refund(self, session, payment, charge, refund_id, now) -> str:
-        """A refund made in Stripe's dashboard after the order was paid: recorded against the payment;
-        bulk orders have no refund flow here, so the budget and the goods stay as they are."""
-        if payment.status != PaymentStatus.SUCCEEDED:
-            return "no order refund"
-        outside = charge.refunded_fen - payment.refunded_fen
-        if outside <= 0:
-            return "refunds already recorded"
-        payment.refunded_fen += outside
-        payments.record_gateway_refund(
-            session,
-            payment,
-            amount_fen=outside,
-            kind=RefundKind.OUTSIDE,
-            reference=intents.short(charge.charge_id),
-            external_id=refund_id,
-            reason=intents.OUTSIDE_REFUND,
-            now=now,
-        )
-        return f"outside refund of {outside} fen recorded (budget unchanged)"
+    def take_outside_refund(
+        self, session: Session, payment: Payment, amount_fen: int, now: datetime
+    ) -> payables.OutsideRefund:
+        """Recorded against the payment; bulk orders have no refund flow here, so the budget and the
+        goods stay as they are."""
+        return payables.OutsideRefund(amount_fen, note=" (budget unchanged)")
 
     def after_news(self, session: Session, now: datetime) -> None:
         return None
@@ -625,15 +595,17 @@ def confirm_payment(
 ) -> Payment:
     """The organisation's finance (or an admin) records the bank transfer: the order is paid."""
     order = _acting(session, actor, order_id, FINANCE)
-    payment = session.get(Payment, payment_id)
-    if payment is None or payment.bulk_order_id != order.id:
-        raise NotFound("No such payment.")
-    if order.status != S.APPROVED:
-        raise Conflict("The order is not awaiting payment.", code="not_payable", status=order.status.value)
-    payments.confirm_payment(session, payment, reference=reference, now=now)
-    payment.confirmed_by_id = actor.user_id
-    mark_paid(session, order, actor_id=actor.user_id, settings=settings, now=now)
-    return payment
+    if order.status == S.APPROVED:
+        access.require_not_approver(session, actor, order)
+    return payables.confirm_offline(
+        session,
+        BulkPayable(order, settings),
+        session.get(Payment, payment_id),
+        payments=settings.payments,
+        reference=reference,
+        actor_id=actor.user_id,
+        now=now,
+    )
 
 
 def mark_paid(

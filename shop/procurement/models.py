@@ -38,6 +38,9 @@ class Organisation(Base):
     per_capita_cap_fen: Mapped[int] = mapped_column(default=50_000)
     # Whether the unredeemed value of expired pickup vouchers goes back to the budget.
     return_unredeemed_vouchers: Mapped[bool] = mapped_column(default=True)
+    # Separation of duties (shop.procurement.access): who submits does not approve, who approves does
+    # not pay, nobody grants themselves roles. Only an admin relaxes it (a one-person organisation).
+    separation_of_duties: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     contact_name: Mapped[str] = mapped_column(sa.String(100))
     contact_phone: Mapped[str] = mapped_column(sa.String(20))
     # Invoice profile (发票抬头): title and tax number, address, bank.

@@ -20,12 +20,13 @@ from shop.suppliers import uscc
 
 EDITABLE = (
     "name",
-    "headcount",
-    "per_capita_cap_fen",
     "return_unredeemed_vouchers",
     "contact_name",
     "contact_phone",
 )
+# They bound a union's budget (headcount × per-capita cap): declared at registration, checked when an
+# admin verifies the organisation, changed by an admin only. So is the separation of duties.
+ADMIN_FIELDS = ("headcount", "per_capita_cap_fen", "separation_of_duties")
 INVOICE_FIELDS = (
     "invoice_title",
     "invoice_tax_number",
@@ -77,18 +78,38 @@ def verify_organisation(session: Session, actor: Actor, organisation_id: int, *,
     return organisation
 
 
+def update_admin_settings(session: Session, actor: Actor, organisation_id: int, *, data: dict) -> Organisation:
+    """Admins (the union federation's role): the headcount and per-capita cap that bound the union's
+    budget, and whether duties are separated (cleared only for an organisation too small for it)."""
+    actor.require(Role.ADMIN)
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("No such organisation.")
+    for key in ADMIN_FIELDS:
+        if key in data:
+            setattr(organisation, key, data[key])
+    session.flush()
+    return organisation
+
+
 def require_verified(organisation: Organisation) -> None:
     if not organisation.is_verified:
         raise OrganisationNotVerified(organisation_id=organisation.id)
 
 
 def update_organisation(session: Session, actor: Actor, organisation_id: int, *, data: dict) -> Organisation:
-    """The approver edits the organisation; the invoice profile is the approver's or finance's."""
+    """The approver edits the organisation; the invoice profile is the approver's or finance's; the
+    headcount and per-capita cap are an admin's (update_admin_settings)."""
     invoice = {k: v for k, v in data.items() if k in INVOICE_FIELDS}
     general = {k: v for k, v in data.items() if k in EDITABLE}
+    admin_only = sorted(k for k in data if k in ADMIN_FIELDS)
     organisation = access.get_organisation(
-        session, actor, organisation_id, *((APPROVER,) if general else (APPROVER, FINANCE))
+        session, actor, organisation_id, *((APPROVER,) if general or admin_only else (APPROVER, FINANCE))
     )
+    if admin_only:
+        if not actor.is_admin:
+            raise access.SetByAdmin(fields=admin_only)
+        general.update({k: data[k] for k in admin_only})
     if "invoice_tax_number" in invoice:
         _check_tax_number(invoice["invoice_tax_number"], "invoice_tax_number")
     for key, value in {**general, **invoice}.items():
@@ -132,6 +153,7 @@ def list_members(session: Session, actor: Actor, organisation_id: int) -> list[d
 def add_member(session: Session, actor: Actor, organisation_id: int, *, login: str, roles: list[str]) -> dict:
     access.get_organisation(session, actor, organisation_id, APPROVER)
     user = auth_service.find_user_by_login(session, login)
+    access.require_not_self(session, actor, organisation_id, user.id)
     by_name = {name: role for role, name in access.ROLE_NAMES.items()}
     for name in roles:
         auth_service.add_grant(session, user, by_name[name], organisation_id, granted_by_id=actor.user_id)

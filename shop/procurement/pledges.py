@@ -30,10 +30,15 @@ def completed_fen(session: Session, organisation_id: int, fiscal_year: int) -> i
     )
 
 
+FISCAL_YEARS = range(2000, 2101)  # the years a pledge (and a budget) may be filed for
+
+
 def file_pledge(
     session: Session, actor: Actor, organisation_id: int, fiscal_year: int, *, data: dict, now: datetime
 ) -> Pledge:
     """File the year's pledge, or revise it; a lower amount than before needs a written reason."""
+    if fiscal_year not in FISCAL_YEARS:
+        raise NotFound("No such fiscal year.")
     access.get_organisation(session, actor, organisation_id, APPROVER, FINANCE)
     reason = (data.pop("reason", None) or "").strip()
     if data["amount_fen"] > data["canteen_food_budget_fen"]:

@@ -61,6 +61,16 @@ class OrganisationUpdateArgs(InvoiceProfileArgs):
     contact_phone = ma.fields.String(validate=PHONE)
 
 
+class OrganisationAdminArgs(ma.Schema):
+    headcount = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=10_000_000))
+    per_capita_cap_fen = ma.fields.Integer(strict=True, validate=PER_CAPITA)
+    separation_of_duties = ma.fields.Boolean(
+        metadata={
+            "description": "false: one member may submit, approve and pay one bulk order, and grant themselves roles"
+        }
+    )
+
+
 class OrganisationSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     name = ma.fields.String(required=True)
@@ -70,6 +80,7 @@ class OrganisationSchema(ma.Schema):
     headcount = ma.fields.Integer(required=True)
     per_capita_cap_fen = ma.fields.Integer(required=True)
     return_unredeemed_vouchers = ma.fields.Boolean(required=True)
+    separation_of_duties = ma.fields.Boolean(required=True)
     contact_name = ma.fields.String(required=True)
     contact_phone = ma.fields.String(required=True)
     invoice_title = ma.fields.String(allow_none=True)

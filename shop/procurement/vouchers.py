@@ -121,11 +121,13 @@ def list_vouchers(
     organisation_id: int | None = None,
     bulk_order_id: int | None = None,
     status: VoucherStatus | None,
+    secret: str,
     now: datetime,
     page: int,
     size: int,
-):
-    """Members of the organisation: its vouchers with their codes (to hand out)."""
+) -> tuple[list[dict], int]:
+    """Members of the organisation: its vouchers with their codes and QR payloads, derived with the
+    code secret (to hand out)."""
     if bulk_order_id is not None:
         order = session.get(BulkOrder, bulk_order_id)
         if order is None or not (actor.is_admin or access.is_member(actor, order.organisation_id)):
@@ -138,7 +140,8 @@ def list_vouchers(
         stmt = stmt.where(Voucher.bulk_order_id == bulk_order_id)
     if status is not None:
         stmt = stmt.where(Voucher.status == status)
-    return paginate(session, stmt, order_by=Voucher.id, page=page, size=size)
+    items, total = paginate(session, stmt, order_by=Voucher.id, page=page, size=size)
+    return [with_code(voucher, secret) for voucher in items], total
 
 
 def find(session: Session, raw_code: str) -> Voucher:

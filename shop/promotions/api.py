@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask import current_app
 from flask_smorest import Blueprint
 
 from shop import clock
@@ -22,6 +21,7 @@ from shop.promotions.schemas import (
     RushSaleSchema,
 )
 from shop.request_session import get_session
+from shop.settings import current as current_settings
 from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint(
@@ -33,8 +33,7 @@ blp = Blueprint(
 
 
 def points_settings() -> quoting.PointsSettings:
-    cfg = current_app.config
-    return quoting.PointsSettings(point_value_fen=cfg["POINTS_VALUE_FEN"], max_share_bp=cfg["POINTS_MAX_SHARE_BP"])
+    return current_settings().points
 
 
 @blp.route("/promotions", methods=["GET"])

@@ -1,6 +1,7 @@
 """Pick-up codes cannot be guessed: wrong codes count (although each answers 409), the code locks
 after PICKUP_MAX_ATTEMPTS of them, the operator sees why, and the buyer gets a new code."""
 
+from shop import settings
 from tests.orders.test_orders import _paid_order
 
 
@@ -54,10 +55,12 @@ def test_the_limit_is_a_setting(app, client, shop):
     order = _paid_order(client, shop)
     client.post(f"/api/v1/orders/{order['id']}/ready", headers=shop.operator_headers)
     app.config["PICKUP_MAX_ATTEMPTS"] = 2
+    settings.install(app)  # the app builds its settings once, at start-up
     try:
         codes = [
             _pickup(client, shop, order["id"], c).json["error"]["code"] for c in _wrong_codes(order["pickup_code"], 3)
         ]
     finally:
         app.config["PICKUP_MAX_ATTEMPTS"] = 5
+        settings.install(app)
     assert codes == ["wrong_pickup_code", "wrong_pickup_code", "pickup_locked"]

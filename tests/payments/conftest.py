@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from flask_jwt_extended import create_access_token
 
-from shop import create_app, migrate
+from shop import create_app, migrate, settings
 from shop.auth.models import Role
 from shop.db import make_engine, normalise_url, transaction
 from shop.points import service as points
@@ -33,13 +33,16 @@ def stripe_config(api_base: str) -> dict:
 
 @contextlib.contextmanager
 def configured(app, **values):
-    """Change some settings of an app for a block (the app reads them per request)."""
+    """Change some settings of an app for a block (the app builds its settings and gateways once, at
+    start-up: they are built again here, and after)."""
     before = {name: app.config.get(name) for name in values}
     app.config.update(values)
+    settings.install(app)
     try:
         yield app
     finally:
         app.config.update(before)
+        settings.install(app)
 
 
 @pytest.fixture(scope="session")

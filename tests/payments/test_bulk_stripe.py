@@ -7,12 +7,13 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from payments import payables
 from payments.models import Payment, Refund
-from shop import clock, payables
+from shop import clock
 from shop.inventory import ledger
-from shop.orders.gateway_api import settings
 from shop.procurement import budgets
 from shop.procurement.models import BulkOrder
+from shop.settings import current as current_settings
 from tests.payments.stripe_peer import event, post_event
 from tests.procurement.test_bulk_orders import P, add_lines, budget_of, level, new_order
 
@@ -132,12 +133,12 @@ def test_reconcile_pays_a_bulk_order_whose_webhook_was_lost(client, session, loc
     payment = _pay(client, o, order["id"]).json
     localstripe.pay(payment["external_id"])  # the webhook never arrives
     with app.app_context():
-        cfg = settings()
-    assert payables.reconcile_payment(session, payment["id"], settings=cfg, now=clock.now()) == "paid"
+        cfg = current_settings().payments
+    assert payables.reconcile_payment(session, payment["id"], payments=cfg, now=clock.now()) == "paid"
     assert _status(client, o, order["id"]) == "paid"
     budget = budget_of(client, o)
     assert (budget["committed_fen"], budget["spent_fen"]) == (0, 20_000)
-    assert payables.reconcile_payment(session, payment["id"], settings=cfg, now=clock.now()) == "already_applied"
+    assert payables.reconcile_payment(session, payment["id"], payments=cfg, now=clock.now()) == "already_applied"
     assert budget_of(client, o)["spent_fen"] == 20_000
 
 

@@ -11,13 +11,14 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from payments import payables
 from payments import service as payments
 from payments.models import Payment, PaymentEvent
-from shop import clock, payables
+from shop import clock
 from shop.inventory import ledger
-from shop.orders.gateway_api import settings
 from shop.orders.models import Order, OrderStatus
 from shop.points import service as points
+from shop.settings import current as current_settings
 from tests.orders.conftest import add_to_cart, admin_headers, level
 from tests.payments.conftest import configured, stripe_config
 from tests.payments.stripe_peer import event, post_event, sign
@@ -313,12 +314,12 @@ def test_reconcile_closes_at_stripe_the_intent_of_an_expired_order(client, shop,
     order, payment = _paying(client, shop)
     later = clock.now() + timedelta(minutes=31)
     with app.app_context():
-        cfg = settings()
+        cfg = current_settings().payments
     assert payments.to_reconcile(session, "stripe", pending_before=clock.now() - timedelta(minutes=10), limit=10) == []
     with clock.frozen_at(later):
         assert _status(client, shop, order["id"]) == "cancelled"  # expired here; the intent is open at Stripe
         assert payments.to_reconcile(session, "stripe", pending_before=later, limit=10) == [payment["id"]]
-        outcome = payables.reconcile_payment(session, payment["id"], settings=cfg, now=later)
+        outcome = payables.reconcile_payment(session, payment["id"], payments=cfg, now=later)
     assert outcome == "attempt_closed"
     assert localstripe.intent(payment["external_id"])["status"] == "canceled"
     assert payments.to_reconcile(session, "stripe", pending_before=later, limit=10) == []
@@ -330,8 +331,8 @@ def test_reconcile_of_a_pending_attempt_past_the_order_time_expires_the_order(cl
     order, payment = _paying(client, shop)
     later = clock.now() + timedelta(minutes=31)
     with app.app_context():
-        cfg = settings()
-    outcome = payables.reconcile_payment(session, payment["id"], settings=cfg, now=later)
+        cfg = current_settings().payments
+    outcome = payables.reconcile_payment(session, payment["id"], payments=cfg, now=later)
     assert outcome == "cancelled_at_gateway"
     assert localstripe.intent(payment["external_id"])["status"] == "canceled"
     with clock.frozen_at(later):
@@ -344,10 +345,10 @@ def test_reconcile_returns_money_that_came_after_the_order_expired(client, shop,
     localstripe.pay(payment["external_id"])
     later = clock.now() + timedelta(minutes=31)
     with app.app_context():
-        cfg = settings()
+        cfg = current_settings().payments
     with clock.frozen_at(later):
         assert _status(client, shop, order["id"]) == "cancelled"
-    assert payables.reconcile_payment(session, payment["id"], settings=cfg, now=later) == "attempt_closed"
+    assert payables.reconcile_payment(session, payment["id"], payments=cfg, now=later) == "attempt_closed"
     assert _history(client, shop, order["id"])[0]["status"] == "returned"
     assert localstripe.charge(payment["external_id"])["amount_refunded"] == 5000
 

@@ -9,12 +9,13 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import sqlalchemy as sa
 
+from payments import payables
 from payments.models import Payment, PaymentEvent
-from shop import clock, payables
+from shop import clock
 from shop.db import transaction
 from shop.inventory import ledger
-from shop.orders.gateway_api import settings
 from shop.orders.models import OrderEvent, OrderStatus
+from shop.settings import current as current_settings
 from tests.payments.conftest import configured
 from tests.payments.test_stripe_live import _level, _pay, _redeliver
 
@@ -62,7 +63,7 @@ def test_a_webhook_its_redeliveries_and_reconciliation_racing_pay_once(live_pg):
     lost = live.tap.wait_for(intent_id, "payment_intent.succeeded")
     live.tap.lose.discard(intent_id)
     with live.app.app_context():
-        cfg = settings()
+        cfg = current_settings().payments
 
     def webhook(_):
         status, body = _redeliver(live, lost.body, lost.signature)
@@ -71,7 +72,7 @@ def test_a_webhook_its_redeliveries_and_reconciliation_racing_pay_once(live_pg):
 
     def reconcile(_):
         with transaction(live.factory) as session:
-            return payables.reconcile_payment(session, payment["id"], settings=cfg, now=clock.now())
+            return payables.reconcile_payment(session, payment["id"], payments=cfg, now=clock.now())
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         futures = [pool.submit(webhook, i) for i in range(6)] + [pool.submit(reconcile, i) for i in range(4)]

@@ -14,7 +14,7 @@ def test_demo_union_can_submit_approve_and_pay_its_draft(client, session):
     session.flush()
     purchaser, approver, finance = login(client, "purchaser"), login(client, "approver"), login(client, "finance")
     [union] = client.get(f"{P}/organisations", headers=purchaser).json["items"]
-    assert union["is_verified"] and union["headcount"] == 1200
+    assert union["is_verified"] and union["headcount"] == 1200 and union["separation_of_duties"]
     [order] = client.get(f"{P}/organisations/{union['id']}/bulk-orders", headers=purchaser).json["items"]
     assert order["total_fen"] == 25 * 6480  # 25 boxes reach the 20-box tier
     assert client.post(f"{P}/bulk-orders/{order['id']}/submit", headers=purchaser).status_code == 200
@@ -24,6 +24,9 @@ def test_demo_union_can_submit_approve_and_pay_its_draft(client, session):
         f"{P}/bulk-orders/{order['id']}/payments/{payment['id']}/confirm", headers=finance, json={"reference": "T"}
     )
     assert paid.status_code == 200
+    events = client.get(f"{P}/bulk-orders/{order['id']}/events", headers=purchaser).json["items"]
+    actors = {e["to_status"]: e["actor_id"] for e in events}
+    assert len({actors["submitted"], actors["approved"], actors["paid"]}) == 3  # three people, as the rules want
     year = order["fiscal_year"]
     report = client.get(f"{P}/organisations/{union['id']}/report?year={year}", headers=finance).json
     assert report["budget_spent_fen"] == 25 * 6480 and report["pledge_fen"] == 12_000_000

@@ -6,14 +6,13 @@ import marshmallow as ma
 from flask import request
 from flask_smorest import Blueprint
 
-from payments import service as payments
+from payments import payables
 from payments.errors import InvalidEvent
-from shop import clock, payables
+from shop import clock
 from shop.extensions import rate_limited
-from shop.orders.api import settings as order_settings
 from shop.orders.schemas import StripeEventSchema, WebhookAckSchema
-from shop.procurement.api import settings as procurement_settings
 from shop.request_session import get_session
+from shop.settings import current as current_settings
 from shop.web import documented_errors
 
 MAX_EVENT_BYTES = 1024 * 1024
@@ -21,10 +20,6 @@ MAX_EVENT_BYTES = 1024 * 1024
 blp = Blueprint(
     "payments", __name__, url_prefix="/api/v1", description="Payment gateways: Stripe's signed webhook events"
 )
-
-
-def settings() -> payables.PayableSettings:
-    return payables.PayableSettings(orders=order_settings(), procurement=procurement_settings())
 
 
 @blp.route("/payments/stripe/webhook", methods=["POST"])
@@ -58,11 +53,10 @@ def stripe_webhook():
     the webhook secret is not configured or Stripe cannot be reached to send money back. Any error
     answer makes Stripe deliver the event again later.
     """
-    cfg = settings()
-    stripe = payments.stripe(cfg.payments)
+    registry = current_settings().payments
     request.max_content_length = MAX_EVENT_BYTES  # larger: 413, before anything is read
     payload = request.get_data(cache=False)
-    event = stripe.verify_event(payload, request.headers.get("Stripe-Signature"))
+    event = registry.stripe.verify_event(payload, request.headers.get("Stripe-Signature"))
     try:
         event = StripeEventSchema().load(event) if isinstance(event, dict) else None
     except ma.ValidationError as error:
@@ -70,5 +64,5 @@ def stripe_webhook():
     if event is None:
         raise InvalidEvent(reason="not a JSON object")
     session = get_session()
-    row = payables.handle_stripe_event(session, event, settings=cfg, now=clock.now())
+    row = payables.handle_stripe_event(session, event, payments=registry, now=clock.now())
     return {"received": True, "duplicate": row is None, "outcome": row.outcome if row else None}

@@ -1,0 +1,64 @@
+"""The slices' settings and the payment gateways, built once from the configuration by create_app and
+kept in `app.extensions`; views and commands read them from there (`current()`), services get them as
+arguments. A test that changes the configuration of a built app calls `install(app)` again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+from payments.registry import Payments
+from payments.service import PaymentSettings
+from payments.stripe_gateway import StripeSettings
+from shop.orders import service as orders
+from shop.procurement import bulk_orders, voucher_gateway
+from shop.promotions.quoting import PointsSettings
+
+
+@dataclass(frozen=True)
+class Settings:
+    points: PointsSettings
+    orders: orders.OrderSettings
+    procurement: bulk_orders.ProcurementSettings
+    payments: Payments
+
+    @property
+    def voucher_secret(self) -> str:
+        return self.procurement.voucher_secret
+
+
+def build(cfg) -> Settings:
+    """Every setting the slices take, and the payments registry with every gateway and payable."""
+    points = PointsSettings(point_value_fen=cfg["POINTS_VALUE_FEN"], max_share_bp=cfg["POINTS_MAX_SHARE_BP"])
+    registry = Payments(
+        PaymentSettings(point_value_fen=cfg["POINTS_VALUE_FEN"], stripe=StripeSettings.from_config(cfg))
+    )
+    procurement = bulk_orders.ProcurementSettings(voucher_secret=cfg["VOUCHER_CODE_SECRET"], payments=registry)
+    orders.register_payments(registry)
+    voucher_gateway.register_payments(registry, procurement)
+    return Settings(
+        points=points,
+        orders=orders.OrderSettings(
+            payment_minutes=cfg["ORDER_PAYMENT_MINUTES"],
+            points=points,
+            earn_per_yuan=cfg["POINTS_EARN_PER_YUAN"],
+            earn_per_yuan_deep_poverty=cfg["POINTS_EARN_PER_YUAN_DEEP_POVERTY"],
+            payments=registry,
+            pickup_max_attempts=cfg["PICKUP_MAX_ATTEMPTS"],
+        ),
+        procurement=procurement,
+        payments=registry,
+    )
+
+
+def install(app: Flask) -> Settings:
+    settings = build(app.config)
+    app.extensions.setdefault("shop", {})["settings"] = settings
+    app.extensions["payments"] = settings.payments
+    return settings
+
+
+def current() -> Settings:
+    """The settings of the application handling this request or command."""
+    return current_app.extensions["shop"]["settings"]
