@@ -8,7 +8,8 @@ from shop.certification.models import Certification
 from shop.inventory import ledger
 from shop.points import service as points
 from shop.points.models import PointsKind
-from tests.orders.conftest import add_to_cart, admin_headers, level
+from tests.factories import level
+from tests.orders.conftest import add_to_cart, admin_headers
 
 
 def checkout(client, headers, key=None, **body):
