@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 
 from shop.auth import service
 from shop.auth.actor import Actor
+from shop.auth.errors import InvalidToken
 from shop.errors import Unauthenticated
 from shop.request_session import get_session
 from shop.web import documented_errors, error_response
@@ -67,7 +68,7 @@ def login_required(func=None, *, refresh: bool = False):
         def wrapper(*args, **kwargs):
             verify_jwt_in_request(refresh=refresh)
             if get_jwt().get("type") != ("refresh" if refresh else "access"):
-                raise Unauthenticated("Wrong kind of token.", code="invalid_token")
+                raise InvalidToken("Wrong kind of token.")
             _load_actor()
             return view(*args, **kwargs)
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from payments import intents
 from payments import service as payments
+from payments.errors import NotPayable, RefundExceedsPayment
 from payments.events import IntentState
 from payments.models import EventSource, Payment, PaymentStatus, RefundKind
 from payments.stripe_gateway import StripeSettings
@@ -26,6 +27,17 @@ from shop.inventory import service as inventory
 from shop.inventory.errors import InsufficientStock
 from shop.inventory.models import Location, china_today
 from shop.orders import cart
+from shop.orders.errors import (
+    CartNotOrderable,
+    NotDelivery,
+    NotPickup,
+    NotReady,
+    NotRefundable,
+    NotShipped,
+    PickupLocked,
+    RefundExceedsQuantity,
+    WrongPickupCode,
+)
 from shop.orders.models import Fulfilment, Order, OrderEvent, OrderLine, OrderStatus
 from shop.paging import paginate
 from shop.points import service as points
@@ -33,6 +45,7 @@ from shop.points.models import PointsKind
 from shop.procurement.voucher_gateway import VoucherGateway
 from shop.promotions import quoting
 from shop.promotions import service as offers
+from shop.promotions.errors import CouponRefused
 from shop.promotions.models import Coupon
 from shop.reference.models import Township
 
@@ -56,16 +69,6 @@ class OrderSettings:
     @property
     def payments(self) -> payments.PaymentSettings:
         return payments.PaymentSettings(point_value_fen=self.points.point_value_fen, stripe=self.stripe)
-
-
-class WrongPickupCode(Conflict):
-    code = "wrong_pickup_code"
-    message = "The pick-up code is wrong."
-
-
-class CartNotOrderable(Conflict):
-    code = "cart_not_orderable"
-    message = "Some lines cannot be ordered."
 
 
 # --- checkout --------------------------------------------------------------------------------
@@ -116,7 +119,7 @@ def checkout(
     if quote.problems:
         raise CartNotOrderable(lines=[{"line_id": int(q.key), "problem": q.problem} for q in quote.lines if q.problem])
     if coupon_code and quote.coupon_problem:
-        raise Conflict("The coupon cannot be used for this order.", code=quote.coupon_problem)
+        raise CouponRefused(quote.coupon_problem)
 
     order = Order(
         buyer_id=actor.user_id,
@@ -362,7 +365,7 @@ def pay_order(
     if order.buyer_id != actor.user_id:
         raise NotFound("No such order.")
     if order.status != OrderStatus.PENDING_PAYMENT:
-        raise Conflict("This order is not awaiting payment.", code="not_payable", status=order.status.value)
+        raise NotPayable("This order is not awaiting payment.", status=order.status.value)
     if gateway_name == "voucher":
         gateway = VoucherGateway(actor_id=actor.user_id, raw_code=voucher_code)
     else:
@@ -409,9 +412,8 @@ def confirm_offline_payment(
     payment = payments.get_payment(session, payment_id)
     order = _lock(session, payment.order_id)
     if order.status != OrderStatus.PENDING_PAYMENT:
-        raise Conflict(
+        raise NotPayable(
             "The order is no longer awaiting payment; return the transfer.",
-            code="not_payable",
             status=order.status.value,
         )
     payments.confirm_payment(session, payment, reference=reference, now=now)
@@ -493,7 +495,7 @@ def _operated(session: Session, actor: Actor, order_id: int) -> Order:
 def mark_ready(session: Session, actor: Actor, order_id: int, *, now: datetime) -> Order:
     order = _operated(session, actor, order_id)
     if order.fulfilment != Fulfilment.PICKUP:
-        raise Conflict("Only pick-up orders wait at a counter.", code="not_pickup")
+        raise NotPickup("Only pick-up orders wait at a counter.")
     order.transition(OrderStatus.READY_FOR_PICKUP, actor_id=actor.user_id, at=now)
     return order
 
@@ -504,9 +506,9 @@ def hand_over(
     """The operator of the order's counter checks the buyer's pick-up code."""
     order = _operated(session, actor, order_id)
     if order.status != OrderStatus.READY_FOR_PICKUP:
-        raise Conflict("The order is not waiting for pick-up.", code="not_ready", status=order.status.value)
+        raise NotReady("The order is not waiting for pick-up.", status=order.status.value)
     if order.pickup_attempts >= 5:
-        raise Conflict("Too many wrong codes; the buyer must show the order to staff.", code="pickup_locked")
+        raise PickupLocked("Too many wrong codes; the buyer must show the order to staff.")
     if not secrets.compare_digest(order.pickup_code or "", code):
         order.pickup_attempts += 1
         session.flush()
@@ -517,7 +519,7 @@ def hand_over(
 def ship(session: Session, actor: Actor, order_id: int, *, tracking_number: str, now: datetime) -> Order:
     order = _operated(session, actor, order_id)
     if order.fulfilment != Fulfilment.DELIVERY:
-        raise Conflict("Only delivery orders are shipped.", code="not_delivery")
+        raise NotDelivery("Only delivery orders are shipped.")
     order.transition(OrderStatus.SHIPPED, actor_id=actor.user_id, at=now, note=tracking_number)
     order.tracking_number = tracking_number
     return order
@@ -531,7 +533,7 @@ def confirm_delivery(session: Session, actor: Actor, order_id: int, *, settings:
     if order.status != OrderStatus.SHIPPED and not (
         order.status == OrderStatus.PARTIALLY_REFUNDED and order.tracking_number
     ):
-        raise Conflict("The order has not been shipped.", code="not_shipped", status=order.status.value)
+        raise NotShipped("The order has not been shipped.", status=order.status.value)
     return _complete(session, order, actor_id=actor.user_id, settings=settings, now=now)
 
 
@@ -576,7 +578,7 @@ def refund_order(
     spent points back, earned points clawed back, stock back to the location."""
     order = _operated(session, actor, order_id)
     if order.status not in REFUNDABLE:
-        raise Conflict("This order cannot be refunded.", code="not_refundable", status=order.status.value)
+        raise NotRefundable("This order cannot be refunded.", status=order.status.value)
     by_id = {line.id: line for line in order.lines}
     wanted: dict[int, int] = {}
     for item in lines:
@@ -589,9 +591,8 @@ def refund_order(
     for line_id, quantity in sorted(wanted.items()):
         line = by_id[line_id]
         if line.refunded_quantity + quantity > line.quantity:
-            raise Conflict(
+            raise RefundExceedsQuantity(
                 "More units than are left to refund.",
-                code="refund_exceeds_quantity",
                 line_id=line_id,
                 refundable=line.quantity - line.refunded_quantity,
             )
@@ -610,9 +611,8 @@ def refund_order(
         back_to_stock.setdefault(reference_key, {})
         back_to_stock[reference_key][line.sku_id] = back_to_stock[reference_key].get(line.sku_id, 0) + quantity
     if order.refunded_fen + amount > order.paid_fen:
-        raise Conflict(
+        raise RefundExceedsPayment(
             "A refund cannot exceed what was paid.",
-            code="refund_exceeds_payment",
             paid_fen=order.paid_fen,
             refunded_fen=order.refunded_fen,
             requested_fen=amount,

@@ -26,17 +26,19 @@ from sqlalchemy.orm import Session
 
 from payments import intents
 from payments import service as payments
+from payments.errors import NotPayable
 from payments.models import Payment, PaymentStatus, RefundKind
 from payments.service import PaymentSettings
 from shop.auth.actor import Actor
 from shop.catalog.models import Product, Sku
 from shop.certification.query import product_in_force
-from shop.errors import Conflict, InvalidInput, NotFound
+from shop.errors import InvalidInput, NotFound
 from shop.inventory import service as inventory
 from shop.inventory.models import Location, LocationKind, china_today
 from shop.paging import paginate
 from shop.procurement import access, budgets, organisations
 from shop.procurement.access import APPROVER, FINANCE, PURCHASER
+from shop.procurement.errors import LinesRejected, NoLines, NotDraft, NotOrderable, OrderTooLarge
 from shop.procurement.models import (
     BudgetEntryKind,
     BulkOrder,
@@ -70,16 +72,6 @@ LINE_COLUMNS = (
 class ProcurementSettings:
     voucher_secret: str = "dev-only-voucher-secret"
     payments: PaymentSettings = field(default_factory=PaymentSettings)
-
-
-class LinesRejected(InvalidInput):
-    code = "lines_rejected"
-    message = "Some lines are not valid; nothing was added."
-
-
-class NotOrderable(Conflict):
-    code = "lines_not_orderable"
-    message = "Some lines can no longer be ordered."
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -204,7 +196,7 @@ def create_bulk_order(session: Session, actor: Actor, organisation_id: int, *, d
 def _draft(session: Session, actor: Actor, order_id: int) -> BulkOrder:
     order = _acting(session, actor, order_id, PURCHASER)
     if order.status != S.DRAFT:
-        raise Conflict("Only a draft can be changed.", code="not_draft", status=order.status.value)
+        raise NotDraft("Only a draft can be changed.", status=order.status.value)
     return order
 
 
@@ -395,7 +387,7 @@ def submit(session: Session, actor: Actor, order_id: int, *, now: datetime) -> B
     order = _draft(session, actor, order_id)
     organisations.require_verified(session.get(organisations.Organisation, order.organisation_id))
     if order.line_count == 0:
-        raise Conflict("A bulk order needs lines.", code="no_lines")
+        raise NoLines("A bulk order needs lines.")
     if order.kind == BulkOrderKind.GOODS and order.supply_location_id is None:
         raise InvalidInput("Choose the hall that supplies the goods.", fields={"supply_location_id": ["Required."]})
     if order.kind == BulkOrderKind.VOUCHERS and (order.voucher_expires_at is None or order.voucher_expires_at <= now):
@@ -404,9 +396,8 @@ def submit(session: Session, actor: Actor, order_id: int, *, now: datetime) -> B
     if problems:
         raise NotOrderable(rows=problems[:200])
     if order.total_fen > MAX_ORDER_TOTAL_FEN:
-        raise Conflict(
+        raise OrderTooLarge(
             "The order is larger than one payment can be; split it.",
-            code="order_too_large",
             total_fen=order.total_fen,
             max_fen=MAX_ORDER_TOTAL_FEN,
         )
@@ -534,7 +525,7 @@ def start_payment(
     settings = settings or ProcurementSettings()
     order = _acting(session, actor, order_id, FINANCE)
     if order.status != S.APPROVED:
-        raise Conflict("Only an approved order awaits payment.", code="not_payable", status=order.status.value)
+        raise NotPayable("Only an approved order awaits payment.", status=order.status.value)
     if gateway_name not in BULK_GATEWAYS:
         raise InvalidInput(
             "Unknown payment gateway for organisations.", fields={"gateway": [f"One of {BULK_GATEWAYS}."]}
@@ -629,7 +620,7 @@ def confirm_payment(
     if payment is None or payment.bulk_order_id != order.id:
         raise NotFound("No such payment.")
     if order.status != S.APPROVED:
-        raise Conflict("The order is not awaiting payment.", code="not_payable", status=order.status.value)
+        raise NotPayable("The order is not awaiting payment.", status=order.status.value)
     payments.confirm_payment(session, payment, reference=reference, now=now)
     payment.confirmed_by_id = actor.user_id
     mark_paid(session, order, actor_id=actor.user_id, settings=settings, now=now)
