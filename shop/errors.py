@@ -39,6 +39,7 @@ class DomainError(Exception):
     code: StrEnum = ErrorCode.BAD_REQUEST
     codes: ClassVar[tuple[StrEnum, ...]]
     message = "The request cannot be processed."
+    headers: ClassVar[dict[str, str]] = {}  # e.g. how to authenticate, on a 401
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -66,6 +67,7 @@ class Unauthenticated(DomainError):
     status = 401
     code = ErrorCode.UNAUTHENTICATED
     message = "Authentication is required."
+    headers = {"WWW-Authenticate": "Bearer"}
 
 
 class Forbidden(DomainError):

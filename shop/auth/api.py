@@ -70,7 +70,7 @@ def refresh():
 @blp.route("/auth/logout", methods=["POST"])
 @blp.arguments(LogoutArgs)
 @blp.response(204)
-@documented_errors(422)
+@documented_errors(403, 422)
 @login_required
 def logout(args):
     """Revoke the access token of this request, and the refresh token if given."""

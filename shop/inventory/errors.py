@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from shop.errors import Conflict
+from shop.errors import Conflict, Unauthenticated
+
+COUNTER_KEY_HEADER = "X-Counter-Key"
 
 
 class InventoryCode(StrEnum):
     CENTRE_EXISTS = "centre_exists"
     COUNT_BELOW_RESERVED = "count_below_reserved"
+    COUNTER_KEY_REQUIRED = "counter_key_required"
     EVENT_ID_REUSED = "event_id_reused"
+    INVALID_COUNTER_KEY = "invalid_counter_key"
     LOCATION_INACTIVE = "location_inactive"
     NOT_A_COUNTER = "not_a_counter"
     NOT_CERTIFIED = "not_certified"
@@ -80,3 +84,14 @@ class ReturnExceedsSale(Conflict):
 class TraceCodeMismatch(Conflict):
     code = InventoryCode.TRACE_CODE_MISMATCH
     message = "This trace code belongs to a batch with another SKU or other dates."
+
+
+class CounterKeyRequired(Unauthenticated):
+    code = InventoryCode.COUNTER_KEY_REQUIRED
+    message = "A valid counter API key is required."
+    headers = {"WWW-Authenticate": f'ApiKey header="{COUNTER_KEY_HEADER}"'}
+
+
+class InvalidCounterKey(CounterKeyRequired):
+    code = InventoryCode.INVALID_COUNTER_KEY
+    message = "The counter API key is not valid."
