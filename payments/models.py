@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.db import Base, enum_column, utcnow_column_default
-from shop.errors import IllegalTransition
+from shop.transitions import StateMachine
 
 
 class PaymentStatus(enum.StrEnum):
@@ -35,7 +35,7 @@ PAYMENT_TRANSITIONS = {
 }
 
 
-class Payment(Base):
+class Payment(StateMachine, Base):
     """One payment attempt of an order (or of an organisation's bulk order) through one gateway
     (for Stripe: one PaymentIntent)."""
 
@@ -80,10 +80,10 @@ class Payment(Base):
     # Handed to the buyer's browser to confirm a Stripe attempt; never stored.
     client_secret = None
 
-    def transition(self, target: PaymentStatus, *, at: datetime) -> None:
-        if target not in PAYMENT_TRANSITIONS[self.status]:
-            raise IllegalTransition("payment", self.status.value, target.value)
-        self.status = target
+    TRANSITIONS = PAYMENT_TRANSITIONS
+    ENTITY = "payment"
+
+    def record_transition(self, source, target, *, actor_id: int | None, at: datetime, reason: str) -> None:
         self.completed_at = at
 
 

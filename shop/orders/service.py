@@ -450,7 +450,7 @@ def cancel_order(
         raise NotFound("No such order.")
     if order.status == OrderStatus.PENDING_PAYMENT:
         _close_stripe_attempts(session, order, settings=settings or OrderSettings(), now=now)
-    order.transition(OrderStatus.CANCELLED, actor_id=actor.user_id, at=now, note="cancelled")
+    order.transition(OrderStatus.CANCELLED, actor_id=actor.user_id, at=now, reason="cancelled")
     _release_holds(session, order, now)
     session.flush()
     return order
@@ -475,7 +475,7 @@ def expire_due(
     for order_id in session.scalars(stmt.order_by(Order.id).limit(limit)).all():
         order = _lock(session, order_id)
         if order.status == OrderStatus.PENDING_PAYMENT and order.expires_at <= now:
-            order.transition(OrderStatus.CANCELLED, actor_id=None, at=now, note="expired unpaid")
+            order.transition(OrderStatus.CANCELLED, actor_id=None, at=now, reason="expired unpaid")
             _release_holds(session, order, now)
             expired += 1
     session.flush()
@@ -520,7 +520,7 @@ def ship(session: Session, actor: Actor, order_id: int, *, tracking_number: str,
     order = _operated(session, actor, order_id)
     if order.fulfilment != Fulfilment.DELIVERY:
         raise NotDelivery("Only delivery orders are shipped.")
-    order.transition(OrderStatus.SHIPPED, actor_id=actor.user_id, at=now, note=tracking_number)
+    order.transition(OrderStatus.SHIPPED, actor_id=actor.user_id, at=now, reason=tracking_number)
     order.tracking_number = tracking_number
     return order
 
@@ -634,7 +634,7 @@ def refund_order(
     order.refunded_fen += amount
     fully = all(line.refunded_quantity == line.quantity for line in order.lines)
     order.transition(
-        OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED, actor_id=actor.user_id, at=now, note=reason
+        OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED, actor_id=actor.user_id, at=now, reason=reason
     )
     session.flush()
     # Money moves last, once everything else here has succeeded; if the gateway fails, all of this rolls
@@ -751,7 +751,7 @@ def _record_outside_refund(
         OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED,
         actor_id=None,
         at=now,
-        note="refunded at the payment provider",
+        reason="refunded at the payment provider",
     )
     payments.record_refund(
         session,

@@ -420,7 +420,7 @@ def approve(session: Session, actor: Actor, order_id: int, *, note: str, now: da
     """The approver approves: the total is committed against the fiscal year's budget (refused when
     it does not fit) and the goods are reserved at the supply location."""
     order = _acting(session, actor, order_id, APPROVER)
-    order.transition(S.APPROVED, actor_id=actor.user_id, at=now, note=note)
+    order.transition(S.APPROVED, actor_id=actor.user_id, at=now, reason=note)
     budget = budgets.budget_for(session, order.organisation_id, order.fiscal_year)
     if order.total_fen:
         budgets.post(
@@ -448,7 +448,7 @@ def approve(session: Session, actor: Actor, order_id: int, *, note: str, now: da
 
 def reject(session: Session, actor: Actor, order_id: int, *, reason: str, now: datetime) -> BulkOrder:
     order = _acting(session, actor, order_id, APPROVER)
-    order.transition(S.REJECTED, actor_id=actor.user_id, at=now, note=reason)
+    order.transition(S.REJECTED, actor_id=actor.user_id, at=now, reason=reason)
     order.rejection_reason = reason
     session.flush()
     return order
@@ -479,7 +479,7 @@ def cancel(
         intents.close_stripe_attempts(
             session, BulkPayable(order, settings), attempts, settings=settings.payments, now=now
         )
-    order.transition(S.CANCELLED, actor_id=actor.user_id, at=now, note=reason)
+    order.transition(S.CANCELLED, actor_id=actor.user_id, at=now, reason=reason)
     if was_approved:
         if order.total_fen:
             budgets.post(
@@ -650,7 +650,7 @@ def mark_paid(
         from shop.procurement import vouchers
 
         issued = vouchers.issue_for(session, order, settings=settings, now=now)
-        order.transition(S.FULFILLED, actor_id=actor_id, at=now, note=f"{issued} vouchers issued")
+        order.transition(S.FULFILLED, actor_id=actor_id, at=now, reason=f"{issued} vouchers issued")
     session.flush()
 
 
@@ -662,7 +662,7 @@ def fulfil(session: Session, actor: Actor, order_id: int, *, note: str, now: dat
     order = _lock(session, order_id)
     if not (actor.is_admin or _can_supply(session, actor, order)):
         raise NotFound("No such bulk order.")
-    order.transition(S.FULFILLED, actor_id=actor.user_id, at=now, note=note)
+    order.transition(S.FULFILLED, actor_id=actor.user_id, at=now, reason=note)
     session.flush()
     return order
 
@@ -670,7 +670,7 @@ def fulfil(session: Session, actor: Actor, order_id: int, *, note: str, now: dat
 def receive(session: Session, actor: Actor, order_id: int, *, note: str, now: datetime) -> BulkOrder:
     """验收: the organisation accepts what arrived."""
     order = _acting(session, actor, order_id, PURCHASER, APPROVER)
-    order.transition(S.RECEIVED, actor_id=actor.user_id, at=now, note=note)
+    order.transition(S.RECEIVED, actor_id=actor.user_id, at=now, reason=note)
     order.acceptance_note = note
     session.flush()
     return order
@@ -679,7 +679,7 @@ def receive(session: Session, actor: Actor, order_id: int, *, note: str, now: da
 def evaluate(session: Session, actor: Actor, order_id: int, *, rating: int, comment: str, now: datetime) -> BulkOrder:
     """评价: the organisation rates the purchase."""
     order = _acting(session, actor, order_id, PURCHASER, APPROVER)
-    order.transition(S.EVALUATED, actor_id=actor.user_id, at=now, note=f"rating {rating}")
+    order.transition(S.EVALUATED, actor_id=actor.user_id, at=now, reason=f"rating {rating}")
     order.rating, order.evaluation = rating, comment
     session.flush()
     return order
