@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.db import Base, enum_column, utcnow_column_default
-from shop.errors import IllegalTransition
+from shop.transitions import StateMachine
 
 
 class PaymentStatus(enum.StrEnum):
@@ -40,7 +40,7 @@ PAYMENT_TRANSITIONS = {
 OWNER_COLUMNS = ("order_id", "bulk_order_id")
 
 
-class Payment(Base):
+class Payment(StateMachine, Base):
     """One payment attempt of an order (or of an organisation's bulk order) through one gateway
     (for Stripe: one PaymentIntent)."""
 
@@ -89,10 +89,10 @@ class Payment(Base):
         """What the attempt pays, as its owner column and id: {"order_id": 7}."""
         return {column: getattr(self, column) for column in OWNER_COLUMNS if getattr(self, column) is not None}
 
-    def transition(self, target: PaymentStatus, *, at: datetime) -> None:
-        if target not in PAYMENT_TRANSITIONS[self.status]:
-            raise IllegalTransition("payment", self.status.value, target.value)
-        self.status = target
+    TRANSITIONS = PAYMENT_TRANSITIONS
+    ENTITY = "payment"
+
+    def record_transition(self, source, target, *, actor_id: int | None, at: datetime, reason: str) -> None:
         self.completed_at = at
 
 

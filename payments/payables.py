@@ -49,10 +49,11 @@ from sqlalchemy.orm import Session
 
 from payments import intents
 from payments import service as payments_service
+from payments.errors import NotPayable
 from payments.intents import OutsideRefund, Payable
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.registry import Payments
-from shop.errors import Conflict, NotFound
+from shop.errors import NotFound
 
 __all__ = [
     "OutsideRefund",
@@ -98,11 +99,6 @@ class RowPayable:
 
     def owner(self) -> dict[str, int]:
         return {self.column: self.row.id}
-
-
-class NotPayable(Conflict):
-    code = "not_payable"
-    message = "This order is not awaiting payment."
 
 
 def gateway_key(payable: Payable, attempt: int) -> str:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shop import clock
 from shop.db import Base, utcnow_column_default
-from shop.errors import Conflict, InvalidInput
+from shop.errors import IdempotencyKeyReused, InvalidInput
 
 
 class IdempotencyKey(Base):
@@ -31,11 +31,6 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(sa.String(64))
     resource_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow_column_default)
-
-
-class IdempotencyKeyReused(Conflict):
-    code = "idempotency_key_reused"
-    message = "This Idempotency-Key was used with a different request."
 
 
 def request_hash(payload) -> str:

@@ -12,6 +12,7 @@ from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from shop.error_docs import ErrorCodesPlugin
 from shop.errors import DomainError, error_body
 
 log = logging.getLogger(__name__)
@@ -83,6 +84,10 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 class ShopApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
+    def init_app(self, app, *args, **kwargs):
+        super().init_app(app, *args, **kwargs)
+        declare_error_codes(self, app)
+
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
         details: dict = {}
@@ -106,11 +111,23 @@ def _flatten_locations(messages: dict) -> dict:
     return fields
 
 
+def declare_error_codes(api: Api, app) -> None:
+    """Each operation's error responses in OpenAPI list the codes it can answer, per status."""
+    plugin = ErrorCodesPlugin(app)
+    api.spec.plugins = [*api.spec.plugins, plugin]
+    to_dict = api.spec.to_dict
+
+    def to_dict_with_codes() -> dict:
+        plugin.declare_pending()
+        return to_dict()
+
+    api.spec.to_dict = to_dict_with_codes
+
+
 def register_error_handlers(app) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
-        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-        return error_response(error.status, error.code, error.message, error.details, headers)
+        return error_response(error.status, error.code, error.message, error.details, error.headers)
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask, request, request_finished
+from flask_smorest.spec.plugins import FlaskPlugin
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -162,3 +164,63 @@ def count_queries(engine):
             return len(self.statements)
 
     return Counter
+
+
+# --- every error code an operation answers is declared in its OpenAPI entry ----------------------
+
+_UNDECLARED: list[str] = []
+# What the HTTP layer answers for any operation, before a view runs: the spec's `default` response.
+_ANY_OPERATION = {
+    (400, "bad_request"),
+    (405, "method_not_allowed"),
+    (413, "payload_too_large"),
+    (415, "unsupported_media_type"),
+}
+_DECLARED: dict[int, dict] = {}
+
+
+def _declared_codes(app: Flask) -> dict:
+    """(path, method) → {status: declared codes, or None when the status is declared without codes}."""
+    if id(app) not in _DECLARED:
+        api = next(iter(app.extensions["flask-smorest"]["blp_name_to_api"].values()))
+        declared: dict = {}
+        for path, operations in api.spec.to_dict()["paths"].items():
+            for method, operation in operations.items():
+                if method == "parameters":
+                    continue
+                for status, response in operation.get("responses", {}).items():
+                    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+                    code = schema.get("properties", {}).get("error", {}).get("properties", {}).get("code", {})
+                    declared.setdefault((path, method.upper()), {})[str(status)] = set(code.get("enum", ())) or None
+        _DECLARED[id(app)] = declared
+    return _DECLARED[id(app)]
+
+
+def _check_error_is_declared(app: Flask, response, **_extra) -> None:
+    if response.status_code < 400 or response.status_code >= 500 or request.url_rule is None:
+        return
+    code = ((response.get_json(silent=True) or {}).get("error") or {}).get("code")
+    if code is None:
+        return
+    path, method, status = FlaskPlugin.flaskpath2openapi(request.url_rule.rule), request.method, response.status_code
+    by_status = _declared_codes(app).get((path, method))
+    if by_status is None:
+        return  # not an API operation (HEAD, OPTIONS, the spec itself)
+    codes = by_status.get(str(status))
+    if codes is None and (status, code) in _ANY_OPERATION:
+        return
+    if codes is None or code not in codes:
+        _UNDECLARED.append(f"{method} {path} answered {status} {code}; declared: {sorted(codes or ())}")
+
+
+request_finished.connect(_check_error_is_declared)
+
+
+@pytest.fixture(autouse=True)
+def error_codes_are_declared():
+    """Fails the test during which an operation answered an error code its OpenAPI entry does not list."""
+    start = len(_UNDECLARED)
+    yield
+    undeclared = _UNDECLARED[start:]
+    del _UNDECLARED[start:]
+    assert not undeclared, "undeclared error codes:\n" + "\n".join(undeclared)

@@ -19,7 +19,7 @@ from shop.certification import service as certification
 from shop.certification.models import Certification
 from shop.inventory import devices
 from shop.inventory import service as inventory
-from shop.inventory.models import Location, LocationKind, china_today
+from shop.inventory.models import Location, LocationKind, StockLevel, china_today
 from shop.suppliers import service as suppliers
 from shop.suppliers.models import Supplier
 from shop.suppliers.uscc import check_character
@@ -244,3 +244,13 @@ class Factory:
 
     def counter_key(self, counter: Location) -> str:
         return devices.issue_key(self.session, self.admin, counter.id, now=clock.now())["api_key"]
+
+
+def level(session, location, sku) -> tuple[int, int]:
+    """(on hand, reserved) of a SKU at a location, read fresh from the database."""
+    row = session.execute(
+        sa.select(StockLevel.on_hand, StockLevel.reserved)
+        .where(StockLevel.location_id == location.id, StockLevel.sku_id == sku.id)
+        .execution_options(populate_existing=True)
+    ).one()
+    return tuple(row)

@@ -21,6 +21,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.payments.stripe_peer import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 START = "## A tour with curl"
@@ -84,12 +86,6 @@ def extract(readme: str) -> Script:
                 raise ValueError(f"README line {readme_line.get(number)}: a status marker after no curl call")
             script.expected[last_call] = marker.group(1)
     return script
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for(url: str, process: subprocess.Popen, timeout: float = 60.0) -> None:

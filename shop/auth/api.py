@@ -76,7 +76,7 @@ def refresh():
 @blp.route("/auth/logout", methods=["POST"])
 @blp.arguments(LogoutArgs)
 @blp.response(204)
-@documented_errors(422)
+@documented_errors(403, 422)
 @login_required
 def logout(args):
     """End the log-in session: this access token, its refresh token and every access token refreshed

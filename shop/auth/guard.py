@@ -11,7 +11,8 @@ from flask_smorest import Blueprint
 
 from shop.auth import service
 from shop.auth.actor import Actor
-from shop.errors import Unauthenticated
+from shop.auth.errors import AuthCode, InvalidToken
+from shop.errors import ErrorCode, Unauthenticated
 from shop.request_session import get_session
 from shop.web import documented_errors, error_response
 
@@ -31,13 +32,13 @@ def init_app(app: Flask) -> None:
         "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     }
 
-    def unauthorized(message: str, code: str = "unauthenticated"):
+    def unauthorized(message: str, code: str = ErrorCode.UNAUTHENTICATED):
         return error_response(401, code, message, headers={"WWW-Authenticate": "Bearer"})
 
     jwt.unauthorized_loader(lambda reason: unauthorized("A bearer token is required."))
-    jwt.invalid_token_loader(lambda reason: unauthorized("The token is not valid.", "invalid_token"))
-    jwt.expired_token_loader(lambda _h, _p: unauthorized("The token has expired.", "token_expired"))
-    jwt.revoked_token_loader(lambda _h, _p: unauthorized("The token has been revoked.", "token_revoked"))
+    jwt.invalid_token_loader(lambda reason: unauthorized("The token is not valid.", AuthCode.INVALID_TOKEN))
+    jwt.expired_token_loader(lambda _h, _p: unauthorized("The token has expired.", AuthCode.TOKEN_EXPIRED))
+    jwt.revoked_token_loader(lambda _h, _p: unauthorized("The token has been revoked.", AuthCode.TOKEN_REVOKED))
     jwt.needs_fresh_token_loader(lambda _h, _p: unauthorized("A fresh token is required."))
     jwt.user_lookup_error_loader(lambda _h, _p: unauthorized("The account no longer exists."))
     jwt.token_in_blocklist_loader(
@@ -73,7 +74,7 @@ def login_required(func=None, *, refresh: bool = False):
         def wrapper(*args, **kwargs):
             verify_jwt_in_request(refresh=refresh)
             if get_jwt().get("type") != ("refresh" if refresh else "access"):
-                raise Unauthenticated("Wrong kind of token.", code="invalid_token")
+                raise InvalidToken("Wrong kind of token.")
             _load_actor()
             return view(*args, **kwargs)
 

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session
 from shop import clock
 from shop.auth import passwords
 from shop.auth.actor import Actor
+from shop.auth.errors import BadCredentials, LoginTaken, SelfRevoke
 from shop.auth.models import ROLE_SCOPE, RevokedToken, RevokedTokenFamily, Role, RoleGrant, ScopeKind, User
-from shop.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated
+from shop.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from shop.paging import paginate
 
 PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -47,7 +48,7 @@ def normalise_login(login: str) -> tuple[str, str]:
 def register_user(session: Session, *, login: str, password: str, display_name: str) -> User:
     kind, value = normalise_login(login)
     if session.scalar(sa.select(User.id).where(getattr(User, kind) == value)) is not None:
-        raise Conflict("An account with this login exists already.", code="login_taken")
+        raise LoginTaken("An account with this login exists already.")
     user = User(display_name=display_name, password_hash=passwords.hash_password(password), **{kind: value})
     user.grants.append(RoleGrant(role=Role.BUYER, scope_id=0))
     session.add(user)
@@ -63,7 +64,7 @@ def authenticate(session: Session, *, login: str, password: str) -> User:
     user = session.scalar(sa.select(User).where(getattr(User, kind) == value))
     ok = passwords.verify_password(user.password_hash if user else None, password)
     if not ok or user is None or not user.is_active:
-        raise Unauthenticated("Login or password is wrong.", code="bad_credentials")
+        raise BadCredentials("Login or password is wrong.")
     return user
 
 
@@ -150,7 +151,7 @@ def revoke_grant(session: Session, actor: Actor, *, user_id: int, grant_id: int)
     if grant is None or grant.user_id != user_id:
         raise NotFound("No such role grant.")
     if grant.role == Role.ADMIN and grant.user_id == actor.user_id:
-        raise Conflict("Admins cannot revoke their own admin role.", code="self_revoke")
+        raise SelfRevoke("Admins cannot revoke their own admin role.")
     session.delete(grant)
     session.flush()
 

@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from shop import clock
 from shop.auth.actor import Actor
 from shop.auth.models import Role
+from shop.catalog.errors import BrandTaken, SkuCodeTaken, SlugTaken
 from shop.catalog.models import Brand, BrandTier, Category, LabelKind, Product, ProductLabel, Sku
 from shop.certification.query import current_certifications, product_in_force
-from shop.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shop.errors import Forbidden, InvalidInput, NotFound
 from shop.paging import paginate
 from shop.reference.models import District, Township
 from shop.reference.service import check_origin
@@ -40,7 +41,7 @@ def create_category(session: Session, actor: Actor, *, name: str, slug: str | No
     if not slug:
         raise InvalidInput("A slug is needed for this name.", fields={"slug": ["Required for non-Latin names."]})
     if session.scalar(sa.select(Category.id).where(Category.slug == slug)) is not None:
-        raise Conflict("A category with this slug exists already.", code="slug_taken")
+        raise SlugTaken("A category with this slug exists already.")
     parent = None
     if parent_id is not None:
         parent = session.get(Category, parent_id)
@@ -76,7 +77,7 @@ def create_brand(
     if district_id is not None and session.get(District, district_id) is None:
         raise InvalidInput("Unknown district.", fields={"district_id": ["Unknown."]})
     if session.scalar(sa.select(Brand.id).where(Brand.name == name)) is not None:
-        raise Conflict("A brand with this name exists already.", code="brand_taken")
+        raise BrandTaken("A brand with this name exists already.")
     brand = Brand(name=name, tier=tier, district_id=district_id, supplier_id=supplier_id)
     session.add(brand)
     session.flush()
@@ -169,7 +170,7 @@ def update_product(session: Session, actor: Actor, product_id: int, *, data: dic
 def add_sku(session: Session, actor: Actor, product_id: int, *, data: dict) -> Sku:
     _own_product(session, actor, product_id)
     if session.scalar(sa.select(Sku.id).where(Sku.code == data["code"])) is not None:
-        raise Conflict("A SKU with this code exists already.", code="sku_code_taken", code_value=data["code"])
+        raise SkuCodeTaken("A SKU with this code exists already.", code_value=data["code"])
     sku = Sku(product_id=product_id, **data)
     session.add(sku)
     session.flush()

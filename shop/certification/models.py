@@ -8,9 +8,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.catalog.models import Product
 from shop.db import Base, enum_column, utcnow_column_default
-from shop.errors import IllegalTransition
 from shop.reference.models import District
 from shop.suppliers.models import Supplier
+from shop.transitions import StateMachine
 
 
 class CertStatus(enum.StrEnum):
@@ -59,7 +59,7 @@ class Announcement(Base):
     )
 
 
-class Certification(Base):
+class Certification(StateMachine, Base):
     __tablename__ = "certifications"
     __table_args__ = (
         sa.CheckConstraint("households_benefiting >= 0", name="households_non_negative"),
@@ -106,20 +106,13 @@ class Certification(Base):
             return "in_objection_window"
         return "in_force" if now < self.valid_until else "expired"
 
-    def transition(self, target: CertStatus, *, actor_id: int, at: datetime, reason: str | None = None) -> None:
-        """The only way a certification changes state: refuses illegal moves, records who and when."""
-        if target not in TRANSITIONS[self.status]:
-            raise IllegalTransition("certification", self.status.value, target.value)
+    TRANSITIONS = TRANSITIONS
+    ENTITY = "certification"
+
+    def record_transition(self, source, target, *, actor_id: int | None, at: datetime, reason: str) -> None:
         self.events.append(
-            CertificationEvent(
-                from_status=self.status,
-                to_status=target,
-                actor_id=actor_id,
-                at=at,
-                reason=reason,
-            )
+            CertificationEvent(from_status=source, to_status=target, actor_id=actor_id, at=at, reason=reason or None)
         )
-        self.status = target
 
 
 class CertificationDocument(Base):

@@ -10,6 +10,15 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from shop.auth.actor import Actor
 from shop.auth.models import Role
 from shop.catalog.models import Product
+from shop.certification.errors import (
+    AlreadyExpired,
+    CertificationExists,
+    NotObjectable,
+    NotRenewable,
+    ObjectionDecided,
+    ObjectionWindowClosed,
+    RenewalExists,
+)
 from shop.certification.models import (
     Announcement,
     Certification,
@@ -19,7 +28,7 @@ from shop.certification.models import (
     Objection,
     ObjectionStatus,
 )
-from shop.errors import Conflict, Forbidden, NotFound
+from shop.errors import Forbidden, NotFound
 from shop.paging import paginate
 
 # Stored states in which a product's certification is still being decided or may be in force.
@@ -84,9 +93,8 @@ def apply_for_certification(session: Session, actor: Actor, *, data: dict, now: 
         sa.select(Certification).where(Certification.product_id == product.id, Certification.status.in_(LIVE))
     ).all()
     if any(c.status != CertStatus.PUBLISHED or c.valid_until > now for c in live):
-        raise Conflict(
+        raise CertificationExists(
             "This product has a certification under way or in force; apply for a renewal instead.",
-            code="certification_exists",
         )
     return _new_application(session, actor, product, data, now, renews=None)
 
@@ -122,9 +130,8 @@ def renew_certification(session: Session, actor: Actor, cert_id: int, *, data: d
     if not actor.has(Role.SUPPLIER_MEMBER, old.supplier_id) and not actor.is_admin:
         raise Forbidden("Only members of the supplier may renew its certification.")
     if old.effective_status(now) not in ("in_force", "in_objection_window"):
-        raise Conflict(
+        raise NotRenewable(
             "Only a certification that has not expired can be renewed.",
-            code="not_renewable",
             status=old.effective_status(now),
         )
     session.execute(sa.select(Product.id).where(Product.id == old.product_id).with_for_update())
@@ -135,9 +142,7 @@ def renew_certification(session: Session, actor: Actor, cert_id: int, *, data: d
         )
     )
     if open_renewal is not None:
-        raise Conflict(
-            "A renewal of this certification is under way already.", code="renewal_exists", renewal_id=open_renewal
-        )
+        raise RenewalExists("A renewal of this certification is under way already.", renewal_id=open_renewal)
     return _new_application(session, actor, old.product, data, now, renews=old)
 
 
@@ -239,17 +244,14 @@ def file_objection(session: Session, actor: Actor, cert_id: int, *, reason: str,
     if cert is None or cert.announcement_id is None:
         raise NotFound("No such announced certification.")
     if cert.objection_until is None or now >= cert.objection_until:
-        raise Conflict(
+        raise ObjectionWindowClosed(
             "The objection window has closed.",
-            code="objection_window_closed",
             objection_until=cert.objection_until.isoformat() if cert.objection_until else None,
         )
     if cert.status == CertStatus.PUBLISHED:
         cert.transition(CertStatus.OBJECTED, actor_id=actor.user_id, at=now, reason=reason)
     elif cert.status != CertStatus.OBJECTED:
-        raise Conflict(
-            "This certification no longer takes objections.", code="not_objectable", status=cert.status.value
-        )
+        raise NotObjectable("This certification no longer takes objections.", status=cert.status.value)
     objection = Objection(certification_id=cert.id, user_id=actor.user_id, reason=reason, created_at=now)
     session.add(objection)
     session.flush()
@@ -272,9 +274,7 @@ def decide_objection(
     cert = get_certification(session, actor, objection.certification_id, for_update=True)
     _require_certifier(actor, cert)
     if objection.status != ObjectionStatus.OPEN:
-        raise Conflict(
-            "This objection has been decided already.", code="objection_decided", status=objection.status.value
-        )
+        raise ObjectionDecided("This objection has been decided already.", status=objection.status.value)
     objection.status = ObjectionStatus.UPHELD if uphold else ObjectionStatus.DISMISSED
     objection.decided_by_id, objection.decided_at, objection.decision_note = actor.user_id, now, note
     session.flush()
@@ -298,7 +298,7 @@ def revoke_certification(session: Session, actor: Actor, cert_id: int, *, reason
     if not (actor.has(Role.REGULATOR) or actor.has(Role.CERTIFIER, cert.district_id)):
         raise Forbidden("Only the district's certifier or a regulator may revoke.")
     if cert.effective_status(now) == "expired":
-        raise Conflict("This certification has expired already.", code="already_expired")
+        raise AlreadyExpired("This certification has expired already.")
     cert.transition(CertStatus.REVOKED, actor_id=actor.user_id, at=now, reason=reason)
     cert.decision_reason = reason
     session.flush()

@@ -9,8 +9,9 @@ from flask import current_app, g, request
 from flask_smorest import Blueprint
 
 from shop import clock
+from shop.errors import NotFound
 from shop.inventory import devices
-from shop.inventory.errors import LocationInactive
+from shop.inventory.errors import COUNTER_KEY_HEADER, CounterKeyRequired, InvalidCounterKey, LocationInactive
 from shop.inventory.schemas import (
     CounterRestockArgs,
     CounterRestockResultSchema,
@@ -20,9 +21,8 @@ from shop.inventory.schemas import (
     HeartbeatSchema,
 )
 from shop.request_session import get_session
-from shop.web import documented_errors, error_response
+from shop.web import documented_errors
 
-COUNTER_KEY_HEADER = "X-Counter-Key"
 SECURITY_SCHEME = {"type": "apiKey", "in": "header", "name": COUNTER_KEY_HEADER}
 
 blp = Blueprint(
@@ -48,14 +48,9 @@ def counter_required(view):
         key = request.headers.get(COUNTER_KEY_HEADER, "")
         device = devices.authenticate(get_session(), key) if key else None
         if device is None:
-            return error_response(
-                401,
-                "invalid_counter_key" if key else "counter_key_required",
-                "A valid counter API key is required." if not key else "The counter API key is not valid.",
-                headers={"WWW-Authenticate": f'ApiKey header="{COUNTER_KEY_HEADER}"'},
-            )
+            raise InvalidCounterKey() if key else CounterKeyRequired()
         if device.location_id != counter_id:
-            return error_response(404, "not_found", "No such counter.")
+            raise NotFound("No such counter.")
         if not device.location.is_active:
             raise LocationInactive(location_id=counter_id)
         g.counter = device.location

@@ -20,8 +20,9 @@ from sqlalchemy.orm import Session, joinedload
 
 from shop.auth.actor import Actor
 from shop.auth.models import Role
-from shop.errors import Conflict, InvalidInput, NotFound
+from shop.errors import InvalidInput, NotFound
 from shop.inventory import service
+from shop.inventory.errors import EventIdReused, NotACounter
 from shop.inventory.models import (
     CounterDevice,
     CounterEvent,
@@ -52,7 +53,7 @@ def _counter(session: Session, location_id: int) -> Location:
     if location is None:
         raise NotFound("No such location.")
     if location.kind != LocationKind.COUNTER:
-        raise Conflict("Only counters have an API key.", code="not_a_counter")
+        raise NotACounter("Only counters have an API key.")
     return location
 
 
@@ -143,9 +144,7 @@ def _stored(session: Session, counter_id: int, event_id: str, kind: CounterEvent
     if event is None:
         return None
     if event.kind != kind or event.payload_sha256 != digest:
-        raise Conflict(
-            "This event id was reported before with other content.", code="event_id_reused", event_id=event_id
-        )
+        raise EventIdReused("This event id was reported before with other content.", event_id=event_id)
     return event.result
 
 

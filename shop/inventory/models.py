@@ -15,8 +15,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.catalog.models import Sku
 from shop.db import Base, enum_column, utcnow_column_default
-from shop.errors import IllegalTransition
 from shop.reference.models import District
+from shop.transitions import StateMachine
 
 # Best-before dates are calendar dates in China (no daylight saving since 1991): a batch may be
 # sold through the last day printed on it, local time.
@@ -202,7 +202,7 @@ class TransferStatus(enum.StrEnum):
 TRANSFER_TRANSITIONS = {TransferStatus.IN_TRANSIT: {TransferStatus.RECEIVED}, TransferStatus.RECEIVED: set()}
 
 
-class Transfer(Base):
+class Transfer(StateMachine, Base):
     __tablename__ = "stock_transfers"
     __table_args__ = (sa.CheckConstraint("from_location_id <> to_location_id", name="between_two_locations"),)
 
@@ -225,10 +225,10 @@ class Transfer(Base):
         order_by="TransferLine.id", cascade="all, delete-orphan", back_populates="transfer"
     )
 
-    def transition(self, target: TransferStatus, *, at: datetime, actor_id: int | None) -> None:
-        if target not in TRANSFER_TRANSITIONS[self.status]:
-            raise IllegalTransition("transfer", self.status.value, target.value)
-        self.status = target
+    TRANSITIONS = TRANSFER_TRANSITIONS
+    ENTITY = "transfer"
+
+    def record_transition(self, source, target, *, actor_id: int | None, at: datetime, reason: str) -> None:
         if target == TransferStatus.RECEIVED:
             self.received_at = at
             self.received_by_id = actor_id
@@ -273,7 +273,7 @@ RESERVATION_TRANSITIONS = {
 }
 
 
-class Reservation(Base):
+class Reservation(StateMachine, Base):
     """Units set aside at a location (by batch, FEFO) for an order; the lines are its reserve movements."""
 
     __tablename__ = "stock_reservations"
@@ -287,10 +287,10 @@ class Reservation(Base):
     created_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
 
-    def transition(self, target: ReservationStatus, *, at: datetime) -> None:
-        if target not in RESERVATION_TRANSITIONS[self.status]:
-            raise IllegalTransition("reservation", self.status.value, target.value)
-        self.status = target
+    TRANSITIONS = RESERVATION_TRANSITIONS
+    ENTITY = "reservation"
+
+    def record_transition(self, source, target, *, actor_id: int | None, at: datetime, reason: str) -> None:
         self.closed_at = at
 
 

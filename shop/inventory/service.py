@@ -23,9 +23,19 @@ from shop.catalog.models import Product, ProductKind, Sku
 from shop.certification.models import Certification
 from shop.certification.query import current_certifications, product_in_force
 from shop.db import UTCDateTime
-from shop.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shop.errors import Forbidden, InvalidInput, NotFound
 from shop.inventory import ledger
-from shop.inventory.errors import LocationInactive, NotInForce
+from shop.inventory.errors import (
+    CentreExists,
+    CountBelowReserved,
+    LocationInactive,
+    NotInForce,
+    ReferenceReused,
+    ReservationNotSold,
+    ReservedBatchExpired,
+    ReturnExceedsSale,
+    TraceCodeMismatch,
+)
 from shop.inventory.ledger import BATCH_LEVELS, LEVELS, Move
 from shop.inventory.models import (
     CHINA,
@@ -101,7 +111,7 @@ def create_location(session: Session, actor: Actor, *, data: dict) -> Location:
         if data.get("parent_id") is not None:
             raise InvalidInput("The centre is the root.", fields={"parent_id": ["Must be empty for the centre."]})
         if session.scalar(sa.select(Location.id).where(Location.kind == LocationKind.CENTRE)) is not None:
-            raise Conflict("There is one centre, and it exists already.", code="centre_exists")
+            raise CentreExists("There is one centre, and it exists already.")
     else:
         parent = session.get(Location, data.get("parent_id") or 0)
         allowed = PARENT_KINDS[kind]
@@ -476,9 +486,8 @@ def _find_or_create_batches(session: Session, lines: list[dict], now: datetime) 
     for line in lines:
         batch = batches[line["trace_code"]]
         if (batch.sku_id, batch.produced_on, batch.best_before) != _batch_key(line):
-            raise Conflict(
+            raise TraceCodeMismatch(
                 "This trace code belongs to a batch with another SKU or other dates.",
-                code="trace_code_mismatch",
                 trace_code=batch.trace_code,
             )
     return batches
@@ -586,9 +595,8 @@ def count_stock(
     for code, batch in sorted(batches.items()):
         on_hand, reserved = current.get(batch.id, (0, 0))
         if counted[code] < reserved:
-            raise Conflict(
+            raise CountBelowReserved(
                 "Fewer units counted than are reserved; release reservations first.",
-                code="count_below_reserved",
                 trace_code=code,
                 counted=counted[code],
                 reserved=reserved,
@@ -812,9 +820,7 @@ def _same_reservation(session: Session, reservation: Reservation, location_id: i
     for move in reserved_lines(session, reservation):
         held[move.sku_id] += move.reserved
     if reservation.location_id != location_id or dict(held) != wanted:
-        raise Conflict(
-            "This reference is used by another reservation.", code="reference_reused", reference=reservation.reference
-        )
+        raise ReferenceReused("This reference is used by another reservation.", reference=reservation.reference)
     return reservation
 
 
@@ -861,7 +867,7 @@ def commit_reservation(session: Session, *, reference: str, now: datetime) -> Re
     today = china_today(now)
     expired = sorted({m.batch_id for m in held if m.best_before < today})
     if expired:
-        raise Conflict("A reserved batch has expired.", code="reserved_batch_expired", batch_ids=expired)
+        raise ReservedBatchExpired("A reserved batch has expired.", batch_ids=expired)
     moves = [
         Move(MovementKind.SALE, m.sku_id, m.batch_id, m.best_before, on_hand=-m.reserved, reserved=-m.reserved)
         for m in held
@@ -875,7 +881,7 @@ def return_reserved(session: Session, *, reference: str, lines: dict[int, int], 
     left, latest best-before first; never more units of a SKU than the reservation took."""
     reservation = session.scalar(sa.select(Reservation).where(Reservation.reference == reference))
     if reservation is None or reservation.status != ReservationStatus.COMMITTED:
-        raise Conflict("Only sold units can come back.", code="reservation_not_sold", reference=reference)
+        raise ReservationNotSold("Only sold units can come back.", reference=reference)
     ledger.lock_levels(session, reservation.location_id, sorted(lines))
     returned = dict(
         session.execute(
@@ -895,7 +901,7 @@ def return_reserved(session: Session, *, reference: str, lines: dict[int, int], 
                 moves.append(Move(MovementKind.RETURN, sku_id, move.batch_id, move.best_before, on_hand=units))
                 left -= units
         if left:
-            raise Conflict("More units than the reservation sold.", code="return_exceeds_sale", sku_id=sku_id)
+            raise ReturnExceedsSale("More units than the reservation sold.", sku_id=sku_id)
     ledger.apply(
         session,
         reservation.location_id,

@@ -9,6 +9,7 @@ from shop import clock, idempotency
 from shop.auth.guard import current_actor, login_required
 from shop.extensions import rate_limited
 from shop.orders import cart, service
+from shop.orders.errors import WrongPickupCode
 from shop.orders.models import Order
 from shop.orders.schemas import (
     CartLineArgs,
@@ -291,7 +292,7 @@ def pickup(args, order_id):
     session = get_session()
     try:
         return service.hand_over(session, current_actor(), order_id, settings=settings(), now=clock.now(), **args)
-    except service.WrongPickupCode:
+    except WrongPickupCode:
         session.commit()  # the wrong code counts although the answer is an error
         raise
 

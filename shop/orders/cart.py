@@ -6,18 +6,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shop.catalog.models import Sku
-from shop.errors import Conflict, InvalidInput, NotFound
+from shop.errors import InvalidInput, NotFound
 from shop.inventory.models import Location, LocationKind
+from shop.orders.errors import QuantityLimit
 from shop.orders.models import CartLine, Fulfilment
 from shop.promotions.models import RushSale
 
 MAX_LINES = 200
 MAX_QUANTITY = 10_000  # units of one line, however they got there (an add, more adds, an update)
-
-
-class QuantityLimit(Conflict):
-    code = "cart_quantity_limit"
-    message = f"A cart line holds at most {MAX_QUANTITY} units."
 
 
 def list_lines(session: Session, user_id: int, *, for_update: bool = False) -> list[CartLine]:

@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.db import Base, enum_column, utcnow_column_default
-from shop.errors import IllegalTransition
+from shop.transitions import StateMachine
 
 
 class Fulfilment(enum.StrEnum):
@@ -56,7 +56,7 @@ class CartLine(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow_column_default)
 
 
-class Order(Base):
+class Order(StateMachine, Base):
     __tablename__ = "orders"
     __table_args__ = (
         sa.CheckConstraint("total_fen >= 0", name="total_non_negative"),
@@ -98,12 +98,11 @@ class Order(Base):
     def reservation_reference(self) -> str:
         return f"order:{self.id}"
 
-    def transition(self, target: OrderStatus, *, actor_id: int | None, at: datetime, note: str = "") -> None:
-        """The only way an order changes state: refuses illegal moves, records who and when."""
-        if target not in ORDER_TRANSITIONS[self.status]:
-            raise IllegalTransition("order", self.status.value, target.value)
-        self.events.append(OrderEvent(from_status=self.status, to_status=target, actor_id=actor_id, at=at, note=note))
-        self.status = target
+    TRANSITIONS = ORDER_TRANSITIONS
+    ENTITY = "order"
+
+    def record_transition(self, source, target, *, actor_id: int | None, at: datetime, reason: str) -> None:
+        self.events.append(OrderEvent(from_status=source, to_status=target, actor_id=actor_id, at=at, note=reason))
 
 
 class OrderLine(Base):

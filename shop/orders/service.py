@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from payments import payables
 from payments import service as payments
+from payments.errors import RefundExceedsPayment
 from payments.models import Payment
 from payments.registry import Payments
 from shop.auth.actor import Actor
@@ -25,12 +26,25 @@ from shop.inventory import service as inventory
 from shop.inventory.errors import InsufficientStock
 from shop.inventory.models import Location, china_today
 from shop.orders import cart
+from shop.orders.errors import (
+    CartNotOrderable,
+    NotAwaitingPickup,
+    NotDelivery,
+    NotPickup,
+    NotReady,
+    NotRefundable,
+    NotShipped,
+    PickupLocked,
+    RefundExceedsQuantity,
+    WrongPickupCode,
+)
 from shop.orders.models import Fulfilment, Order, OrderEvent, OrderLine, OrderStatus
 from shop.paging import paginate
 from shop.points import service as points
 from shop.points.models import PointsKind
 from shop.promotions import pricing, quoting
 from shop.promotions import service as offers
+from shop.promotions.errors import CouponRefused
 from shop.promotions.models import Coupon
 from shop.reference.models import Township
 
@@ -52,24 +66,6 @@ class OrderSettings:
     # the gateways (built once at start-up, with the voucher gateway procurement registers)
     payments: Payments = field(default_factory=Payments)
     pickup_max_attempts: int = 5  # wrong pick-up codes before the code is locked
-
-
-class WrongPickupCode(Conflict):
-    """A wrong code was counted against the order: the caller commits that count (and its event)
-    although the answer is an error, or guessing would cost nothing."""
-
-    code = "wrong_pickup_code"
-    message = "The pick-up code is wrong."
-
-
-class PickupLocked(Conflict):
-    code = "pickup_locked"
-    message = "Too many wrong pick-up codes: the code is locked until the buyer asks for a new one."
-
-
-class CartNotOrderable(Conflict):
-    code = "cart_not_orderable"
-    message = "Some lines cannot be ordered."
 
 
 # --- checkout --------------------------------------------------------------------------------
@@ -151,7 +147,7 @@ def checkout(
     if quote.problems:
         raise CartNotOrderable(lines=[{"line_id": int(q.key), "problem": q.problem} for q in quote.lines if q.problem])
     if coupon_code and quote.coupon_problem:
-        raise Conflict("The coupon cannot be used for this order.", code=quote.coupon_problem)
+        raise CouponRefused(quote.coupon_problem)
 
     order = Order(
         buyer_id=actor.user_id,
@@ -452,7 +448,7 @@ def cancel_order(
         raise NotFound("No such order.")
     if order.status == OrderStatus.PENDING_PAYMENT:
         payables.close_attempts(session, OrderPayable(order), payments=(settings or OrderSettings()).payments, now=now)
-    order.transition(OrderStatus.CANCELLED, actor_id=actor.user_id, at=now, note="cancelled")
+    order.transition(OrderStatus.CANCELLED, actor_id=actor.user_id, at=now, reason="cancelled")
     _release_holds(session, order, now)
     session.flush()
     return order
@@ -477,7 +473,7 @@ def expire_due(
     for order_id in session.scalars(stmt.order_by(Order.id).limit(limit)).all():
         order = _lock(session, order_id)
         if order.status == OrderStatus.PENDING_PAYMENT and order.expires_at <= now:
-            order.transition(OrderStatus.CANCELLED, actor_id=None, at=now, note="expired unpaid")
+            order.transition(OrderStatus.CANCELLED, actor_id=None, at=now, reason="expired unpaid")
             _release_holds(session, order, now)
             expired += 1
     session.flush()
@@ -497,7 +493,7 @@ def _operated(session: Session, actor: Actor, order_id: int) -> Order:
 def mark_ready(session: Session, actor: Actor, order_id: int, *, now: datetime) -> Order:
     order = _operated(session, actor, order_id)
     if order.fulfilment != Fulfilment.PICKUP:
-        raise Conflict("Only pick-up orders wait at a counter.", code="not_pickup")
+        raise NotPickup("Only pick-up orders wait at a counter.")
     order.transition(OrderStatus.READY_FOR_PICKUP, actor_id=actor.user_id, at=now)
     return order
 
@@ -512,7 +508,7 @@ def hand_over(
     the buyer asks for a new one. Raises WrongPickupCode after counting: the caller commits."""
     order = _operated(session, actor, order_id)
     if order.status != OrderStatus.READY_FOR_PICKUP:
-        raise Conflict("The order is not waiting for pick-up.", code="not_ready", status=order.status.value)
+        raise NotReady(status=order.status.value)
     limit = settings.pickup_max_attempts
     if order.pickup_locked_at is not None or order.pickup_attempts >= limit:  # a limit lowered since counts too
         locked_at = order.pickup_locked_at.isoformat() if order.pickup_locked_at else None
@@ -559,11 +555,9 @@ def renew_pickup_code(session: Session, actor: Actor, order_id: int, *, now: dat
     if order.buyer_id != actor.user_id:
         raise NotFound("No such order.")
     if order.fulfilment != Fulfilment.PICKUP:
-        raise Conflict("Only pick-up orders have a pick-up code.", code="not_pickup")
+        raise NotPickup("Only pick-up orders have a pick-up code.")
     if order.pickup_code is None or order.status not in PICKUP_CODE_STATES or order.completed_at is not None:
-        raise Conflict(
-            "The order is not waiting to be picked up.", code="not_awaiting_pickup", status=order.status.value
-        )
+        raise NotAwaitingPickup(status=order.status.value)
     order.pickup_code = f"{secrets.randbelow(1_000_000):06d}"
     order.pickup_attempts = 0
     order.pickup_locked_at = None
@@ -575,8 +569,8 @@ def renew_pickup_code(session: Session, actor: Actor, order_id: int, *, now: dat
 def ship(session: Session, actor: Actor, order_id: int, *, tracking_number: str, now: datetime) -> Order:
     order = _operated(session, actor, order_id)
     if order.fulfilment != Fulfilment.DELIVERY:
-        raise Conflict("Only delivery orders are shipped.", code="not_delivery")
-    order.transition(OrderStatus.SHIPPED, actor_id=actor.user_id, at=now, note=tracking_number)
+        raise NotDelivery("Only delivery orders are shipped.")
+    order.transition(OrderStatus.SHIPPED, actor_id=actor.user_id, at=now, reason=tracking_number)
     order.tracking_number = tracking_number
     return order
 
@@ -589,7 +583,7 @@ def confirm_delivery(session: Session, actor: Actor, order_id: int, *, settings:
     if order.status != OrderStatus.SHIPPED and not (
         order.status == OrderStatus.PARTIALLY_REFUNDED and order.tracking_number
     ):
-        raise Conflict("The order has not been shipped.", code="not_shipped", status=order.status.value)
+        raise NotShipped("The order has not been shipped.", status=order.status.value)
     return _complete(session, order, actor_id=actor.user_id, settings=settings, now=now)
 
 
@@ -634,7 +628,7 @@ def refund_order(
     spent points back, earned points clawed back, stock back to the location."""
     order = _operated(session, actor, order_id)
     if order.status not in REFUNDABLE:
-        raise Conflict("This order cannot be refunded.", code="not_refundable", status=order.status.value)
+        raise NotRefundable("This order cannot be refunded.", status=order.status.value)
     by_id = {line.id: line for line in order.lines}
     wanted: dict[int, int] = {}
     for item in lines:
@@ -647,9 +641,8 @@ def refund_order(
     for line_id, quantity in sorted(wanted.items()):
         line = by_id[line_id]
         if line.refunded_quantity + quantity > line.quantity:
-            raise Conflict(
+            raise RefundExceedsQuantity(
                 "More units than are left to refund.",
-                code="refund_exceeds_quantity",
                 line_id=line_id,
                 refundable=line.quantity - line.refunded_quantity,
             )
@@ -668,9 +661,8 @@ def refund_order(
         back_to_stock.setdefault(reference_key, {})
         back_to_stock[reference_key][line.sku_id] = back_to_stock[reference_key].get(line.sku_id, 0) + quantity
     if order.refunded_fen + amount > order.paid_fen:
-        raise Conflict(
+        raise RefundExceedsPayment(
             "A refund cannot exceed what was paid.",
-            code="refund_exceeds_payment",
             paid_fen=order.paid_fen,
             refunded_fen=order.refunded_fen,
             requested_fen=amount,
@@ -692,7 +684,7 @@ def refund_order(
     order.refunded_fen += amount
     fully = all(line.refunded_quantity == line.quantity for line in order.lines)
     order.transition(
-        OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED, actor_id=actor.user_id, at=now, note=reason
+        OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED, actor_id=actor.user_id, at=now, reason=reason
     )
     session.flush()
     # Money moves last, once everything else here has succeeded; if the gateway fails, all of this rolls
@@ -782,7 +774,7 @@ class OrderPayable(payables.RowPayable):
             OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED,
             actor_id=None,
             at=now,
-            note="refunded at the payment provider",
+            reason="refunded at the payment provider",
         )
         return payables.OutsideRefund(amount, points_clawed_back=clawed)
 

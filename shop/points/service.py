@@ -11,14 +11,10 @@ from shop import clock
 from shop.auth.actor import Actor
 from shop.auth.models import Role, User
 from shop.db import insert_ignore
-from shop.errors import Conflict, InvalidInput, NotFound
+from shop.errors import InvalidInput, NotFound
 from shop.paging import paginate
+from shop.points.errors import InsufficientPoints
 from shop.points.models import PointsAccount, PointsEntry, PointsKind
-
-
-class InsufficientPoints(Conflict):
-    code = "insufficient_points"
-    message = "Not enough points."
 
 
 def _ensure_account(session: Session, user_id: int) -> None:

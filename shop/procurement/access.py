@@ -19,32 +19,13 @@ from sqlalchemy.orm import Session
 
 from shop.auth.actor import Actor
 from shop.auth.models import Role
-from shop.errors import Conflict, Forbidden, NotFound
+from shop.errors import Forbidden, NotFound
+from shop.procurement.errors import ApproverCannotPay, SelfGrant, SubmitterCannotApprove
 from shop.procurement.models import BulkOrder, BulkOrderEvent, BulkOrderStatus, Organisation
 
 PURCHASER, APPROVER, FINANCE = Role.ORG_MEMBER, Role.ORG_APPROVER, Role.ORG_FINANCE
 ORG_ROLES = (PURCHASER, APPROVER, FINANCE)
 ROLE_NAMES = {PURCHASER: "purchaser", APPROVER: "approver", FINANCE: "finance"}
-
-
-class SubmitterCannotApprove(Conflict):
-    code = "submitter_cannot_approve"
-    message = "Who submitted a bulk order cannot approve it; another approver must."
-
-
-class ApproverCannotPay(Conflict):
-    code = "approver_cannot_pay"
-    message = "Who approved a bulk order cannot pay it or confirm its payment; another finance member must."
-
-
-class SelfGrant(Forbidden):
-    code = "self_grant"
-    message = "Nobody grants roles to themselves; another approver or an admin must."
-
-
-class SetByAdmin(Forbidden):
-    code = "set_by_admin"
-    message = "Only an admin sets these."
 
 
 def member_of(actor: Actor) -> set[int]:

@@ -14,23 +14,14 @@ from sqlalchemy.orm import Session
 
 from shop import clock
 from shop.auth.actor import Actor
-from shop.errors import Conflict, InvalidInput, NotFound
+from shop.errors import InvalidInput, NotFound
 from shop.paging import paginate
 from shop.procurement import access
 from shop.procurement.access import FINANCE
+from shop.procurement.errors import BudgetExists, InsufficientBudget, NoBudget, OverPerCapitaCap
 from shop.procurement.models import Budget, BudgetEntry, BudgetEntryKind, Organisation
 
 BUDGETS = Budget.__table__
-
-
-class InsufficientBudget(Conflict):
-    code = "insufficient_budget"
-    message = "The budget has not enough available."
-
-
-class NoBudget(Conflict):
-    code = "no_budget"
-    message = "The organisation has no budget for this fiscal year."
 
 
 # What each kind moves between the pots, per fen of its amount: (amount, available, committed, spent).
@@ -113,9 +104,8 @@ def ceiling(organisation: Organisation) -> int:
 
 def _within_ceiling(organisation: Organisation, amount_fen: int) -> None:
     if amount_fen > ceiling(organisation):
-        raise Conflict(
+        raise OverPerCapitaCap(
             "The budget exceeds the per-capita cap times the headcount.",
-            code="over_per_capita_cap",
             ceiling_fen=ceiling(organisation),
             headcount=organisation.headcount,
             per_capita_cap_fen=organisation.per_capita_cap_fen,
@@ -131,7 +121,7 @@ def create_budget(
         sa.select(Budget.id).where(Budget.organisation_id == organisation_id, Budget.fiscal_year == fiscal_year)
     )
     if exists is not None:
-        raise Conflict("This fiscal year has a budget already; change its amount.", code="budget_exists")
+        raise BudgetExists("This fiscal year has a budget already; change its amount.")
     budget = Budget(
         organisation_id=organisation_id, fiscal_year=fiscal_year, created_by_id=actor.user_id, created_at=now
     )

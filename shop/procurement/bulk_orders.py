@@ -31,12 +31,13 @@ from payments.registry import Payments
 from shop.auth.actor import Actor
 from shop.catalog.models import Product, Sku
 from shop.certification.query import product_in_force
-from shop.errors import Conflict, InvalidInput, NotFound
+from shop.errors import InvalidInput, NotFound
 from shop.inventory import service as inventory
 from shop.inventory.models import Location, LocationKind, china_today
 from shop.paging import paginate
 from shop.procurement import access, budgets, organisations
 from shop.procurement.access import APPROVER, FINANCE, PURCHASER
+from shop.procurement.errors import LinesRejected, NoLines, NotDraft, NotOrderable, OrderTooLarge
 from shop.procurement.models import (
     BudgetEntryKind,
     BulkOrder,
@@ -71,16 +72,6 @@ class ProcurementSettings:
     voucher_secret: str = ""
     # the gateways and payables, built once at start-up (shop.settings)
     payments: Payments = field(default_factory=Payments)
-
-
-class LinesRejected(InvalidInput):
-    code = "lines_rejected"
-    message = "Some lines are not valid; nothing was added."
-
-
-class NotOrderable(Conflict):
-    code = "lines_not_orderable"
-    message = "Some lines can no longer be ordered."
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -205,7 +196,7 @@ def create_bulk_order(session: Session, actor: Actor, organisation_id: int, *, d
 def _draft(session: Session, actor: Actor, order_id: int) -> BulkOrder:
     order = _acting(session, actor, order_id, PURCHASER)
     if order.status != S.DRAFT:
-        raise Conflict("Only a draft can be changed.", code="not_draft", status=order.status.value)
+        raise NotDraft("Only a draft can be changed.", status=order.status.value)
     return order
 
 
@@ -396,7 +387,7 @@ def submit(session: Session, actor: Actor, order_id: int, *, now: datetime) -> B
     order = _draft(session, actor, order_id)
     organisations.require_verified(session.get(organisations.Organisation, order.organisation_id))
     if order.line_count == 0:
-        raise Conflict("A bulk order needs lines.", code="no_lines")
+        raise NoLines("A bulk order needs lines.")
     if order.kind == BulkOrderKind.GOODS and order.supply_location_id is None:
         raise InvalidInput("Choose the hall that supplies the goods.", fields={"supply_location_id": ["Required."]})
     if order.kind == BulkOrderKind.VOUCHERS and (order.voucher_expires_at is None or order.voucher_expires_at <= now):
@@ -405,9 +396,8 @@ def submit(session: Session, actor: Actor, order_id: int, *, now: datetime) -> B
     if problems:
         raise NotOrderable(rows=problems[:200])
     if order.total_fen > MAX_ORDER_TOTAL_FEN:
-        raise Conflict(
+        raise OrderTooLarge(
             "The order is larger than one payment can be; split it.",
-            code="order_too_large",
             total_fen=order.total_fen,
             max_fen=MAX_ORDER_TOTAL_FEN,
         )
@@ -432,7 +422,7 @@ def approve(session: Session, actor: Actor, order_id: int, *, note: str, now: da
     order = _acting(session, actor, order_id, APPROVER)
     if order.status == S.SUBMITTED:
         access.require_not_submitter(session, actor, order)
-    order.transition(S.APPROVED, actor_id=actor.user_id, at=now, note=note)
+    order.transition(S.APPROVED, actor_id=actor.user_id, at=now, reason=note)
     budget = budgets.budget_for(session, order.organisation_id, order.fiscal_year)
     if order.total_fen:
         budgets.post(
@@ -460,7 +450,7 @@ def approve(session: Session, actor: Actor, order_id: int, *, note: str, now: da
 
 def reject(session: Session, actor: Actor, order_id: int, *, reason: str, now: datetime) -> BulkOrder:
     order = _acting(session, actor, order_id, APPROVER)
-    order.transition(S.REJECTED, actor_id=actor.user_id, at=now, note=reason)
+    order.transition(S.REJECTED, actor_id=actor.user_id, at=now, reason=reason)
     order.rejection_reason = reason
     session.flush()
     return order
@@ -488,7 +478,7 @@ def cancel(
     if was_approved:
         settings = settings or ProcurementSettings()
         payables.close_attempts(session, BulkPayable(order, settings), payments=settings.payments, now=now)
-    order.transition(S.CANCELLED, actor_id=actor.user_id, at=now, note=reason)
+    order.transition(S.CANCELLED, actor_id=actor.user_id, at=now, reason=reason)
     if was_approved:
         if order.total_fen:
             budgets.post(
@@ -631,7 +621,7 @@ def mark_paid(
         from shop.procurement import vouchers
 
         issued = vouchers.issue_for(session, order, settings=settings, now=now)
-        order.transition(S.FULFILLED, actor_id=actor_id, at=now, note=f"{issued} vouchers issued")
+        order.transition(S.FULFILLED, actor_id=actor_id, at=now, reason=f"{issued} vouchers issued")
     session.flush()
 
 
@@ -643,7 +633,7 @@ def fulfil(session: Session, actor: Actor, order_id: int, *, note: str, now: dat
     order = _lock(session, order_id)
     if not (actor.is_admin or _can_supply(session, actor, order)):
         raise NotFound("No such bulk order.")
-    order.transition(S.FULFILLED, actor_id=actor.user_id, at=now, note=note)
+    order.transition(S.FULFILLED, actor_id=actor.user_id, at=now, reason=note)
     session.flush()
     return order
 
@@ -651,7 +641,7 @@ def fulfil(session: Session, actor: Actor, order_id: int, *, note: str, now: dat
 def receive(session: Session, actor: Actor, order_id: int, *, note: str, now: datetime) -> BulkOrder:
     """验收: the organisation accepts what arrived."""
     order = _acting(session, actor, order_id, PURCHASER, APPROVER)
-    order.transition(S.RECEIVED, actor_id=actor.user_id, at=now, note=note)
+    order.transition(S.RECEIVED, actor_id=actor.user_id, at=now, reason=note)
     order.acceptance_note = note
     session.flush()
     return order
@@ -660,7 +650,7 @@ def receive(session: Session, actor: Actor, order_id: int, *, note: str, now: da
 def evaluate(session: Session, actor: Actor, order_id: int, *, rating: int, comment: str, now: datetime) -> BulkOrder:
     """评价: the organisation rates the purchase."""
     order = _acting(session, actor, order_id, PURCHASER, APPROVER)
-    order.transition(S.EVALUATED, actor_id=actor.user_id, at=now, note=f"rating {rating}")
+    order.transition(S.EVALUATED, actor_id=actor.user_id, at=now, reason=f"rating {rating}")
     order.rating, order.evaluation = rating, comment
     session.flush()
     return order

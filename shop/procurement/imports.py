@@ -10,7 +10,8 @@ import re
 from collections.abc import Iterator
 
 from shop.errors import InvalidInput
-from shop.procurement.bulk_orders import LINE_COLUMNS, MAX_LINES, LinesRejected
+from shop.procurement.bulk_orders import LINE_COLUMNS, MAX_LINES
+from shop.procurement.errors import LinesRejected
 
 MAX_BYTES = 10 * 1024 * 1024
 ALIASES = {

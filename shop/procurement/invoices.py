@@ -11,9 +11,10 @@ from sqlalchemy.orm import Session
 
 from shop.auth.actor import Actor
 from shop.auth.models import Role
-from shop.errors import Conflict, NotFound
+from shop.errors import NotFound
 from shop.paging import paginate
 from shop.procurement import access
+from shop.procurement.errors import InvoiceExceedsPaid, InvoiceNumberTaken, InvoiceProfileMissing
 from shop.procurement.models import BulkOrder, Invoice, Organisation
 
 ORDERS = BulkOrder.__table__
@@ -29,7 +30,7 @@ def issue_invoice(
         raise NotFound("No such bulk order.")
     organisation = session.get(Organisation, order.organisation_id)
     if not (organisation.invoice_title and organisation.invoice_tax_number):
-        raise Conflict("The organisation has no invoice title and tax number yet.", code="invoice_profile_missing")
+        raise InvoiceProfileMissing("The organisation has no invoice title and tax number yet.")
     invoiced = session.execute(
         ORDERS.update()
         .where(ORDERS.c.id == order.id, ORDERS.c.invoiced_fen + amount_fen <= ORDERS.c.paid_fen)
@@ -38,9 +39,8 @@ def issue_invoice(
     ).scalar()
     if invoiced is None:
         session.refresh(order)
-        raise Conflict(
+        raise InvoiceExceedsPaid(
             "Invoices cannot exceed what was paid.",
-            code="invoice_exceeds_paid",
             paid_fen=order.paid_fen,
             invoiced_fen=order.invoiced_fen,
         )
@@ -62,7 +62,7 @@ def issue_invoice(
             session.add(invoice)
             session.flush()
     except IntegrityError:
-        raise Conflict("An invoice with this number exists.", code="invoice_number_taken") from None
+        raise InvoiceNumberTaken("An invoice with this number exists.") from None
     session.expire(order)
     return invoice
 

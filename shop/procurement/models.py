@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.db import Base, enum_column, utcnow_column_default
-from shop.errors import IllegalTransition
+from shop.transitions import StateMachine
 
 
 class OrgKind(enum.StrEnum):
@@ -192,7 +192,7 @@ COUNTS_FOR_PLEDGE = (B.EVALUATED, B.COMPLETED)
 PURCHASED = (B.PAID, B.FULFILLED, B.RECEIVED, B.EVALUATED, B.COMPLETED)
 
 
-class BulkOrder(Base):
+class BulkOrder(StateMachine, Base):
     __tablename__ = "bulk_orders"
     __table_args__ = (
         sa.CheckConstraint("total_fen >= 0", name="total_non_negative"),
@@ -237,14 +237,13 @@ class BulkOrder(Base):
     def reservation_reference(self) -> str:
         return f"bulk:{self.id}"
 
-    def transition(self, target: BulkOrderStatus, *, actor_id: int | None, at: datetime, note: str = "") -> None:
-        """The only way a bulk order changes state: refuses illegal moves, records who and when."""
-        if target not in BULK_ORDER_TRANSITIONS[self.status]:
-            raise IllegalTransition("bulk order", self.status.value, target.value)
+    TRANSITIONS = BULK_ORDER_TRANSITIONS
+    ENTITY = "bulk order"
+
+    def record_transition(self, source, target, *, actor_id: int | None, at: datetime, reason: str) -> None:
         self.events.append(
-            BulkOrderEvent(from_status=self.status, to_status=target, actor_id=actor_id, at=at, note=note[:500])
+            BulkOrderEvent(from_status=source, to_status=target, actor_id=actor_id, at=at, note=reason[:500])
         )
-        self.status = target
 
 
 class BulkOrderLine(Base):

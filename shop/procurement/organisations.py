@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 from shop.auth import service as auth_service
 from shop.auth.actor import Actor
 from shop.auth.models import Role, RoleGrant, User
-from shop.errors import Conflict, InvalidInput, NotFound
+from shop.errors import InvalidInput, NotFound
 from shop.paging import paginate
 from shop.procurement import access
 from shop.procurement.access import APPROVER, FINANCE, ORG_ROLES
+from shop.procurement.errors import OrganisationExists, OrganisationNotVerified, SelfRemoval, SetByAdmin
 from shop.procurement.models import Organisation
 from shop.reference.models import District
 from shop.suppliers import uscc
@@ -37,11 +38,6 @@ INVOICE_FIELDS = (
 )
 
 
-class OrganisationNotVerified(Conflict):
-    code = "organisation_not_verified"
-    message = "An admin has not verified this organisation yet."
-
-
 def _check_tax_number(value: str | None, field: str) -> None:
     if value is not None and not uscc.is_valid(value):
         raise InvalidInput(
@@ -59,7 +55,7 @@ def register_organisation(session: Session, actor: Actor, *, data: dict, now: da
     if session.get(District, data["district_id"]) is None:
         raise InvalidInput("Unknown district.", fields={"district_id": ["Unknown."]})
     if session.scalar(sa.select(Organisation.id).where(Organisation.uscc == data["uscc"])) is not None:
-        raise Conflict("An organisation with this credit code is registered already.", code="organisation_exists")
+        raise OrganisationExists("An organisation with this credit code is registered already.")
     organisation = Organisation(**data, created_by_id=actor.user_id, created_at=now)
     session.add(organisation)
     session.flush()
@@ -108,7 +104,7 @@ def update_organisation(session: Session, actor: Actor, organisation_id: int, *,
     )
     if admin_only:
         if not actor.is_admin:
-            raise access.SetByAdmin(fields=admin_only)
+            raise SetByAdmin(fields=admin_only)
         general.update({k: data[k] for k in admin_only})
     if "invoice_tax_number" in invoice:
         _check_tax_number(invoice["invoice_tax_number"], "invoice_tax_number")
@@ -163,7 +159,7 @@ def add_member(session: Session, actor: Actor, organisation_id: int, *, login: s
 def remove_member(session: Session, actor: Actor, organisation_id: int, user_id: int) -> None:
     access.get_organisation(session, actor, organisation_id, APPROVER)
     if user_id == actor.user_id:
-        raise Conflict("Approvers cannot remove themselves.", code="self_removal")
+        raise SelfRemoval("Approvers cannot remove themselves.")
     grants = session.scalars(
         sa.select(RoleGrant).where(
             RoleGrant.user_id == user_id, RoleGrant.scope_id == organisation_id, RoleGrant.role.in_(ORG_ROLES)

@@ -22,11 +22,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from payments.errors import RefundExceedsPayment
 from shop.auth.actor import Actor
-from shop.errors import Conflict, InvalidInput, NotFound
+from shop.errors import InvalidInput, NotFound
 from shop.inventory import service as inventory
 from shop.paging import paginate
 from shop.procurement import access, budgets
+from shop.procurement.errors import VoucherNotRedeemable
 from shop.procurement.models import (
     BudgetEntryKind,
     BulkOrder,
@@ -42,11 +44,6 @@ VOUCHERS = Voucher.__table__
 QR_SCHEME = "cqxf-voucher:1:"
 _B32 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789ABCDEFGHJKMNPQRSTVWXYZ")  # RFC 4648 → Crockford
 _CONFUSABLE = str.maketrans({"O": "0", "I": "1", "L": "1"})
-
-
-class VoucherNotRedeemable(Conflict):
-    code = "voucher_not_redeemable"
-    message = "This voucher cannot be redeemed for that amount."
 
 
 def derive_code(secret: str, nonce: str) -> str:
@@ -304,7 +301,7 @@ def give_back(session: Session, *, order_id: int, amount_fen: int, actor_id: int
         )
     )
     if given + amount_fen > paid.amount_fen:
-        raise Conflict("More than the voucher paid.", code="refund_exceeds_payment", voucher_id=voucher_id)
+        raise RefundExceedsPayment("More than the voucher paid.", voucher_id=voucher_id)
     expire_due(session, now, voucher_ids=[voucher_id])
     in_force = session.execute(
         VOUCHERS.update()

@@ -12,18 +12,20 @@ from shop.auth.actor import Actor
 from shop.auth.models import Role
 from shop.catalog.models import Sku
 from shop.db import insert_ignore
-from shop.errors import Conflict, InvalidInput, NotFound
+from shop.errors import InvalidInput, NotFound
 from shop.paging import paginate
 from shop.promotions import pricing
+from shop.promotions.errors import (
+    CouponBuyerLimit,
+    CouponCodeTaken,
+    CouponUsedUp,
+    RushSaleBuyerLimit,
+    RushSaleSoldOut,
+)
 from shop.promotions.models import Coupon, CouponUse, Promotion, RushSale, RushSaleBuyer
 from shop.promotions.pricing import PromotionKind
 
 SCOPE_KEYS = ("product_ids", "category_ids", "supplier_ids", "district_ids")
-
-
-class OfferUnavailable(Conflict):
-    code = "offer_unavailable"
-    message = "An offer in the cart is no longer available."
 
 
 def _scope(row) -> pricing.Scope:
@@ -92,7 +94,7 @@ def create_coupon(session: Session, actor: Actor, *, data: dict) -> Coupon:
             "A percent coupon's value is in basis points (1–10000).", fields={"value": ["Out of range."]}
         )
     if session.scalar(sa.select(Coupon.id).where(Coupon.code == data["code"])) is not None:
-        raise Conflict("A coupon with this code exists already.", code="coupon_code_taken")
+        raise CouponCodeTaken("A coupon with this code exists already.")
     coupon = Coupon(**data)
     session.add(coupon)
     session.flush()
@@ -235,7 +237,7 @@ def claim_coupon(session: Session, coupon_id: int, user_id: int, now: datetime) 
         .values(used_count=Coupon.used_count + 1),
     )
     if not total_ok:
-        raise OfferUnavailable("The coupon has been used up.", code="coupon_used_up")
+        raise CouponUsedUp("The coupon has been used up.")
     insert_ignore(session, CouponUse, [dict(coupon_id=coupon_id, user_id=user_id, uses=0)])
     per_buyer = sa.select(Coupon.per_buyer_uses).where(Coupon.id == coupon_id).scalar_subquery()
     if not _changed(
@@ -248,7 +250,7 @@ def claim_coupon(session: Session, coupon_id: int, user_id: int, now: datetime) 
         )
         .values(uses=CouponUse.uses + 1),
     ):
-        raise OfferUnavailable("You have used this coupon as often as allowed.", code="coupon_buyer_limit")
+        raise CouponBuyerLimit("You have used this coupon as often as allowed.")
 
 
 def release_coupon(session: Session, coupon_id: int, user_id: int) -> None:
@@ -276,7 +278,7 @@ def claim_rush_sale(session: Session, rush_sale_id: int, user_id: int, quantity:
         )
         .values(sold=RushSale.sold + quantity),
     ):
-        raise OfferUnavailable("The rush sale is sold out or closed.", code="rush_sale_sold_out")
+        raise RushSaleSoldOut("The rush sale is sold out or closed.")
     insert_ignore(session, RushSaleBuyer, [dict(rush_sale_id=rush_sale_id, user_id=user_id, bought=0)])
     cap = sa.select(RushSale.per_buyer_cap).where(RushSale.id == rush_sale_id).scalar_subquery()
     if not _changed(
@@ -289,7 +291,7 @@ def claim_rush_sale(session: Session, rush_sale_id: int, user_id: int, quantity:
         )
         .values(bought=RushSaleBuyer.bought + quantity),
     ):
-        raise OfferUnavailable("You have reached this rush sale's limit per buyer.", code="rush_sale_buyer_limit")
+        raise RushSaleBuyerLimit("You have reached this rush sale's limit per buyer.")
 
 
 def release_rush_sale(session: Session, rush_sale_id: int, user_id: int, quantity: int) -> None:

@@ -6,10 +6,11 @@ from sqlalchemy.orm import Session, joinedload
 from shop.auth import service as auth_service
 from shop.auth.actor import Actor
 from shop.auth.models import Role, RoleGrant, User
-from shop.errors import Conflict, Forbidden, InvalidInput, NotFound
+from shop.errors import Forbidden, InvalidInput, NotFound
 from shop.paging import paginate
 from shop.reference.models import District
 from shop.suppliers import uscc
+from shop.suppliers.errors import UsccTaken
 from shop.suppliers.models import Supplier
 
 EDITABLE = ("name", "address", "contact_name", "contact_phone", "contact_email")
@@ -25,7 +26,7 @@ def create_supplier(session: Session, actor: Actor, *, data: dict) -> Supplier:
     if session.get(District, data["district_id"]) is None:
         raise InvalidInput("Unknown district.", fields={"district_id": ["Unknown district."]})
     if session.scalar(sa.select(Supplier.id).where(Supplier.uscc == code)) is not None:
-        raise Conflict("A supplier with this credit code is registered already.", code="uscc_taken")
+        raise UsccTaken("A supplier with this credit code is registered already.")
     supplier = Supplier(uscc=code, district_id=data["district_id"], **{k: data[k] for k in EDITABLE if k in data})
     session.add(supplier)
     session.flush()

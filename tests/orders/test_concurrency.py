@@ -5,82 +5,14 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask_jwt_extended import create_access_token
 
 from shop import clock
 from shop.db import transaction
 from shop.inventory import ledger
 from shop.inventory.models import StockLevel
-from shop.orders import cart
-from shop.orders.models import Fulfilment, Order, OrderStatus
+from shop.orders.models import Order, OrderStatus
 from shop.points import service as points
-from shop.points.models import PointsKind
-from shop.promotions import service as offers
-from tests.factories import Factory
-
-
-def _setup(app, *, stock, buyers, balance=0, rush=None, coupon=None, quantity=1):
-    factory = app.extensions["shop"]["sessionmaker"]
-    now = clock.now()
-    with app.app_context(), transaction(factory) as session:
-        make = Factory(app, session)
-        counter = make.counter()
-        sku = make.sku(price_fen=1000)
-        make.stock(counter, sku, stock)
-        rush_id = None
-        if rush:
-            rush_id = offers.create_rush_sale(
-                session,
-                make.admin,
-                data={
-                    "name": "r",
-                    "sku_id": sku.id,
-                    "cash_price_fen": 0,
-                    "starts_at": now - timedelta(hours=1),
-                    "ends_at": now + timedelta(hours=1),
-                    **rush,
-                },
-            ).id
-        if coupon:
-            offers.create_coupon(
-                session,
-                make.admin,
-                data={
-                    "code": "ONCE",
-                    "name": "once",
-                    "kind": "fixed",
-                    "value": 100,
-                    "starts_at": now - timedelta(hours=1),
-                    "ends_at": now + timedelta(hours=1),
-                    **coupon,
-                },
-            )
-        users = [make.user() for _ in range(buyers)]
-        for user in users:
-            if balance:
-                points.post(session, user.id, balance, PointsKind.ADJUST)
-            cart.add_line(
-                session,
-                user.id,
-                data={
-                    "sku_id": sku.id,
-                    "quantity": quantity,
-                    "location_id": counter.id,
-                    "fulfilment": Fulfilment.PICKUP,
-                    "rush_sale_id": rush_id,
-                },
-            )
-        tokens = [create_access_token(identity=str(u.id)) for u in users]
-        return factory, counter.id, sku.id, [u.id for u in users], tokens
-
-
-def _checkout_all(app, tokens, body=None, repeat=1):
-    def one(token):
-        client = app.test_client()
-        return client.post("/api/v1/orders", json=body or {}, headers={"Authorization": f"Bearer {token}"})
-
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        return list(pool.map(one, [t for t in tokens for _ in range(repeat)]))
+from tests.orders.conftest import checkout_all, committed_shop
 
 
 def _levels(factory, location_id, sku_id):
@@ -96,8 +28,8 @@ def _levels(factory, location_id, sku_id):
 
 
 def test_the_last_units_go_to_exactly_as_many_buyers(committed_app):
-    factory, location_id, sku_id, _, tokens = _setup(committed_app, stock=5, buyers=16)
-    responses = _checkout_all(committed_app, tokens)
+    factory, location_id, sku_id, _, tokens = committed_shop(committed_app, stock=5, buyers=16)
+    responses = checkout_all(committed_app, tokens)
     statuses = [r.status_code for r in responses]
     assert statuses.count(201) == 5, statuses
     assert {r.json["error"]["code"] for r in responses if r.status_code != 201} == {"out_of_stock"}
@@ -105,7 +37,7 @@ def test_the_last_units_go_to_exactly_as_many_buyers(committed_app):
 
 
 def test_rush_sale_cap_and_per_buyer_cap_hold_through_checkout(committed_app):
-    factory, location_id, sku_id, _, tokens = _setup(
+    factory, location_id, sku_id, _, tokens = committed_shop(
         committed_app,
         stock=50,
         buyers=10,
@@ -113,7 +45,7 @@ def test_rush_sale_cap_and_per_buyer_cap_hold_through_checkout(committed_app):
         rush={"points_price": 100, "quantity_cap": 6, "per_buyer_cap": 1},
     )
     # every buyer tries twice at once: the cart line is consumed by the first success
-    responses = _checkout_all(committed_app, tokens, repeat=2)
+    responses = checkout_all(committed_app, tokens, repeat=2)
     assert [r.status_code for r in responses].count(201) == 6
     with transaction(factory) as session:
         buyers = session.scalars(sa.select(Order.buyer_id)).all()
@@ -123,19 +55,19 @@ def test_rush_sale_cap_and_per_buyer_cap_hold_through_checkout(committed_app):
 
 
 def test_a_single_use_coupon_is_used_once(committed_app):
-    factory, location_id, sku_id, _, tokens = _setup(
+    factory, location_id, sku_id, _, tokens = committed_shop(
         committed_app, stock=50, buyers=10, coupon={"total_uses": 1, "per_buyer_uses": 1}
     )
-    responses = _checkout_all(committed_app, tokens, body={"coupon_code": "ONCE"})
+    responses = checkout_all(committed_app, tokens, body={"coupon_code": "ONCE"})
     assert [r.status_code for r in responses].count(201) == 1
     assert _levels(factory, location_id, sku_id) == (50, 1)
 
 
 def test_a_points_balance_is_never_overspent(committed_app):
-    factory, location_id, sku_id, users, tokens = _setup(committed_app, stock=50, buyers=1, balance=1000)
+    factory, location_id, sku_id, users, tokens = committed_shop(committed_app, stock=50, buyers=1, balance=1000)
     token = tokens[0]
     # the same buyer checks out the same cart and pays with points from many requests at once
-    responses = _checkout_all(committed_app, [token], body={"points": 500}, repeat=6)
+    responses = checkout_all(committed_app, [token], body={"points": 500}, repeat=6)
     created = [r.json["id"] for r in responses if r.status_code == 201]
     assert len(created) == 1  # one cart, one order
 
@@ -157,8 +89,8 @@ def test_a_points_balance_is_never_overspent(committed_app):
 
 
 def test_parallel_expiry_and_cancel_release_exactly_once(committed_app):
-    factory, location_id, sku_id, users, tokens = _setup(committed_app, stock=20, buyers=4, balance=300)
-    orders = [r.json["id"] for r in _checkout_all(committed_app, tokens, body={"points": 300})]
+    factory, location_id, sku_id, users, tokens = committed_shop(committed_app, stock=20, buyers=4, balance=300)
+    orders = [r.json["id"] for r in checkout_all(committed_app, tokens, body={"points": 300})]
     assert _levels(factory, location_id, sku_id) == (20, 4)
 
     from shop.orders import service

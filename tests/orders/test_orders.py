@@ -8,12 +8,8 @@ from shop.certification.models import Certification
 from shop.inventory import ledger
 from shop.points import service as points
 from shop.points.models import PointsKind
-from tests.orders.conftest import add_to_cart, admin_headers, level
-
-
-def checkout(client, headers, key=None, **body):
-    extra = {"Idempotency-Key": key} if key else {}
-    return client.post("/api/v1/orders", headers={**headers, **extra}, json=body)
+from tests.factories import level
+from tests.orders.conftest import add_to_cart, admin_headers, checkout, paid_order
 
 
 def test_cart_lines_and_quote(client, shop, make, session):
@@ -190,15 +186,8 @@ def test_buyer_cancels_unpaid_but_not_paid_orders(client, shop, session):
     assert refused.status_code == 409 and refused.json["error"]["code"] == "illegal_transition"
 
 
-def _paid_order(client, shop, quantity=2, location=None, fulfilment="pickup", **body):
-    add_to_cart(client, shop.buyer_headers, shop.sku, location or shop.counter, quantity, fulfilment=fulfilment)
-    order = checkout(client, shop.buyer_headers, **body).json
-    client.post(f"/api/v1/orders/{order['id']}/payments", headers=shop.buyer_headers, json={"gateway": "points"})
-    return client.get(f"/api/v1/orders/{order['id']}", headers=shop.buyer_headers).json
-
-
 def test_pickup_with_the_code_completes_and_earns_points(client, shop, make, session):
-    order = _paid_order(client, shop)
+    order = paid_order(client, shop)
     stranger = make.headers(make.operator(make.hall()))
     assert client.post(f"/api/v1/orders/{order['id']}/ready", headers=stranger).status_code == 404
     ready = client.post(f"/api/v1/orders/{order['id']}/ready", headers=shop.operator_headers)
@@ -227,7 +216,7 @@ def test_pickup_with_the_code_completes_and_earns_points(client, shop, make, ses
 def test_delivery_is_shipped_and_confirmed_by_the_buyer(client, shop, session):
     address = {"name": "李四", "phone": "13800000000", "address": "渝中区解放碑 1 号"}
     assert checkout(client, shop.buyer_headers).status_code == 422  # empty cart
-    order = _paid_order(client, shop, location=shop.hall, fulfilment="delivery", delivery_address=address)
+    order = paid_order(client, shop, location=shop.hall, fulfilment="delivery", delivery_address=address)
     assert order["status"] == "paid" and order["delivery_address"]["name"] == "李四"
     assert client.post(f"/api/v1/orders/{order['id']}/ready", headers=shop.operator_headers).status_code == 409
     shipped = client.post(
@@ -246,7 +235,7 @@ def test_delivery_needs_an_address(client, shop):
 
 def test_partial_then_full_refund_returns_money_points_and_stock(client, shop, make, session):
     points.post(session, shop.buyer.id, 10_000, PointsKind.ADJUST, note="enough to pay 140 yuan in points")
-    order = _paid_order(client, shop, quantity=3, points=1000)
+    order = paid_order(client, shop, quantity=3, points=1000)
     assert order["total_fen"] == 15000 - 1000
     balance_after_paying = points.balance(session, shop.buyer.id)
     line = order["lines"][0]
@@ -290,7 +279,7 @@ def test_partial_then_full_refund_returns_money_points_and_stock(client, shop, m
 
 
 def test_refund_after_completion_claws_back_earned_points(client, shop, make, session):
-    order = _paid_order(client, shop, quantity=2)
+    order = paid_order(client, shop, quantity=2)
     client.post(f"/api/v1/orders/{order['id']}/ready", headers=shop.operator_headers)
     done = client.post(
         f"/api/v1/orders/{order['id']}/pickup", headers=shop.operator_headers, json={"code": order["pickup_code"]}
@@ -365,7 +354,7 @@ def test_rush_sale_checkout_costs_points_and_respects_the_buyer_cap(client, shop
 
 
 def test_orders_are_private(client, shop, make):
-    order = _paid_order(client, shop, quantity=1)
+    order = paid_order(client, shop, quantity=1)
     other = make.headers(make.user())
     assert client.get(f"/api/v1/orders/{order['id']}", headers=other).status_code == 404
     assert client.get(f"/api/v1/orders/{order['id']}/events", headers=other).status_code == 404

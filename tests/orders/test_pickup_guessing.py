@@ -2,7 +2,7 @@
 after PICKUP_MAX_ATTEMPTS of them, the operator sees why, and the buyer gets a new code."""
 
 from shop import settings
-from tests.orders.test_orders import _paid_order
+from tests.orders.conftest import paid_order
 
 
 def _wrong_codes(right: str, n: int) -> list[str]:
@@ -14,7 +14,7 @@ def _pickup(client, shop, order_id, code):
 
 
 def test_wrong_codes_lock_the_code_until_the_buyer_gets_a_new_one(client, shop):
-    order = _paid_order(client, shop)
+    order = paid_order(client, shop)
     assert client.post(f"/api/v1/orders/{order['id']}/ready", headers=shop.operator_headers).status_code == 200
 
     answers = [_pickup(client, shop, order["id"], code) for code in _wrong_codes(order["pickup_code"], 5)]
@@ -52,7 +52,7 @@ def test_wrong_codes_lock_the_code_until_the_buyer_gets_a_new_one(client, shop):
 
 
 def test_the_limit_is_a_setting(app, client, shop):
-    order = _paid_order(client, shop)
+    order = paid_order(client, shop)
     client.post(f"/api/v1/orders/{order['id']}/ready", headers=shop.operator_headers)
     app.config["PICKUP_MAX_ATTEMPTS"] = 2
     settings.install(app)  # the app builds its settings once, at start-up

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import contextlib
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass
 
@@ -11,6 +13,7 @@ from flask_jwt_extended import create_access_token
 from shop import create_app, migrate, settings
 from shop.auth.models import Role
 from shop.db import make_engine, normalise_url, transaction
+from shop.inventory.models import StockLevel
 from shop.points import service as points
 from shop.points.models import PointsKind
 from tests.conftest import TEST_CONFIG, reset_database
@@ -160,3 +163,36 @@ def live(database_url, tmp_path_factory, localstripe):
         with server.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         server.dispose()
+
+
+def pay_live(live, buyer, order_id, key=None):
+    headers = {**buyer.headers, **({"Idempotency-Key": key} if key else {})}
+    response = live.client().post(f"/api/v1/orders/{order_id}/payments", headers=headers, json={"gateway": "stripe"})
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def live_level(live, buyer):
+    with transaction(live.factory) as session:
+        return tuple(
+            session.execute(
+                sa.select(StockLevel.on_hand, StockLevel.reserved).where(
+                    StockLevel.location_id == buyer.counter_id, StockLevel.sku_id == buyer.sku_id
+                )
+            ).one()
+        )
+
+
+def redeliver(live, body: bytes, signature: str):
+    """Post a delivery again to the live server, as Stripe does when it retries."""
+    request = urllib.request.Request(
+        live.server.url + WEBHOOK_PATH,
+        data=body,
+        headers={"Content-Type": "application/json", "Stripe-Signature": signature},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()

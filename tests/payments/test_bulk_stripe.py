@@ -14,8 +14,9 @@ from shop.inventory import ledger
 from shop.procurement import budgets
 from shop.procurement.models import BulkOrder
 from shop.settings import current as current_settings
+from tests.factories import level
 from tests.payments.stripe_peer import event, post_event
-from tests.procurement.test_bulk_orders import P, add_lines, budget_of, level, new_order
+from tests.procurement.conftest import P, add_lines, budget_of, new_order
 
 pytestmark = pytest.mark.usefixtures("stripe_app")
 

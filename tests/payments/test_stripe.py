@@ -19,7 +19,8 @@ from shop.inventory import ledger
 from shop.orders.models import Order, OrderStatus
 from shop.points import service as points
 from shop.settings import current as current_settings
-from tests.orders.conftest import add_to_cart, admin_headers, level
+from tests.factories import level
+from tests.orders.conftest import add_to_cart, admin_headers
 from tests.payments.conftest import configured, stripe_config
 from tests.payments.stripe_peer import event, post_event, sign
 

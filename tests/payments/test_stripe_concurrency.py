@@ -16,8 +16,7 @@ from shop.db import transaction
 from shop.inventory import ledger
 from shop.orders.models import OrderEvent, OrderStatus
 from shop.settings import current as current_settings
-from tests.payments.conftest import configured
-from tests.payments.test_stripe_live import _level, _pay, _redeliver
+from tests.payments.conftest import configured, live_level, pay_live, redeliver
 
 
 @pytest.fixture
@@ -56,7 +55,7 @@ def test_a_webhook_its_redeliveries_and_reconciliation_racing_pay_once(live_pg):
     live = live_pg
     buyer = live.buyer(price_fen=1800)
     order = live.order(buyer, quantity=1)
-    payment = _pay(live, buyer, order["id"])
+    payment = pay_live(live, buyer, order["id"])
     intent_id = payment["external_id"]
     live.tap.lose.add(intent_id)  # keep the first delivery's signed bytes, answer Stripe 503
     live.stripe.pay(intent_id)
@@ -66,7 +65,7 @@ def test_a_webhook_its_redeliveries_and_reconciliation_racing_pay_once(live_pg):
         cfg = current_settings().payments
 
     def webhook(_):
-        status, body = _redeliver(live, lost.body, lost.signature)
+        status, body = redeliver(live, lost.body, lost.signature)
         assert status == 200, body
         return "duplicate" if b'"duplicate":true' in body.replace(b" ", b"") else body.decode()
 
@@ -92,4 +91,4 @@ def test_a_webhook_its_redeliveries_and_reconciliation_racing_pay_once(live_pg):
         stored = session.scalars(sa.select(PaymentEvent.source).where(PaymentEvent.payment_id == payment["id"])).all()
         assert sorted(stored).count("webhook") == 1
         assert ledger.check_balances(session) == []
-    assert _level(live, buyer) == (9, 0)
+    assert live_level(live, buyer) == (9, 0)

@@ -3,24 +3,12 @@ and localstripe's signed webhook reaches our app, served on a loopback port, ove
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
-
 import sqlalchemy as sa
 
 from payments.models import PaymentEvent
 from shop.db import transaction
 from shop.inventory import ledger
-from shop.inventory.models import StockLevel
-from tests.payments.conftest import configured
-from tests.payments.stripe_peer import WEBHOOK_PATH
-
-
-def _pay(live, buyer, order_id, key=None):
-    headers = {**buyer.headers, **({"Idempotency-Key": key} if key else {})}
-    response = live.client().post(f"/api/v1/orders/{order_id}/payments", headers=headers, json={"gateway": "stripe"})
-    assert response.status_code == 201, response.json
-    return response.json
+from tests.payments.conftest import configured, live_level, pay_live, redeliver
 
 
 def _order(live, buyer, order_id):
@@ -35,36 +23,10 @@ def _event_count(live, buyer, order_id) -> int:
     return live.client().get(f"/api/v1/orders/{order_id}/events", headers=buyer.headers).json["total"]
 
 
-def _level(live, buyer):
-    with transaction(live.factory) as session:
-        return tuple(
-            session.execute(
-                sa.select(StockLevel.on_hand, StockLevel.reserved).where(
-                    StockLevel.location_id == buyer.counter_id, StockLevel.sku_id == buyer.sku_id
-                )
-            ).one()
-        )
-
-
-def _redeliver(live, body: bytes, signature: str):
-    """Post a delivery again to the live server, as Stripe does when it retries."""
-    request = urllib.request.Request(
-        live.server.url + WEBHOOK_PATH,
-        data=body,
-        headers={"Content-Type": "application/json", "Stripe-Signature": signature},
-        method="POST",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, answer.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
-
-
 def test_card_payment_end_to_end_then_partial_full_and_refused_refunds(live):
     buyer = live.buyer(price_fen=5000)
     order = live.order(buyer, quantity=3)
-    payment = _pay(live, buyer, order["id"])
+    payment = pay_live(live, buyer, order["id"])
     intent_id = payment["external_id"]
     assert payment["status"] == "pending" and payment["gateway"] == "stripe" and payment["amount_fen"] == 15000
     assert payment["client_secret"].startswith(intent_id + "_secret_")
@@ -77,7 +39,7 @@ def test_card_payment_end_to_end_then_partial_full_and_refused_refunds(live):
 
     shown = _order(live, buyer, order["id"])
     assert shown["status"] == "paid" and shown["paid_fen"] == 15000 and len(shown["pickup_code"]) == 6
-    assert _level(live, buyer) == (7, 0)  # reserved units sold
+    assert live_level(live, buyer) == (7, 0)  # reserved units sold
     [history] = _payments(live, buyer.headers, order["id"])
     assert history["status"] == "succeeded" and history["reference"].startswith("ch_")
     assert history["client_secret"] is None  # never shown again
@@ -109,7 +71,7 @@ def test_card_payment_end_to_end_then_partial_full_and_refused_refunds(live):
     final = _order(live, buyer, order["id"])
     assert final["status"] == "refunded" and final["refunded_fen"] == final["paid_fen"] == 15000
     assert live.stripe.charge(intent_id)["amount_refunded"] == 15000
-    assert _level(live, buyer) == (10, 0)
+    assert live_level(live, buyer) == (10, 0)
 
     over = live.client().post(refund_path, headers=buyer.admin_headers, json=one_unit)
     assert over.status_code == 409 and over.json["error"]["code"] == "not_refundable"
@@ -121,7 +83,7 @@ def test_card_payment_end_to_end_then_partial_full_and_refused_refunds(live):
 def test_declined_card_leaves_the_order_payable_through_the_same_attempt(live):
     buyer = live.buyer(price_fen=3000)
     order = live.order(buyer, quantity=1)
-    payment = _pay(live, buyer, order["id"])
+    payment = pay_live(live, buyer, order["id"])
     intent_id = payment["external_id"]
 
     intent = live.stripe.pay(intent_id, "pm_card_chargeCustomerFail")
@@ -130,12 +92,12 @@ def test_declined_card_leaves_the_order_payable_through_the_same_attempt(live):
     assert delivery.status == 200 and delivery.answer["outcome"] == "failed"
 
     assert _order(live, buyer, order["id"])["status"] == "pending_payment"
-    assert _level(live, buyer) == (10, 1)  # still held for the buyer
+    assert live_level(live, buyer) == (10, 1)  # still held for the buyer
     [history] = _payments(live, buyer.headers, order["id"])
     assert history["status"] == "pending" and history["failure_message"] == "Your card was declined."
     assert history["gateway_status"] == "requires_payment_method"
 
-    again = _pay(live, buyer, order["id"])  # "try another card": the same intent, a fresh secret
+    again = pay_live(live, buyer, order["id"])  # "try another card": the same intent, a fresh secret
     assert (again["id"], again["external_id"]) == (payment["id"], intent_id)
     assert again["client_secret"].startswith(intent_id + "_secret_")
 
@@ -144,28 +106,28 @@ def test_declined_card_leaves_the_order_payable_through_the_same_attempt(live):
     assert cancelled.status_code == 200 and cancelled.json["status"] == "cancelled"
     assert live.stripe.intent(intent_id)["status"] == "canceled"
     assert _payments(live, buyer.headers, order["id"])[0]["status"] == "cancelled"
-    assert _level(live, buyer) == (10, 0)
+    assert live_level(live, buyer) == (10, 0)
 
 
 def test_duplicate_and_forged_deliveries_change_nothing(live):
     buyer = live.buyer(price_fen=2000)
     order = live.order(buyer, quantity=2)
-    intent_id = _pay(live, buyer, order["id"])["external_id"]
+    intent_id = pay_live(live, buyer, order["id"])["external_id"]
     live.stripe.pay(intent_id)
     delivery = live.tap.wait_for(intent_id, "payment_intent.succeeded")
     assert delivery.status == 200
     events_before = _event_count(live, buyer, order["id"])
 
-    status, body = _redeliver(live, delivery.body, delivery.signature)  # Stripe retries the same event
+    status, body = redeliver(live, delivery.body, delivery.signature)  # Stripe retries the same event
     assert status == 200 and b'"duplicate":true' in body.replace(b" ", b"")
 
     t, _, digest = delivery.signature.partition(",v1=")
     forged = f"{t},v1={'0' * len(digest)}"
-    status, body = _redeliver(live, delivery.body, forged)
+    status, body = redeliver(live, delivery.body, forged)
     assert status == 400 and b"invalid_signature" in body
     tampered = delivery.body.replace(b'"amount": 4000', b'"amount": 1')
     assert tampered != delivery.body
-    status, body = _redeliver(live, tampered, delivery.signature)
+    status, body = redeliver(live, tampered, delivery.signature)
     assert status == 400 and b"invalid_signature" in body
 
     assert _event_count(live, buyer, order["id"]) == events_before
@@ -178,7 +140,7 @@ def test_duplicate_and_forged_deliveries_change_nothing(live):
 def test_reconcile_pays_the_order_whose_webhook_never_arrived(live):
     buyer = live.buyer(price_fen=1500)
     order = live.order(buyer, quantity=1)
-    intent_id = _pay(live, buyer, order["id"])["external_id"]
+    intent_id = pay_live(live, buyer, order["id"])["external_id"]
     live.tap.lose.add(intent_id)
     live.stripe.pay(intent_id)
     lost = live.tap.wait_for(intent_id, "payment_intent.succeeded")
@@ -194,14 +156,14 @@ def test_reconcile_pays_the_order_whose_webhook_never_arrived(live):
     assert result.exit_code == 0, result.output
     assert "paid 1" in result.output
     assert _order(live, buyer, order["id"])["status"] == "paid"
-    assert _level(live, buyer) == (9, 0)
+    assert live_level(live, buyer) == (9, 0)
     [history] = _payments(live, buyer.headers, order["id"])
     assert [(e["source"], e["outcome"]) for e in history["events"]] == [("reconcile", "paid")]
 
     # Stripe delivers the lost event after all: applied already, nothing changes
     live.tap.lose.discard(intent_id)
     events_before = _event_count(live, buyer, order["id"])
-    status, body = _redeliver(live, lost.body, lost.signature)
+    status, body = redeliver(live, lost.body, lost.signature)
     assert status == 200 and b"already_applied" in body
     assert _event_count(live, buyer, order["id"]) == events_before
     again = runner.invoke(args=["payments", "reconcile", "--older-than", "0"])

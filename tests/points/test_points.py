@@ -5,6 +5,7 @@ import pytest
 from shop.auth.models import Role
 from shop.db import transaction
 from shop.points import service
+from shop.points.errors import InsufficientPoints
 from shop.points.models import PointsAccount, PointsKind
 from tests.factories import Factory
 
@@ -26,11 +27,11 @@ def test_balance_and_history_follow_the_ledger(client, make, session):
 def test_a_debit_beyond_the_balance_is_refused_but_a_clawback_may_go_negative(make, session):
     buyer = make.user()
     service.post(session, buyer.id, 100, PointsKind.EARN)
-    with pytest.raises(service.InsufficientPoints):
+    with pytest.raises(InsufficientPoints):
         service.post(session, buyer.id, -101, PointsKind.SPEND)
     service.post(session, buyer.id, -150, PointsKind.CLAWBACK, allow_negative=True)
     assert service.balance(session, buyer.id) == -50
-    with pytest.raises(service.InsufficientPoints):
+    with pytest.raises(InsufficientPoints):
         service.post(session, buyer.id, -1, PointsKind.SPEND)
 
 
@@ -66,7 +67,7 @@ def test_parallel_spending_never_overdraws(committed_app):
             with transaction(factory) as session:
                 service.post(session, user_id, -300, PointsKind.SPEND)
             return True
-        except service.InsufficientPoints:
+        except InsufficientPoints:
             return False
 
     with ThreadPoolExecutor(max_workers=8) as pool:

@@ -1,4 +1,5 @@
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 
@@ -10,6 +11,7 @@ from tests.factories import YUZHONG, valid_uscc
 from tests.orders.conftest import shop  # noqa: F401  (a buyer, a counter with a certified SKU)
 
 YEAR = clock.now().astimezone().year
+P = "/api/v1/procurement"
 
 
 @dataclass
@@ -71,3 +73,44 @@ def buyer_org(make, session):
         "operator": make.headers(operator),
     }
     return Org(org, purchaser, approver, finance, hall, counter, operator, sku, headers)
+
+
+def new_order(client, o, **extra):
+    response = client.post(
+        f"{P}/organisations/{o.org.id}/bulk-orders",
+        headers=o.headers["purchaser"],
+        json={"title": "中秋慰问", "supply_location_id": o.hall.id, **extra},
+    )
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def add_lines(client, o, order_id, lines, who="purchaser"):
+    return client.post(f"{P}/bulk-orders/{order_id}/lines", headers=o.headers[who], json={"lines": lines})
+
+
+def budget_of(client, o):
+    return client.get(f"{P}/organisations/{o.org.id}/budgets", headers=o.headers["finance"]).json["items"][0]
+
+
+def voucher_order(client, o, lines, days=30):
+    expires = (clock.now() + timedelta(days=days)).isoformat()
+    order = client.post(
+        f"{P}/organisations/{o.org.id}/bulk-orders",
+        headers=o.headers["purchaser"],
+        json={"title": "春节提货券", "kind": "vouchers", "voucher_expires_at": expires},
+    ).json
+    assert add_lines(client, o, order["id"], lines).status_code == 200
+    assert client.post(f"{P}/bulk-orders/{order['id']}/submit", headers=o.headers["purchaser"]).status_code == 200
+    assert (
+        client.post(f"{P}/bulk-orders/{order['id']}/approve", headers=o.headers["approver"], json={}).status_code == 200
+    )
+    payment = client.post(f"{P}/bulk-orders/{order['id']}/payments", headers=o.headers["finance"], json={}).json
+    paid = client.post(
+        f"{P}/bulk-orders/{order['id']}/payments/{payment['id']}/confirm",
+        headers=o.headers["finance"],
+        json={"reference": "T-V"},
+    )
+    assert paid.status_code == 200, paid.json
+    listed = client.get(f"{P}/bulk-orders/{order['id']}/vouchers?size=100", headers=o.headers["purchaser"]).json
+    return order, listed["items"]

@@ -1,41 +1,9 @@
 """A bulk order's whole life through the API, with its budget, stock, payment and pledge."""
 
-import sqlalchemy as sa
-
 from shop.inventory import ledger
-from shop.inventory.models import StockLevel
 from shop.procurement import budgets
-from tests.procurement.conftest import YEAR
-
-P = "/api/v1/procurement"
-
-
-def level(session, location, sku):
-    return tuple(
-        session.execute(
-            sa.select(StockLevel.on_hand, StockLevel.reserved)
-            .where(StockLevel.location_id == location.id, StockLevel.sku_id == sku.id)
-            .execution_options(populate_existing=True)
-        ).one()
-    )
-
-
-def new_order(client, o, **extra):
-    response = client.post(
-        f"{P}/organisations/{o.org.id}/bulk-orders",
-        headers=o.headers["purchaser"],
-        json={"title": "中秋慰问", "supply_location_id": o.hall.id, **extra},
-    )
-    assert response.status_code == 201, response.json
-    return response.json
-
-
-def add_lines(client, o, order_id, lines, who="purchaser"):
-    return client.post(f"{P}/bulk-orders/{order_id}/lines", headers=o.headers[who], json={"lines": lines})
-
-
-def budget_of(client, o):
-    return client.get(f"{P}/organisations/{o.org.id}/budgets", headers=o.headers["finance"]).json["items"][0]
+from tests.factories import level
+from tests.procurement.conftest import YEAR, P, add_lines, budget_of, new_order
 
 
 def test_bulk_order_life_moves_budget_stock_and_pledge(client, session, buyer_org):

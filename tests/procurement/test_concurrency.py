@@ -15,6 +15,7 @@ from shop.procurement import budgets, bulk_orders
 from shop.procurement.bulk_orders import ProcurementSettings
 from shop.procurement.models import Budget, BulkOrder, BulkOrderKind, BulkOrderStatus, VoucherRedemption
 from tests.factories import Factory
+from tests.orders.conftest import checkout_all, committed_shop
 from tests.procurement.conftest import make_org
 
 P = "/api/v1/procurement"
@@ -115,8 +116,6 @@ def test_parallel_redemptions_of_one_voucher_redeem_once(committed_app):
 
 def test_parallel_payments_with_one_voucher_never_overspend_it(committed_app):
     from shop.procurement.models import Voucher
-    from tests.orders.test_concurrency import _checkout_all
-    from tests.orders.test_concurrency import _setup as _shop_setup
 
     factory, _org_id, ids, tokens, approver, finance, _hall = _setup(
         committed_app, orders=1, budget_fen=100_000, kind=BulkOrderKind.VOUCHERS
@@ -133,8 +132,8 @@ def test_parallel_payments_with_one_voucher_never_overspend_it(committed_app):
         .json["items"][0]["code"]
     )
     # ten buyers hold the same 100-yuan code; each has an order of 30 yuan: three can be paid
-    _, _, _, _, buyer_tokens = _shop_setup(committed_app, stock=50, buyers=10, quantity=3)
-    orders = [r.json["id"] for r in _checkout_all(committed_app, buyer_tokens)]
+    _, _, _, _, buyer_tokens = committed_shop(committed_app, stock=50, buyers=10, quantity=3)
+    orders = [r.json["id"] for r in checkout_all(committed_app, buyer_tokens)]
     assert len(orders) == 10
     calls = [
         ("post", f"/api/v1/orders/{order_id}/payments", token, {"gateway": "voucher", "voucher_code": code})

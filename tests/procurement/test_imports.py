@@ -5,7 +5,7 @@ import io
 
 from openpyxl import Workbook
 
-from tests.procurement.test_bulk_orders import P, new_order
+from tests.procurement.conftest import P, new_order
 
 
 def csv_file(rows, header=("sku_code", "quantity", "department", "delivery_address", "pickup_location_id")):

@@ -4,8 +4,7 @@ import pytest
 
 from shop.auth.models import Role
 from tests.factories import valid_uscc
-from tests.procurement.conftest import YEAR, make_org
-from tests.procurement.test_bulk_orders import P, add_lines, new_order
+from tests.procurement.conftest import YEAR, P, add_lines, make_org, new_order
 
 
 def org_body(**extra):

@@ -7,8 +7,7 @@ from openpyxl import load_workbook
 
 from shop.auth.models import Role
 from tests.factories import WUSHAN
-from tests.procurement.conftest import YEAR
-from tests.procurement.test_bulk_orders import P, add_lines, new_order
+from tests.procurement.conftest import YEAR, P, add_lines, new_order
 
 
 def buy(client, o, lines, *, evaluate=True):

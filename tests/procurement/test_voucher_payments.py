@@ -9,8 +9,7 @@ from shop import clock
 from shop.procurement import budgets
 from shop.procurement.models import Voucher, VoucherRedemption
 from tests.orders.conftest import add_to_cart, admin_headers
-from tests.procurement.test_bulk_orders import P, budget_of
-from tests.procurement.test_vouchers import voucher_order
+from tests.procurement.conftest import P, budget_of, voucher_order
 
 
 def _order(client, shop, quantity=1):

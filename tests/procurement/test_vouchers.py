@@ -8,30 +8,8 @@ import sqlalchemy as sa
 from shop import clock
 from shop.procurement import budgets, vouchers
 from shop.procurement.models import Voucher
-from tests.procurement.test_bulk_orders import P, add_lines, budget_of, level
-
-
-def voucher_order(client, o, lines, days=30):
-    expires = (clock.now() + timedelta(days=days)).isoformat()
-    order = client.post(
-        f"{P}/organisations/{o.org.id}/bulk-orders",
-        headers=o.headers["purchaser"],
-        json={"title": "春节提货券", "kind": "vouchers", "voucher_expires_at": expires},
-    ).json
-    assert add_lines(client, o, order["id"], lines).status_code == 200
-    assert client.post(f"{P}/bulk-orders/{order['id']}/submit", headers=o.headers["purchaser"]).status_code == 200
-    assert (
-        client.post(f"{P}/bulk-orders/{order['id']}/approve", headers=o.headers["approver"], json={}).status_code == 200
-    )
-    payment = client.post(f"{P}/bulk-orders/{order['id']}/payments", headers=o.headers["finance"], json={}).json
-    paid = client.post(
-        f"{P}/bulk-orders/{order['id']}/payments/{payment['id']}/confirm",
-        headers=o.headers["finance"],
-        json={"reference": "T-V"},
-    )
-    assert paid.status_code == 200, paid.json
-    listed = client.get(f"{P}/bulk-orders/{order['id']}/vouchers?size=100", headers=o.headers["purchaser"]).json
-    return order, listed["items"]
+from tests.factories import level
+from tests.procurement.conftest import P, budget_of, voucher_order
 
 
 def test_vouchers_are_issued_at_payment_with_unguessable_hashed_codes(client, session, buyer_org):

@@ -9,6 +9,7 @@ from shop.db import transaction
 from shop.points import service as points
 from shop.points.models import PointsKind
 from shop.promotions import service as offers
+from shop.promotions.errors import OfferUnavailable
 from tests.factories import Factory
 
 
@@ -191,7 +192,7 @@ def test_rush_sale_cap_and_per_buyer_cap_hold_under_parallel_claims(committed_ap
             with transaction(factory) as session:
                 offers.claim_rush_sale(session, rush_id, buyers[i % 6], 1, now)
             return buyers[i % 6]
-        except offers.OfferUnavailable:
+        except OfferUnavailable:
             return None
 
     won = [b for b in _parallel(claim, 30) if b is not None]
@@ -228,7 +229,7 @@ def test_single_use_coupon_is_claimed_once_under_parallel_claims(committed_app):
             with transaction(factory) as session:
                 offers.claim_coupon(session, coupon_id, buyers[i % 4], now)
             return True
-        except offers.OfferUnavailable:
+        except OfferUnavailable:
             return False
 
     assert _parallel(claim, 20).count(True) == 1
