@@ -20,7 +20,7 @@ from shop.inventory.schemas import (
     HeartbeatSchema,
 )
 from shop.request_session import get_session
-from shop.web import documented_errors, error_response
+from shop.web import authenticated_already, authenticates, documented_errors, error_response
 
 COUNTER_KEY_HEADER = "X-Counter-Key"
 SECURITY_SCHEME = {"type": "apiKey", "in": "header", "name": COUNTER_KEY_HEADER}
@@ -43,8 +43,7 @@ def counter_required(view):
     """Load the counter whose key came with the request into `g.counter`; 401 without a valid key,
     404 when the key belongs to another counter than the path's."""
 
-    @functools.wraps(view)
-    def wrapper(*args, counter_id: int, **kwargs):
+    def authenticate():
         key = request.headers.get(COUNTER_KEY_HEADER, "")
         device = devices.authenticate(get_session(), key) if key else None
         if device is None:
@@ -54,6 +53,15 @@ def counter_required(view):
                 "A valid counter API key is required." if not key else "The counter API key is not valid.",
                 headers={"WWW-Authenticate": f'ApiKey header="{COUNTER_KEY_HEADER}"'},
             )
+        g.counter_device = device
+        return None
+
+    @authenticates(authenticate)
+    @functools.wraps(view)
+    def wrapper(*args, counter_id: int, **kwargs):
+        if not authenticated_already() and (refused := authenticate()) is not None:
+            return refused
+        device = g.counter_device
         if device.location_id != counter_id:
             return error_response(404, "not_found", "No such counter.")
         if not device.location.is_active:
