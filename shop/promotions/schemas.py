@@ -6,6 +6,7 @@ from shop.promotions.pricing import CouponKind, PromotionKind
 from shop.web import Id, Int, Timestamp, page_schema
 
 FEN = {"strict": True, "validate": ma.validate.Range(min=0, max=1_000_000_000)}
+FEN_SCHEMA = {"type": "integer", "minimum": 0, "maximum": 1_000_000_000}
 IDS = ma.fields.List(Id(strict=True), load_default=list, validate=ma.validate.Length(max=500))
 
 
@@ -24,7 +25,11 @@ class PromotionArgs(ScopeArgs):
     starts_at = Timestamp(required=True)
     ends_at = Timestamp(required=True)
     tiers = ma.fields.List(
-        ma.fields.Tuple((Int(**FEN), Int(**FEN))),
+        ma.fields.Tuple(
+            (Int(**FEN), Int(**FEN)),
+            # OpenAPI 3.0 has no tuples: a pair of amounts in fen
+            metadata={"type": "array", "items": FEN_SCHEMA, "minItems": 2, "maxItems": 2},
+        ),
         load_default=list,
         validate=ma.validate.Length(max=10),
         metadata={"description": "[[threshold_fen, off_fen], ...]: spend at least threshold, get off_fen off"},
