@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from shop.auth.models import Role
 from shop.cli import render_openapi
+from shop.web import Timestamp
 
 
 @pytest.fixture(scope="module")
@@ -230,11 +232,7 @@ def test_promotion_tiers_items_are_typed(spec):
 
 
 def test_every_timestamp_is_rfc3339_utc_to_the_second(client, make):
-    from shop.web import Timestamp
-
     field = Timestamp()
-    from datetime import UTC, datetime, timedelta, timezone
-
     moment = datetime(2026, 3, 1, 8, 0, 0, 123456, tzinfo=timezone(timedelta(hours=8)))
     assert field.serialize("t", {"t": moment}) == "2026-03-01T00:00:00Z"
     assert field.serialize("t", {"t": "2026-03-01T08:00:00.123+08:00"}) == "2026-03-01T00:00:00Z"
