@@ -78,7 +78,9 @@ def tokens(make, session):
 
 
 def fuzz(api_schema, headers: dict) -> tuple[int, Counter, list[str]]:
-    """Every operation with EXAMPLES valid and EXAMPLES invalid requests; returns (operations, failures by kind, samples)."""
+    """Every operation with EXAMPLES valid and EXAMPLES invalid requests.
+
+    Returns (operations, failures by kind, samples)."""
     kinds: Counter = Counter()
     samples: list[str] = []
     operations = 0
