@@ -4,6 +4,7 @@ import marshmallow as ma
 
 from search.backend import SORTS
 from shop.catalog.models import BrandTier, LabelKind, ProductKind
+from shop.web import Int, Timestamp
 
 
 class SearchArgs(ma.Schema):
@@ -12,9 +13,9 @@ class SearchArgs(ma.Schema):
         validate=ma.validate.Length(max=200),
         metadata={"description": "Chinese, pinyin (full or initials) or English; Latin words tolerate typos"},
     )
-    category_id = ma.fields.Integer(load_default=None, metadata={"description": "Includes sub-categories"})
+    category_id = Int(load_default=None, metadata={"description": "Includes sub-categories"})
     district_id = ma.fields.List(
-        ma.fields.Integer(), load_default=list, metadata={"description": "Origin district; repeat for any of several"}
+        Int(), load_default=list, metadata={"description": "Origin district; repeat for any of several"}
     )
     brand_tier = ma.fields.List(ma.fields.Enum(BrandTier, by_value=True), load_default=list)
     label = ma.fields.List(
@@ -27,13 +28,17 @@ class SearchArgs(ma.Schema):
     )
     deep_poverty = ma.fields.Boolean(load_default=None, metadata={"description": "From a deep-poverty township"})
     kind = ma.fields.Enum(ProductKind, by_value=True, load_default=None)
-    price_min = ma.fields.Integer(
+    price_min = Int(
+        data_key="price_min_fen",
         load_default=None,
-        validate=ma.validate.Range(min=0),
+        validate=ma.validate.Range(min=0, max=1_000_000_000),
         metadata={"description": "Fen; some active SKU costs at least this"},
     )
-    price_max = ma.fields.Integer(
-        load_default=None, validate=ma.validate.Range(min=0), metadata={"description": "Fen; within both bounds"}
+    price_max = Int(
+        data_key="price_max_fen",
+        load_default=None,
+        validate=ma.validate.Range(min=0, max=1_000_000_000),
+        metadata={"description": "Fen; within both bounds"},
     )
     sort = ma.fields.String(
         load_default="relevance",
@@ -47,7 +52,7 @@ class SearchArgs(ma.Schema):
     def _range(self, data, **_kwargs):
         low, high = data.get("price_min"), data.get("price_max")
         if low is not None and high is not None and low > high:
-            raise ma.ValidationError("Must not be below price_min.", "price_max")
+            raise ma.ValidationError("Must not be below price_min_fen.", "price_max_fen")
 
 
 class HighlightSchema(ma.Schema):
@@ -55,38 +60,38 @@ class HighlightSchema(ma.Schema):
 
 
 class SearchHitSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     name = ma.fields.String(required=True)
     kind = ma.fields.String(required=True)
-    category_id = ma.fields.Integer(required=True)
+    category_id = Int(required=True)
     category_path = ma.fields.String(required=True)
-    district_id = ma.fields.Integer(required=True)
+    district_id = Int(required=True)
     district_name = ma.fields.String(required=True)
-    township_id = ma.fields.Integer(allow_none=True)
+    township_id = Int(allow_none=True)
     poverty_alleviated = ma.fields.Boolean(required=True)
     deep_poverty = ma.fields.Boolean(required=True)
-    brand_id = ma.fields.Integer(allow_none=True)
+    brand_id = Int(allow_none=True)
     brand_name = ma.fields.String(required=True)
     brand_tier = ma.fields.String(allow_none=True)
-    supplier_id = ma.fields.Integer(required=True)
+    supplier_id = Int(required=True)
     supplier_name = ma.fields.String(required=True)
     labels = ma.fields.List(ma.fields.String(), required=True)
-    price_min = ma.fields.Integer(allow_none=True, metadata={"description": "Lowest active SKU price, fen"})
-    price_max = ma.fields.Integer(allow_none=True)
-    sales_count = ma.fields.Integer(
+    price_min = Int(data_key="price_min_fen", allow_none=True, metadata={"description": "Lowest active SKU price, fen"})
+    price_max = Int(data_key="price_max_fen", allow_none=True)
+    sales_count = Int(
         required=True, metadata={"description": "Units sold by completed orders (less refunds) and over the counter"}
     )
     in_stock = ma.fields.Boolean(
         required=True, metadata={"description": "Units available now (unexpired, unreserved) at some pick-up point"}
     )
-    created_at = ma.fields.String(required=True)
+    created_at = Timestamp(required=True)
     image = ma.fields.String(allow_none=True)
     highlight = ma.fields.Nested(HighlightSchema, required=True)
 
 
 class FacetBucketSchema(ma.Schema):
     value = ma.fields.Raw(required=True, metadata={"description": "An id, a label kind, a brand tier, or a boolean"})
-    count = ma.fields.Integer(required=True)
+    count = Int(required=True)
 
 
 class FacetsSchema(ma.Schema):
@@ -100,9 +105,9 @@ class FacetsSchema(ma.Schema):
 
 class SearchPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(SearchHitSchema), required=True)
-    page = ma.fields.Integer(required=True)
-    size = ma.fields.Integer(required=True)
-    total = ma.fields.Integer(required=True)
+    page = Int(required=True)
+    size = Int(required=True)
+    total = Int(required=True)
     facets = ma.fields.Nested(
         FacetsSchema,
         required=True,
@@ -120,11 +125,11 @@ class SuggestArgs(ma.Schema):
         validate=ma.validate.Length(min=1, max=50),
         metadata={"description": "The beginning of a name: Chinese, pinyin or its initials"},
     )
-    size = ma.fields.Integer(load_default=8, validate=ma.validate.Range(min=1, max=20))
+    size = Int(load_default=8, validate=ma.validate.Range(min=1, max=20))
 
 
 class SuggestionSchema(ma.Schema):
-    product_id = ma.fields.Integer(required=True)
+    product_id = Int(required=True)
     text = ma.fields.String(required=True)
 
 

@@ -11,7 +11,15 @@ from shop import settings as settings_module
 from shop.auth import guard, passwords
 from shop.db import make_engine, make_sessionmaker
 from shop.extensions import limiter
-from shop.web import IdConverter, ShopApi, id_converter_schema, register_error_handlers
+from shop.web import (
+    DOCS_ASSETS_URL,
+    IdConverter,
+    ShopApi,
+    id_converter_schema,
+    register_error_handlers,
+    register_request_rules,
+    serve_docs_assets,
+)
 
 API_TITLE = "Assistance products marketplace"
 API_VERSION = "v1"
@@ -29,7 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS_URL,
         RATELIMIT_HEADERS_ENABLED=True,
         JSON_SORT_KEYS=False,
     )
@@ -50,6 +58,8 @@ def create_app(config: dict | None = None) -> Flask:
     api = ShopApi(app)
     api.register_converter(IdConverter, id_converter_schema)
     register_error_handlers(app)
+    register_request_rules(app)
+    serve_docs_assets(app)
     _register_blueprints(api)
     _register_cli(app)
     return app

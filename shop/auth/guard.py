@@ -14,7 +14,7 @@ from shop.auth.actor import Actor
 from shop.auth.errors import AuthCode, InvalidToken
 from shop.errors import ErrorCode, Unauthenticated
 from shop.request_session import get_session
-from shop.web import documented_errors, error_response
+from shop.web import authenticated_already, authenticates, documented_errors, error_response
 
 jwt = JWTManager()
 
@@ -69,15 +69,20 @@ def optional_actor() -> Actor | None:
 def login_required(func=None, *, refresh: bool = False):
     """Require a valid access token (or refresh token) and load the actor into `g.actor`."""
 
+    def authenticate():
+        verify_jwt_in_request(refresh=refresh)
+        if get_jwt().get("type") != ("refresh" if refresh else "access"):
+            raise InvalidToken("Wrong kind of token.")
+        _load_actor()
+
     def decorate(view):
         @functools.wraps(view)
         def wrapper(*args, **kwargs):
-            verify_jwt_in_request(refresh=refresh)
-            if get_jwt().get("type") != ("refresh" if refresh else "access"):
-                raise InvalidToken("Wrong kind of token.")
-            _load_actor()
+            if not authenticated_already():
+                authenticate()
             return view(*args, **kwargs)
 
+        wrapper = authenticates(authenticate)(wrapper)
         return documented_errors(401)(Blueprint.doc(security=[{"bearerAuth": []}])(wrapper))
 
     return decorate(func) if func is not None else decorate

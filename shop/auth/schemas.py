@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from shop.auth.models import Role
-from shop.web import Id, page_schema
+from shop.web import Id, Int, Timestamp, page_schema
 
 
 class RegisterArgs(ma.Schema):
@@ -29,11 +29,11 @@ class TokenSchema(ma.Schema):
     access_token = ma.fields.String(required=True)
     refresh_token = ma.fields.String()
     token_type = ma.fields.String(required=True, metadata={"example": "Bearer"})
-    expires_in = ma.fields.Integer(required=True, metadata={"description": "Seconds the access token lives"})
+    expires_in = Int(required=True, metadata={"description": "Seconds the access token lives"})
 
 
 class GrantSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     role = ma.fields.Enum(Role, by_value=True, required=True)
     scope_kind = ma.fields.String(allow_none=True)
     scope_id = ma.fields.Method("_scope_id", allow_none=True)
@@ -43,12 +43,12 @@ class GrantSchema(ma.Schema):
 
 
 class UserSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     email = ma.fields.String(allow_none=True)
     phone = ma.fields.String(allow_none=True)
     display_name = ma.fields.String(required=True)
     is_active = ma.fields.Boolean(required=True)
-    created_at = ma.fields.AwareDateTime(required=True)
+    created_at = Timestamp(required=True)
     grants = ma.fields.List(ma.fields.Nested(GrantSchema), required=True)
 
 

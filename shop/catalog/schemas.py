@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from shop.catalog.models import BrandTier, LabelKind, ProductKind
 from shop.reference.schemas import DistrictSchema, TownshipSchema
-from shop.web import Id, page_schema
+from shop.web import Id, Int, Timestamp, page_schema
 
 
 class CategoryArgs(ma.Schema):
@@ -14,7 +14,7 @@ class CategoryArgs(ma.Schema):
 
 
 class CategorySchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     parent_id = Id(allow_none=True)
     name = ma.fields.String(required=True)
     slug = ma.fields.String(required=True)
@@ -33,7 +33,7 @@ class BrandArgs(ma.Schema):
 
 
 class BrandSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     name = ma.fields.String(required=True)
     tier = ma.fields.Enum(BrandTier, by_value=True, required=True)
     district_id = Id(allow_none=True)
@@ -52,33 +52,33 @@ class LabelSchema(ma.Schema):
 class SkuArgs(ma.Schema):
     code = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[A-Za-z0-9._-]{1,64}$"))
     name = ma.fields.String(load_default="", validate=ma.validate.Length(max=100))
-    price_fen = ma.fields.Integer(
+    price_fen = Int(
         required=True,
         strict=True,
         validate=ma.validate.Range(min=1, max=100_000_000),
         metadata={"description": "Price in fen (1/100 yuan)"},
     )
     unit = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20))
-    net_weight_g = ma.fields.Integer(load_default=None, strict=True, validate=ma.validate.Range(min=1))
+    net_weight_g = Int(load_default=None, strict=True, validate=ma.validate.Range(min=1, max=10_000_000))
     is_active = ma.fields.Boolean(load_default=True)
 
 
 class SkuUpdateArgs(ma.Schema):
     name = ma.fields.String(validate=ma.validate.Length(max=100))
-    price_fen = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=100_000_000))
+    price_fen = Int(strict=True, validate=ma.validate.Range(min=1, max=100_000_000))
     unit = ma.fields.String(validate=ma.validate.Length(min=1, max=20))
-    net_weight_g = ma.fields.Integer(allow_none=True, strict=True, validate=ma.validate.Range(min=1))
+    net_weight_g = Int(allow_none=True, strict=True, validate=ma.validate.Range(min=1, max=10_000_000))
     is_active = ma.fields.Boolean()
 
 
 class SkuSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     product_id = Id(required=True)
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
-    price_fen = ma.fields.Integer(required=True)
+    price_fen = Int(required=True)
     unit = ma.fields.String(required=True)
-    net_weight_g = ma.fields.Integer(allow_none=True)
+    net_weight_g = Int(allow_none=True)
     is_active = ma.fields.Boolean(required=True)
 
 
@@ -106,19 +106,19 @@ class ProductCreateArgs(ProductUpdateArgs):
 
 
 class SupplierBriefSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     name = ma.fields.String(required=True)
 
 
 class CertificationBriefSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     certificate_no = ma.fields.String(required=True)
-    valid_from = ma.fields.AwareDateTime(required=True)
-    valid_until = ma.fields.AwareDateTime(required=True)
+    valid_from = Timestamp(required=True)
+    valid_until = Timestamp(required=True)
 
 
 class ProductSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     name = ma.fields.String(required=True)
     description = ma.fields.String(required=True)
     kind = ma.fields.Enum(ProductKind, by_value=True, required=True)
@@ -136,7 +136,7 @@ class ProductSchema(ma.Schema):
         allow_none=True,
         metadata={"description": "The certification in force now"},
     )
-    created_at = ma.fields.AwareDateTime(required=True)
+    created_at = Timestamp(required=True)
 
 
 ProductPageSchema = page_schema(ProductSchema, "ProductPage")
@@ -152,12 +152,12 @@ class ProductQueryArgs(ma.Schema):
     label = ma.fields.Enum(LabelKind, by_value=True, load_default=None)
     kind = ma.fields.Enum(ProductKind, by_value=True, load_default=None)
     supplier_id = Id(load_default=None)
-    price_min = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0))
-    price_max = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=0))
+    price_min = Int(data_key="price_min_fen", load_default=None, validate=ma.validate.Range(min=0, max=1_000_000_000))
+    price_max = Int(data_key="price_max_fen", load_default=None, validate=ma.validate.Range(min=0, max=1_000_000_000))
     sort = ma.fields.String(load_default="newest", validate=ma.validate.OneOf(["newest", "price", "-price", "name"]))
 
     @ma.validates_schema
     def _range(self, data, **_kwargs):
         low, high = data.get("price_min"), data.get("price_max")
         if low is not None and high is not None and low > high:
-            raise ma.ValidationError("Must not be below price_min.", "price_max")
+            raise ma.ValidationError("Must not be below price_min_fen.", "price_max_fen")

@@ -4,7 +4,7 @@ import marshmallow as ma
 
 from shop import clock
 from shop.certification.models import CertStatus, ObjectionStatus
-from shop.web import Id, page_schema
+from shop.web import Id, Int, Timestamp, page_schema
 
 
 class DocumentSchema(ma.Schema):
@@ -17,14 +17,14 @@ class DocumentSchema(ma.Schema):
 
 class ApplicationArgs(ma.Schema):
     production_base = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=300))
-    expected_yearly_output = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    expected_yearly_output = Int(required=True, strict=True, validate=ma.validate.Range(min=1, max=1_000_000_000))
     output_unit = ma.fields.String(
         required=True, validate=ma.validate.Length(min=1, max=20), metadata={"example": "kg"}
     )
-    households_benefiting = ma.fields.Integer(
+    households_benefiting = Int(
         required=True,
         strict=True,
-        validate=ma.validate.Range(min=0),
+        validate=ma.validate.Range(min=0, max=1_000_000),
         metadata={"description": "Poverty-alleviated households that benefit"},
     )
     documents = ma.fields.List(ma.fields.Nested(DocumentSchema), load_default=list, validate=ma.validate.Length(max=20))
@@ -43,12 +43,12 @@ class ReasonArgs(ma.Schema):
 
 
 class ProductBriefSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     name = ma.fields.String(required=True)
 
 
 class CertificationSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     product = ma.fields.Nested(ProductBriefSchema, required=True)
     supplier_id = Id(required=True)
     district_id = Id(required=True)
@@ -64,17 +64,17 @@ class CertificationSchema(ma.Schema):
     )
     certificate_no = ma.fields.String(allow_none=True)
     production_base = ma.fields.String(required=True)
-    expected_yearly_output = ma.fields.Integer(required=True)
+    expected_yearly_output = Int(required=True)
     output_unit = ma.fields.String(required=True)
-    households_benefiting = ma.fields.Integer(required=True)
+    households_benefiting = Int(required=True)
     documents = ma.fields.List(ma.fields.Nested(DocumentSchema), required=True)
     renews_id = Id(allow_none=True)
     decision_reason = ma.fields.String(allow_none=True)
     announcement_id = Id(allow_none=True)
-    objection_until = ma.fields.AwareDateTime(allow_none=True)
-    valid_from = ma.fields.AwareDateTime(allow_none=True)
-    valid_until = ma.fields.AwareDateTime(allow_none=True)
-    created_at = ma.fields.AwareDateTime(required=True)
+    objection_until = Timestamp(allow_none=True)
+    valid_from = Timestamp(allow_none=True)
+    valid_until = Timestamp(allow_none=True)
+    created_at = Timestamp(required=True)
 
     def _effective(self, cert):
         return cert.effective_status(clock.now())
@@ -91,11 +91,11 @@ class CertificationQueryArgs(ma.Schema):
 
 
 class EventSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     from_status = ma.fields.Enum(CertStatus, by_value=True, allow_none=True)
     to_status = ma.fields.Enum(CertStatus, by_value=True, required=True)
     actor_id = Id(required=True)
-    at = ma.fields.AwareDateTime(required=True)
+    at = Timestamp(required=True)
     reason = ma.fields.String(allow_none=True)
 
 
@@ -105,14 +105,14 @@ EventPageSchema = page_schema(EventSchema, "CertificationEventPage")
 class AnnouncementArgs(ma.Schema):
     title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
     certification_ids = ma.fields.List(Id(), required=True, validate=ma.validate.Length(min=1, max=500))
-    objection_days = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1, max=60))
+    objection_days = Int(load_default=None, validate=ma.validate.Range(min=1, max=60))
 
 
 class AnnouncementSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     title = ma.fields.String(required=True)
-    published_at = ma.fields.AwareDateTime(required=True)
-    objection_until = ma.fields.AwareDateTime(required=True)
+    published_at = Timestamp(required=True)
+    objection_until = Timestamp(required=True)
 
 
 class AnnouncementEntrySchema(ma.Schema):
@@ -125,9 +125,9 @@ class AnnouncementEntrySchema(ma.Schema):
     district_id = Id(required=True)
     district_name = ma.fields.String(attribute="district.name", required=True)
     status = ma.fields.Method("_effective", required=True)
-    objection_until = ma.fields.AwareDateTime(required=True)
-    valid_from = ma.fields.AwareDateTime(required=True)
-    valid_until = ma.fields.AwareDateTime(required=True)
+    objection_until = Timestamp(required=True)
+    valid_from = Timestamp(required=True)
+    valid_until = Timestamp(required=True)
 
     def _effective(self, cert):
         return cert.effective_status(clock.now())
@@ -149,14 +149,14 @@ class ObjectionDecisionArgs(ma.Schema):
 
 
 class ObjectionSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     certification_id = Id(required=True)
     user_id = Id(required=True)
     reason = ma.fields.String(required=True)
     status = ma.fields.Enum(ObjectionStatus, by_value=True, required=True)
-    created_at = ma.fields.AwareDateTime(required=True)
+    created_at = Timestamp(required=True)
     decided_by_id = Id(allow_none=True)
-    decided_at = ma.fields.AwareDateTime(allow_none=True)
+    decided_at = Timestamp(allow_none=True)
     decision_note = ma.fields.String(allow_none=True)
 
 

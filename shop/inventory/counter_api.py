@@ -21,7 +21,7 @@ from shop.inventory.schemas import (
     HeartbeatSchema,
 )
 from shop.request_session import get_session
-from shop.web import documented_errors
+from shop.web import authenticated_already, authenticates, documented_errors
 
 SECURITY_SCHEME = {"type": "apiKey", "in": "header", "name": COUNTER_KEY_HEADER}
 
@@ -43,12 +43,20 @@ def counter_required(view):
     """Load the counter whose key came with the request into `g.counter`; 401 without a valid key,
     404 when the key belongs to another counter than the path's."""
 
-    @functools.wraps(view)
-    def wrapper(*args, counter_id: int, **kwargs):
+    def authenticate():
         key = request.headers.get(COUNTER_KEY_HEADER, "")
         device = devices.authenticate(get_session(), key) if key else None
         if device is None:
             raise InvalidCounterKey() if key else CounterKeyRequired()
+        g.counter_device = device
+        return None
+
+    @authenticates(authenticate)
+    @functools.wraps(view)
+    def wrapper(*args, counter_id: int, **kwargs):
+        if not authenticated_already() and (refused := authenticate()) is not None:
+            return refused
+        device = g.counter_device
         if device.location_id != counter_id:
             raise NotFound("No such counter.")
         if not device.location.is_active:

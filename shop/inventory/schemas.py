@@ -8,13 +8,13 @@ from shop.catalog.schemas import LabelSchema
 from shop.inventory.models import LocationKind, MovementKind, TransferStatus
 from shop.inventory.service import WEEKDAYS
 from shop.reference.schemas import DistrictSchema, TownshipSchema
-from shop.web import Id, page_schema
+from shop.web import SIGNED_INT4, Id, Int, Timestamp, page_schema
 
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
 def _quantity(**kwargs):
-    return ma.fields.Integer(strict=True, validate=ma.validate.Range(min=1, max=1_000_000), **kwargs)
+    return Int(strict=True, validate=ma.validate.Range(min=1, max=1_000_000), **kwargs)
 
 
 def _trace_code(description: str | None = None, **kwargs):
@@ -106,20 +106,20 @@ class LocationCreateArgs(LocationUpdateArgs):
 
 
 class DistrictBriefSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     name = ma.fields.String(required=True)
 
 
 class LocationBriefSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     kind = ma.fields.Enum(LocationKind, by_value=True, required=True)
     name = ma.fields.String(required=True)
 
 
 class LocationSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     kind = ma.fields.Enum(LocationKind, by_value=True, required=True)
-    parent_id = ma.fields.Integer(allow_none=True)
+    parent_id = Int(allow_none=True)
     path = ma.fields.String(required=True, metadata={"description": "Ids from the centre, e.g. /1/4/9/"})
     name = ma.fields.String(required=True)
     district = ma.fields.Nested(DistrictBriefSchema, required=True)
@@ -130,7 +130,7 @@ class LocationSchema(ma.Schema):
     has_counter_key = ma.fields.Method(
         "_has_key", required=True, metadata={"description": "A smart counter with an API key"}
     )
-    created_at = ma.fields.AwareDateTime(required=True)
+    created_at = Timestamp(required=True)
 
     def _has_key(self, location) -> bool:
         return location.device is not None and location.device.key_sha256 is not None
@@ -151,23 +151,23 @@ class LocationQueryArgs(ma.Schema):
 
 
 class SkuBriefSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     unit = ma.fields.String(required=True)
-    product_id = ma.fields.Integer(required=True)
+    product_id = Int(required=True)
 
 
 class StockRowSchema(ma.Schema):
-    location_id = ma.fields.Integer(required=True)
+    location_id = Int(required=True)
     sku = ma.fields.Nested(SkuBriefSchema, required=True)
     product_name = ma.fields.String(required=True)
-    on_hand = ma.fields.Integer(required=True)
-    reserved = ma.fields.Integer(required=True)
-    available = ma.fields.Integer(required=True, metadata={"description": "on_hand - reserved"})
-    sellable = ma.fields.Integer(required=True, metadata={"description": "Available in unexpired batches"})
-    expired = ma.fields.Integer(required=True, metadata={"description": "On hand in expired batches (write off)"})
-    low_stock_threshold = ma.fields.Integer(required=True)
+    on_hand = Int(required=True)
+    reserved = Int(required=True)
+    available = Int(required=True, metadata={"description": "on_hand - reserved"})
+    sellable = Int(required=True, metadata={"description": "Available in unexpired batches"})
+    expired = Int(required=True, metadata={"description": "On hand in expired batches (write off)"})
+    low_stock_threshold = Int(required=True)
     low = ma.fields.Boolean(required=True, metadata={"description": "A threshold is set and sellable <= it"})
 
 
@@ -182,15 +182,15 @@ class StockQueryArgs(ma.Schema):
 
 
 class BatchRowSchema(ma.Schema):
-    batch_id = ma.fields.Integer(required=True)
+    batch_id = Int(required=True)
     trace_code = ma.fields.String(required=True)
     sku = ma.fields.Nested(SkuBriefSchema, required=True)
     produced_on = ma.fields.Date(required=True)
     best_before = ma.fields.Date(required=True)
     expired = ma.fields.Boolean(required=True)
-    on_hand = ma.fields.Integer(required=True)
-    reserved = ma.fields.Integer(required=True)
-    available = ma.fields.Integer(required=True)
+    on_hand = Int(required=True)
+    reserved = Int(required=True)
+    available = Int(required=True)
 
 
 BatchPageSchema = page_schema(BatchRowSchema, "BatchStockPage")
@@ -209,19 +209,19 @@ class BatchCodeSchema(ma.Schema):
 
 
 class MovementSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     kind = ma.fields.Enum(MovementKind, by_value=True, required=True)
-    location_id = ma.fields.Integer(required=True)
+    location_id = Int(required=True)
     sku = ma.fields.Nested(SkuBriefSchema, required=True)
-    batch_id = ma.fields.Integer(required=True)
+    batch_id = Int(required=True)
     trace_code = ma.fields.Pluck(BatchCodeSchema, "trace_code", attribute="batch", required=True)
-    on_hand_delta = ma.fields.Integer(required=True)
-    reserved_delta = ma.fields.Integer(required=True)
-    created_at = ma.fields.AwareDateTime(required=True)
-    actor_id = ma.fields.Integer(allow_none=True)
-    counter_event_id = ma.fields.Integer(allow_none=True)
-    transfer_id = ma.fields.Integer(allow_none=True)
-    reservation_id = ma.fields.Integer(allow_none=True)
+    on_hand_delta = Int(validate=SIGNED_INT4, required=True)
+    reserved_delta = Int(validate=SIGNED_INT4, required=True)
+    created_at = Timestamp(required=True)
+    actor_id = Int(allow_none=True)
+    counter_event_id = Int(allow_none=True)
+    transfer_id = Int(allow_none=True)
+    reservation_id = Int(allow_none=True)
     reason = ma.fields.String(allow_none=True)
     reference = ma.fields.String(allow_none=True)
 
@@ -234,12 +234,12 @@ class MovementQueryArgs(ma.Schema):
     sku_id = Id(load_default=None)
     trace_code = ma.fields.String(load_default=None, validate=ma.validate.Length(max=64))
     transfer_id = Id(load_default=None)
-    since = ma.fields.AwareDateTime(load_default=None)
-    until = ma.fields.AwareDateTime(load_default=None)
+    since = Timestamp(load_default=None)
+    until = Timestamp(load_default=None)
 
 
 class ThresholdArgs(ma.Schema):
-    low_stock_threshold = ma.fields.Integer(
+    low_stock_threshold = Int(
         required=True,
         strict=True,
         validate=ma.validate.Range(min=0, max=1_000_000),
@@ -293,7 +293,7 @@ class WriteOffArgs(ma.Schema):
 
 class CountLineArgs(ma.Schema):
     trace_code = _trace_code(required=True)
-    counted = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=1_000_000))
+    counted = Int(required=True, strict=True, validate=ma.validate.Range(min=0, max=1_000_000))
 
 
 class CountArgs(ma.Schema):
@@ -303,16 +303,16 @@ class CountArgs(ma.Schema):
 
 class MovementLineSchema(ma.Schema):
     kind = ma.fields.Enum(MovementKind, by_value=True, required=True)
-    sku_id = ma.fields.Integer(required=True)
-    batch_id = ma.fields.Integer(required=True)
+    sku_id = Int(required=True)
+    batch_id = Int(required=True)
     trace_code = ma.fields.String(required=True)
     best_before = ma.fields.Date(required=True)
-    on_hand_delta = ma.fields.Integer(required=True)
-    reserved_delta = ma.fields.Integer(required=True)
+    on_hand_delta = Int(validate=SIGNED_INT4, required=True)
+    reserved_delta = Int(validate=SIGNED_INT4, required=True)
 
 
 class MovementResultSchema(ma.Schema):
-    location_id = ma.fields.Integer(required=True)
+    location_id = Int(required=True)
     lines = ma.fields.List(ma.fields.Nested(MovementLineSchema), required=True)
     stock = ma.fields.List(
         ma.fields.Nested(StockRowSchema), required=True, metadata={"description": "The SKUs' stock afterwards"}
@@ -336,26 +336,26 @@ class TransferArgs(ma.Schema):
 
 
 class TransferLineSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     sku = ma.fields.Nested(SkuBriefSchema, required=True)
-    batch_id = ma.fields.Integer(required=True)
+    batch_id = Int(required=True)
     trace_code = ma.fields.Pluck(BatchCodeSchema, "trace_code", attribute="batch", required=True)
-    quantity_sent = ma.fields.Integer(required=True)
-    quantity_received = ma.fields.Integer(allow_none=True)
-    shortfall = ma.fields.Integer(allow_none=True)
+    quantity_sent = Int(required=True)
+    quantity_received = Int(allow_none=True)
+    shortfall = Int(allow_none=True)
 
 
 class TransferSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     status = ma.fields.Enum(TransferStatus, by_value=True, required=True)
     from_location = ma.fields.Nested(LocationBriefSchema, required=True)
     to_location = ma.fields.Nested(LocationBriefSchema, required=True)
     note = ma.fields.String(required=True)
-    dispatched_at = ma.fields.AwareDateTime(required=True)
-    dispatched_by_id = ma.fields.Integer(allow_none=True)
-    received_at = ma.fields.AwareDateTime(allow_none=True)
-    received_by_id = ma.fields.Integer(allow_none=True)
-    received_by_counter_event_id = ma.fields.Integer(allow_none=True)
+    dispatched_at = Timestamp(required=True)
+    dispatched_by_id = Int(allow_none=True)
+    received_at = Timestamp(allow_none=True)
+    received_by_id = Int(allow_none=True)
+    received_by_counter_event_id = Int(allow_none=True)
     lines = ma.fields.List(ma.fields.Nested(TransferLineSchema), required=True)
 
 
@@ -369,7 +369,7 @@ class TransferQueryArgs(ma.Schema):
 
 class ReceiveLineArgs(ma.Schema):
     line_id = Id(required=True)
-    quantity_received = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=1_000_000))
+    quantity_received = Int(required=True, strict=True, validate=ma.validate.Range(min=0, max=1_000_000))
 
 
 class ReceiveArgs(ma.Schema):
@@ -386,12 +386,12 @@ class ReceiveArgs(ma.Schema):
 
 class LowStockSchema(StockRowSchema):
     location = ma.fields.Nested(LocationBriefSchema, required=True)
-    sold_in_window = ma.fields.Integer(required=True)
-    window_days = ma.fields.Integer(required=True)
+    sold_in_window = Int(required=True)
+    window_days = Int(required=True)
     daily_velocity = ma.fields.Float(required=True, metadata={"description": "Units sold per day in the window"})
-    in_transit = ma.fields.Integer(required=True, metadata={"description": "Units dispatched towards the location"})
-    cover_days = ma.fields.Integer(required=True)
-    suggested_restock = ma.fields.Integer(
+    in_transit = Int(required=True, metadata={"description": "Units dispatched towards the location"})
+    cover_days = Int(required=True)
+    suggested_restock = Int(
         required=True,
         metadata={"description": "threshold + velocity × cover_days − sellable − in_transit, at least 0"},
     )
@@ -402,18 +402,18 @@ LowStockPageSchema = page_schema(LowStockSchema, "LowStockPage")
 
 class LowStockQueryArgs(ma.Schema):
     location_id = Id(load_default=None)
-    window_days = ma.fields.Integer(
+    window_days = Int(
         load_default=None, validate=ma.validate.Range(min=1, max=365), metadata={"description": "Velocity window"}
     )
-    cover_days = ma.fields.Integer(
+    cover_days = Int(
         load_default=None, validate=ma.validate.Range(min=1, max=365), metadata={"description": "Days a restock covers"}
     )
 
 
 class StaleCounterSchema(ma.Schema):
     location = ma.fields.Nested(LocationSchema, required=True)
-    last_heartbeat_at = ma.fields.AwareDateTime(allow_none=True)
-    silent_seconds = ma.fields.Integer(allow_none=True, metadata={"description": "null: never heard from"})
+    last_heartbeat_at = Timestamp(allow_none=True)
+    silent_seconds = Int(allow_none=True, metadata={"description": "null: never heard from"})
     last_heartbeat = ma.fields.Dict(allow_none=True)
 
 
@@ -421,12 +421,12 @@ StaleCounterPageSchema = page_schema(StaleCounterSchema, "StaleCounterPage")
 
 
 class CounterKeySchema(ma.Schema):
-    counter_id = ma.fields.Integer(required=True)
+    counter_id = Int(required=True)
     api_key = ma.fields.String(
         required=True, metadata={"description": "Shown this once; send it as the X-Counter-Key header"}
     )
     key_prefix = ma.fields.String(required=True)
-    issued_at = ma.fields.AwareDateTime(required=True)
+    issued_at = Timestamp(required=True)
 
 
 # --- smart counters --------------------------------------------------------------------------------
@@ -440,7 +440,7 @@ class CounterEventArgs(ma.Schema):
         validate=ma.validate.Regexp(EVENT_ID),
         metadata={"description": "The cabinet's own id of this report; a replay with the same id is applied once"},
     )
-    occurred_at = ma.fields.AwareDateTime(required=True)
+    occurred_at = Timestamp(required=True)
 
 
 class CounterSaleArgs(CounterEventArgs):
@@ -457,23 +457,20 @@ class CounterRestockArgs(CounterEventArgs):
     )
 
 
-DATETIME_STRING = {"format": "date-time"}
-
-
 class CounterEventResultSchema(ma.Schema):
-    counter_id = ma.fields.Integer(required=True)
+    counter_id = Int(required=True)
     event_id = ma.fields.String(required=True)
     kind = ma.fields.String(required=True, metadata={"enum": ["sale", "restock"]})
-    occurred_at = ma.fields.String(required=True, metadata=DATETIME_STRING)
-    applied_at = ma.fields.String(required=True, metadata=DATETIME_STRING)
+    occurred_at = Timestamp(required=True)
+    applied_at = Timestamp(required=True)
 
 
 class CounterSaleLineSchema(ma.Schema):
-    sku_id = ma.fields.Integer(required=True)
-    batch_id = ma.fields.Integer(required=True)
+    sku_id = Int(required=True)
+    batch_id = Int(required=True)
     trace_code = ma.fields.String(required=True)
     best_before = ma.fields.String(required=True, metadata={"format": "date"})
-    quantity = ma.fields.Integer(required=True)
+    quantity = Int(required=True)
 
 
 class CounterSaleResultSchema(CounterEventResultSchema):
@@ -481,22 +478,22 @@ class CounterSaleResultSchema(CounterEventResultSchema):
 
 
 class CounterRestockLineSchema(ma.Schema):
-    line_id = ma.fields.Integer(required=True)
-    sku_id = ma.fields.Integer(required=True)
-    batch_id = ma.fields.Integer(required=True)
+    line_id = Int(required=True)
+    sku_id = Int(required=True)
+    batch_id = Int(required=True)
     trace_code = ma.fields.String(required=True)
-    quantity_sent = ma.fields.Integer(required=True)
-    quantity_received = ma.fields.Integer(required=True)
-    shortfall = ma.fields.Integer(required=True)
+    quantity_sent = Int(required=True)
+    quantity_received = Int(required=True)
+    shortfall = Int(required=True)
 
 
 class CounterRestockResultSchema(CounterEventResultSchema):
-    transfer_id = ma.fields.Integer(required=True)
+    transfer_id = Int(required=True)
     lines = ma.fields.List(ma.fields.Nested(CounterRestockLineSchema), required=True)
 
 
 class HeartbeatArgs(ma.Schema):
-    sent_at = ma.fields.AwareDateTime(load_default=None)
+    sent_at = Timestamp(load_default=None)
     temperature_c = ma.fields.Float(load_default=None, validate=ma.validate.Range(min=-50, max=80))
     door_open = ma.fields.Boolean(load_default=None)
     firmware = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
@@ -504,9 +501,9 @@ class HeartbeatArgs(ma.Schema):
 
 
 class HeartbeatSchema(ma.Schema):
-    counter_id = ma.fields.Integer(required=True)
-    received_at = ma.fields.AwareDateTime(required=True)
-    next_within_seconds = ma.fields.Integer(
+    counter_id = Int(required=True)
+    received_at = Timestamp(required=True)
+    next_within_seconds = Int(
         required=True, metadata={"description": "Silent longer than this, the counter is listed as stale"}
     )
 
@@ -519,7 +516,7 @@ class AvailabilityQueryArgs(ma.Schema):
 
 
 class PickupLocationSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     kind = ma.fields.Enum(LocationKind, by_value=True, required=True)
     name = ma.fields.String(required=True)
     district = ma.fields.Nested(DistrictBriefSchema, required=True)
@@ -529,16 +526,16 @@ class PickupLocationSchema(ma.Schema):
 
 
 class AvailableSkuSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     code = ma.fields.String(required=True)
     name = ma.fields.String(required=True)
     unit = ma.fields.String(required=True)
-    price_fen = ma.fields.Integer(required=True)
+    price_fen = Int(required=True)
 
 
 class AvailabilitySkuSchema(ma.Schema):
     sku = ma.fields.Nested(AvailableSkuSchema, required=True)
-    available = ma.fields.Integer(required=True)
+    available = Int(required=True)
 
 
 class AvailabilitySchema(ma.Schema):
@@ -551,13 +548,13 @@ AvailabilityPageSchema = page_schema(AvailabilitySchema, "AvailabilityPage")
 
 
 class ProducerSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     name = ma.fields.String(required=True)
-    district_id = ma.fields.Integer(required=True)
+    district_id = Int(required=True)
 
 
 class TraceProductSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     name = ma.fields.String(required=True)
 
 
@@ -567,8 +564,8 @@ class TraceCertificationSchema(ma.Schema):
         required=True,
         metadata={"example": "in_force", "description": "in_force, in_objection_window, expired, revoked…"},
     )
-    valid_from = ma.fields.AwareDateTime(required=True)
-    valid_until = ma.fields.AwareDateTime(required=True)
+    valid_from = Timestamp(required=True)
+    valid_until = Timestamp(required=True)
     in_force = ma.fields.Boolean(required=True)
 
 

@@ -35,7 +35,7 @@ from shop.orders.schemas import (
 )
 from shop.request_session import get_session
 from shop.settings import current as current_settings
-from shop.web import PageArgs, documented_errors, page_body
+from shop.web import IDEMPOTENCY_KEY_SCHEMA, PageArgs, documented_errors, page_body
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Cart, checkout, orders, payments, refunds")
 
@@ -43,7 +43,7 @@ IDEMPOTENCY_HEADER = {
     "Idempotency-Key": {
         "description": "Retries with the same key and body return the first "
         "result; another body with the key is refused (409)",
-        "schema": {"type": "string", "maxLength": 100},
+        "schema": IDEMPOTENCY_KEY_SCHEMA,
     }
 }
 

@@ -6,12 +6,12 @@ from flask import g
 from payments.models import EventSource, PaymentStatus, RefundKind
 from shop.orders.models import Fulfilment, OrderStatus
 from shop.promotions.schemas import AdjustmentSchema, QuoteSchema
-from shop.web import Id, page_schema
+from shop.web import Id, Int, Timestamp, page_schema
 
 
 class CartLineArgs(ma.Schema):
     sku_id = Id(required=True)
-    quantity = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=10_000))
+    quantity = Int(required=True, strict=True, validate=ma.validate.Range(min=1, max=10_000))
     fulfilment = ma.fields.Enum(Fulfilment, by_value=True, required=True)
     location_id = Id(
         required=True, metadata={"description": "Counter or hall to pick up at; the hall that ships a delivery"}
@@ -20,13 +20,13 @@ class CartLineArgs(ma.Schema):
 
 
 class CartLineUpdateArgs(ma.Schema):
-    quantity = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=10_000))
+    quantity = Int(required=True, strict=True, validate=ma.validate.Range(min=1, max=10_000))
 
 
 class CartLineSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     sku_id = Id(required=True)
-    quantity = ma.fields.Integer(required=True)
+    quantity = Int(required=True)
     fulfilment = ma.fields.Enum(Fulfilment, by_value=True, required=True)
     location_id = Id(required=True)
     rush_sale_id = Id(allow_none=True)
@@ -41,7 +41,7 @@ class CartSchema(ma.Schema):
 
 class CartQuoteArgs(ma.Schema):
     coupon_code = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
-    points = ma.fields.Integer(load_default=0, validate=ma.validate.Range(min=0))
+    points = Int(load_default=0, validate=ma.validate.Range(min=0, max=10_000_000))
 
 
 class AddressSchema(ma.Schema):
@@ -53,66 +53,66 @@ class AddressSchema(ma.Schema):
 
 class CheckoutArgs(ma.Schema):
     line_ids = ma.fields.List(
-        ma.fields.Integer(),
+        Int(),
         load_default=None,
         validate=ma.validate.Length(min=1, max=200),
         metadata={"description": "Cart lines to order (default: the whole cart)"},
     )
     coupon_code = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
-    points = ma.fields.Integer(load_default=0, strict=True, validate=ma.validate.Range(min=0))
+    points = Int(load_default=0, strict=True, validate=ma.validate.Range(min=0, max=10_000_000))
     delivery_address = ma.fields.Nested(AddressSchema, load_default=None)
 
 
 class OrderLineSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     sku_id = Id(required=True)
     product_id = Id(required=True)
     name = ma.fields.String(required=True)
-    quantity = ma.fields.Integer(required=True)
-    unit_price_fen = ma.fields.Integer(required=True)
-    subtotal_fen = ma.fields.Integer(required=True)
-    discount_fen = ma.fields.Integer(required=True)
-    points_value_fen = ma.fields.Integer(required=True)
-    total_fen = ma.fields.Integer(required=True)
-    points_cost = ma.fields.Integer(required=True)
+    quantity = Int(required=True)
+    unit_price_fen = Int(required=True)
+    subtotal_fen = Int(required=True)
+    discount_fen = Int(required=True)
+    points_value_fen = Int(required=True)
+    total_fen = Int(required=True)
+    points_cost = Int(required=True)
     rush_sale_id = Id(allow_none=True)
     gift_promotion_id = Id(allow_none=True)
     adjustments = ma.fields.List(ma.fields.Nested(AdjustmentSchema), required=True)
-    refunded_quantity = ma.fields.Integer(required=True)
-    refunded_fen = ma.fields.Integer(required=True)
+    refunded_quantity = Int(required=True)
+    refunded_fen = Int(required=True)
 
 
 class OrderSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     number = ma.fields.String(required=True)
     buyer_id = Id(required=True)
     status = ma.fields.Enum(OrderStatus, by_value=True, required=True)
     location_id = Id(required=True)
     fulfilment = ma.fields.Enum(Fulfilment, by_value=True, required=True)
     delivery_address = ma.fields.Dict(allow_none=True)
-    subtotal_fen = ma.fields.Integer(required=True)
-    discount_fen = ma.fields.Integer(required=True)
-    points_redeemed = ma.fields.Integer(required=True)
-    points_redeemed_value_fen = ma.fields.Integer(required=True)
-    points_cost = ma.fields.Integer(required=True)
-    total_fen = ma.fields.Integer(required=True)
-    paid_fen = ma.fields.Integer(required=True)
-    refunded_fen = ma.fields.Integer(required=True)
-    points_earned = ma.fields.Integer(required=True)
+    subtotal_fen = Int(required=True)
+    discount_fen = Int(required=True)
+    points_redeemed = Int(required=True)
+    points_redeemed_value_fen = Int(required=True)
+    points_cost = Int(required=True)
+    total_fen = Int(required=True)
+    paid_fen = Int(required=True)
+    refunded_fen = Int(required=True)
+    points_earned = Int(required=True)
     pickup_code = ma.fields.Method(
         "_pickup_code", allow_none=True, metadata={"description": "Shown to the buyer only, once paid"}
     )
-    pickup_attempts = ma.fields.Integer(
+    pickup_attempts = Int(
         required=True, metadata={"description": "Wrong pick-up codes given since the code was issued"}
     )
-    pickup_locked_at = ma.fields.AwareDateTime(
+    pickup_locked_at = Timestamp(
         allow_none=True, metadata={"description": "When wrong codes locked the pick-up code; a new code unlocks"}
     )
     tracking_number = ma.fields.String(allow_none=True)
-    expires_at = ma.fields.AwareDateTime(required=True)
-    paid_at = ma.fields.AwareDateTime(allow_none=True)
-    completed_at = ma.fields.AwareDateTime(allow_none=True)
-    created_at = ma.fields.AwareDateTime(required=True)
+    expires_at = Timestamp(required=True)
+    paid_at = Timestamp(allow_none=True)
+    completed_at = Timestamp(allow_none=True)
+    created_at = Timestamp(required=True)
     lines = ma.fields.List(ma.fields.Nested(OrderLineSchema), required=True)
 
     def _pickup_code(self, order):
@@ -133,11 +133,11 @@ class LocationOrderQueryArgs(OrderQueryArgs):
 
 
 class OrderEventSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     from_status = ma.fields.Enum(OrderStatus, by_value=True, allow_none=True)
     to_status = ma.fields.Enum(OrderStatus, by_value=True, required=True)
     actor_id = Id(allow_none=True)
-    at = ma.fields.AwareDateTime(required=True)
+    at = Timestamp(required=True)
     note = ma.fields.String(required=True)
 
 
@@ -177,17 +177,17 @@ class ConfirmArgs(ma.Schema):
 
 
 class PaymentEventSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     source = ma.fields.Enum(EventSource, by_value=True, required=True)
     event_id = ma.fields.String(allow_none=True, metadata={"description": "The gateway's event id (evt_…)"})
     type = ma.fields.String(required=True, metadata={"example": "payment_intent.succeeded"})
     outcome = ma.fields.String(required=True, metadata={"description": "What it changed here"})
-    occurred_at = ma.fields.AwareDateTime(allow_none=True)
-    received_at = ma.fields.AwareDateTime(required=True)
+    occurred_at = Timestamp(allow_none=True)
+    received_at = Timestamp(required=True)
 
 
 class PaymentSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     order_id = Id(required=True)
     gateway = ma.fields.String(required=True)
     status = ma.fields.Enum(
@@ -200,10 +200,10 @@ class PaymentSchema(ma.Schema):
             "order could not take and was sent back in full"
         },
     )
-    amount_fen = ma.fields.Integer(required=True)
+    amount_fen = Int(required=True)
     currency = ma.fields.String(required=True)
-    points_used = ma.fields.Integer(required=True)
-    refunded_fen = ma.fields.Integer(required=True)
+    points_used = Int(required=True)
+    refunded_fen = Int(required=True)
     reference = ma.fields.String(allow_none=True, metadata={"description": "Bank transfer reference; Stripe charge id"})
     external_id = ma.fields.String(
         allow_none=True, metadata={"description": "The gateway's id of the attempt (Stripe PaymentIntent, pi_…)"}
@@ -217,8 +217,8 @@ class PaymentSchema(ma.Schema):
             "hand it to Stripe.js to confirm the payment. Never stored."
         },
     )
-    created_at = ma.fields.AwareDateTime(required=True)
-    completed_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = Timestamp(required=True)
+    completed_at = Timestamp(allow_none=True)
     events = ma.fields.List(
         ma.fields.Nested(PaymentEventSchema),
         metadata={"description": "What the gateway told us about this attempt, in order"},
@@ -238,7 +238,7 @@ class ShipArgs(ma.Schema):
 
 class RefundLineArgs(ma.Schema):
     line_id = Id(required=True)
-    quantity = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+    quantity = Int(required=True, strict=True, validate=ma.validate.Range(min=1, max=10_000))
 
 
 class RefundArgs(ma.Schema):
@@ -252,7 +252,7 @@ class RefundArgs(ma.Schema):
 
 
 class RefundSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     order_id = Id(required=True)
     payment_id = Id(allow_none=True)
     kind = ma.fields.Enum(
@@ -265,13 +265,13 @@ class RefundSchema(ma.Schema):
         },
     )
     external_id = ma.fields.String(allow_none=True, metadata={"description": "The gateway's refund id (re_…)"})
-    amount_fen = ma.fields.Integer(required=True)
-    points_returned = ma.fields.Integer(required=True)
-    points_clawed_back = ma.fields.Integer(required=True)
+    amount_fen = Int(required=True)
+    points_returned = Int(required=True)
+    points_clawed_back = Int(required=True)
     lines = ma.fields.List(ma.fields.Dict(), required=True)
     reference = ma.fields.String(allow_none=True)
     reason = ma.fields.String(required=True)
-    created_at = ma.fields.AwareDateTime(required=True)
+    created_at = Timestamp(required=True)
 
 
 RefundPageSchema = page_schema(RefundSchema, "RefundPage")
@@ -315,5 +315,5 @@ class StripeEventSchema(ma.Schema):
     type = ma.fields.String(
         required=True, validate=ma.validate.Length(min=1, max=100), metadata={"example": "payment_intent.succeeded"}
     )
-    created = ma.fields.Integer(required=True, metadata={"description": "Unix time"})
+    created = Int(required=True, metadata={"description": "Unix time"})
     data = ma.fields.Nested(StripeEventDataSchema, required=True)

@@ -75,7 +75,7 @@ from shop.procurement.schemas import (
 from shop.promotions import tiers
 from shop.request_session import get_session
 from shop.settings import current as current_settings
-from shop.web import PageArgs, documented_errors, page_body
+from shop.web import IDEMPOTENCY_KEY_SCHEMA, PageArgs, documented_errors, page_body
 
 blp = Blueprint(
     "procurement",
@@ -92,7 +92,7 @@ IDEMPOTENCY = {
             "name": "Idempotency-Key",
             "required": False,
             "description": "Retries with the same key and body return the first result; another body is refused (409)",
-            "schema": {"type": "string", "maxLength": 100},
+            "schema": IDEMPOTENCY_KEY_SCHEMA,
         }
     ]
 }

@@ -12,7 +12,7 @@ from shop.procurement.models import (
     RedemptionChannel,
     VoucherStatus,
 )
-from shop.web import Id, page_schema
+from shop.web import BIG, SIGNED_BIG, SIGNED_INT4, Id, Int, Timestamp, page_schema
 
 PHONE = ma.validate.Regexp(r"^[0-9+\- ]{5,20}$")
 YEAR = ma.validate.Range(min=2000, max=2100)
@@ -45,8 +45,8 @@ class OrganisationArgs(InvoiceProfileArgs):
     kind = ma.fields.Enum(OrgKind, by_value=True, required=True)
     district_id = Id(required=True)
     uscc = ma.fields.String(required=True, metadata={"description": "Unified social credit code (18 characters)"})
-    headcount = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=0, max=10_000_000))
-    per_capita_cap_fen = ma.fields.Integer(load_default=50_000, strict=True, validate=PER_CAPITA)
+    headcount = Int(required=True, strict=True, validate=ma.validate.Range(min=0, max=10_000_000))
+    per_capita_cap_fen = Int(load_default=50_000, strict=True, validate=PER_CAPITA)
     return_unredeemed_vouchers = ma.fields.Boolean(load_default=True)
     contact_name = _text(100, required=True)
     contact_phone = ma.fields.String(required=True, validate=PHONE)
@@ -54,16 +54,16 @@ class OrganisationArgs(InvoiceProfileArgs):
 
 class OrganisationUpdateArgs(InvoiceProfileArgs):
     name = _text(200)
-    headcount = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=10_000_000))
-    per_capita_cap_fen = ma.fields.Integer(strict=True, validate=PER_CAPITA)
+    headcount = Int(strict=True, validate=ma.validate.Range(min=0, max=10_000_000))
+    per_capita_cap_fen = Int(strict=True, validate=PER_CAPITA)
     return_unredeemed_vouchers = ma.fields.Boolean()
     contact_name = _text(100)
     contact_phone = ma.fields.String(validate=PHONE)
 
 
 class OrganisationAdminArgs(ma.Schema):
-    headcount = ma.fields.Integer(strict=True, validate=ma.validate.Range(min=0, max=10_000_000))
-    per_capita_cap_fen = ma.fields.Integer(strict=True, validate=PER_CAPITA)
+    headcount = Int(strict=True, validate=ma.validate.Range(min=0, max=10_000_000))
+    per_capita_cap_fen = Int(strict=True, validate=PER_CAPITA)
     separation_of_duties = ma.fields.Boolean(
         metadata={
             "description": "false: one member may submit, approve and pay one bulk order, and grant themselves roles"
@@ -72,13 +72,13 @@ class OrganisationAdminArgs(ma.Schema):
 
 
 class OrganisationSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     name = ma.fields.String(required=True)
     kind = ma.fields.Enum(OrgKind, by_value=True, required=True)
-    district_id = ma.fields.Integer(required=True)
+    district_id = Int(required=True)
     uscc = ma.fields.String(required=True)
-    headcount = ma.fields.Integer(required=True)
-    per_capita_cap_fen = ma.fields.Integer(required=True)
+    headcount = Int(required=True)
+    per_capita_cap_fen = Int(validate=BIG, required=True)
     return_unredeemed_vouchers = ma.fields.Boolean(required=True)
     separation_of_duties = ma.fields.Boolean(required=True)
     contact_name = ma.fields.String(required=True)
@@ -90,8 +90,8 @@ class OrganisationSchema(ma.Schema):
     invoice_bank = ma.fields.String(allow_none=True)
     invoice_bank_account = ma.fields.String(allow_none=True)
     is_verified = ma.fields.Boolean(required=True)
-    verified_at = ma.fields.AwareDateTime(allow_none=True)
-    created_at = ma.fields.AwareDateTime(required=True)
+    verified_at = Timestamp(allow_none=True)
+    created_at = Timestamp(required=True)
 
 
 OrganisationPageSchema = page_schema(OrganisationSchema, "OrganisationPage")
@@ -112,7 +112,7 @@ class OrgMemberArgs(ma.Schema):
 
 
 class OrgMemberSchema(ma.Schema):
-    user_id = ma.fields.Integer(required=True)
+    user_id = Int(required=True)
     display_name = ma.fields.String(required=True)
     login = ma.fields.String(required=True)
     roles = ma.fields.List(ma.fields.String(), required=True)
@@ -126,24 +126,24 @@ class OrgMemberListSchema(ma.Schema):
 
 
 class BudgetArgs(ma.Schema):
-    fiscal_year = ma.fields.Integer(required=True, strict=True, validate=YEAR)
-    amount_fen = ma.fields.Integer(required=True, strict=True, validate=MONEY)
+    fiscal_year = Int(required=True, strict=True, validate=YEAR)
+    amount_fen = Int(required=True, strict=True, validate=MONEY)
 
 
 class BudgetUpdateArgs(ma.Schema):
-    amount_fen = ma.fields.Integer(required=True, strict=True, validate=MONEY)
+    amount_fen = Int(required=True, strict=True, validate=MONEY)
     reason = _text(500, required=True)
 
 
 class BudgetSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    organisation_id = ma.fields.Integer(required=True)
-    fiscal_year = ma.fields.Integer(required=True)
-    amount_fen = ma.fields.Integer(required=True)
-    available_fen = ma.fields.Integer(required=True)
-    committed_fen = ma.fields.Integer(required=True)
-    spent_fen = ma.fields.Integer(required=True)
-    created_at = ma.fields.AwareDateTime(required=True)
+    id = Int(required=True)
+    organisation_id = Int(required=True)
+    fiscal_year = Int(required=True)
+    amount_fen = Int(validate=BIG, required=True)
+    available_fen = Int(validate=BIG, required=True)
+    committed_fen = Int(validate=BIG, required=True)
+    spent_fen = Int(validate=BIG, required=True)
+    created_at = Timestamp(required=True)
 
 
 class BudgetListSchema(ma.Schema):
@@ -151,18 +151,18 @@ class BudgetListSchema(ma.Schema):
 
 
 class BudgetEntrySchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     kind = ma.fields.Enum(BudgetEntryKind, by_value=True, required=True)
-    amount_delta = ma.fields.Integer(required=True)
-    available_delta = ma.fields.Integer(required=True)
-    committed_delta = ma.fields.Integer(required=True)
-    spent_delta = ma.fields.Integer(required=True)
-    available_after = ma.fields.Integer(required=True)
-    bulk_order_id = ma.fields.Integer(allow_none=True)
-    voucher_id = ma.fields.Integer(allow_none=True)
+    amount_delta = Int(validate=SIGNED_BIG, required=True)
+    available_delta = Int(validate=SIGNED_BIG, required=True)
+    committed_delta = Int(validate=SIGNED_BIG, required=True)
+    spent_delta = Int(validate=SIGNED_BIG, required=True)
+    available_after = Int(validate=BIG, required=True)
+    bulk_order_id = Int(allow_none=True)
+    voucher_id = Int(allow_none=True)
     note = ma.fields.String(required=True)
-    actor_id = ma.fields.Integer(allow_none=True)
-    created_at = ma.fields.AwareDateTime(required=True)
+    actor_id = Int(allow_none=True)
+    created_at = Timestamp(required=True)
 
 
 BudgetEntryPageSchema = page_schema(BudgetEntrySchema, "BudgetEntryPage")
@@ -172,10 +172,8 @@ BudgetEntryPageSchema = page_schema(BudgetEntrySchema, "BudgetEntryPage")
 
 
 class PledgeArgs(ma.Schema):
-    amount_fen = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=10**12))
-    canteen_food_budget_fen = ma.fields.Integer(
-        required=True, strict=True, validate=ma.validate.Range(min=1, max=10**13)
-    )
+    amount_fen = Int(required=True, strict=True, validate=ma.validate.Range(min=1, max=10**12))
+    canteen_food_budget_fen = Int(required=True, strict=True, validate=ma.validate.Range(min=1, max=10**13))
     contact_name = _text(100, required=True)
     contact_phone = ma.fields.String(required=True, validate=PHONE)
     reason = ma.fields.String(
@@ -184,34 +182,34 @@ class PledgeArgs(ma.Schema):
 
 
 class PledgeRevisionSchema(ma.Schema):
-    previous_amount_fen = ma.fields.Integer(allow_none=True)
-    amount_fen = ma.fields.Integer(required=True)
-    share_bp = ma.fields.Integer(required=True)
+    previous_amount_fen = Int(validate=BIG, allow_none=True)
+    amount_fen = Int(validate=BIG, required=True)
+    share_bp = Int(required=True)
     reason = ma.fields.String(required=True)
-    actor_id = ma.fields.Integer(allow_none=True)
-    at = ma.fields.AwareDateTime(required=True)
+    actor_id = Int(allow_none=True)
+    at = Timestamp(required=True)
 
 
 class PledgeSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    organisation_id = ma.fields.Integer(required=True)
-    fiscal_year = ma.fields.Integer(required=True)
-    amount_fen = ma.fields.Integer(required=True)
-    canteen_food_budget_fen = ma.fields.Integer(required=True)
-    share_bp = ma.fields.Integer(required=True, metadata={"description": "Share of the canteen food budget"})
+    id = Int(required=True)
+    organisation_id = Int(required=True)
+    fiscal_year = Int(required=True)
+    amount_fen = Int(validate=BIG, required=True)
+    canteen_food_budget_fen = Int(validate=BIG, required=True)
+    share_bp = Int(required=True, metadata={"description": "Share of the canteen food budget"})
     contact_name = ma.fields.String(required=True)
     contact_phone = ma.fields.String(required=True)
-    filed_at = ma.fields.AwareDateTime(required=True)
-    updated_at = ma.fields.AwareDateTime(required=True)
+    filed_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)
     revisions = ma.fields.List(ma.fields.Nested(PledgeRevisionSchema), required=True)
 
 
 class PledgeCompletionSchema(ma.Schema):
     pledge = ma.fields.Nested(PledgeSchema, required=True)
-    completed_fen = ma.fields.Integer(
-        required=True, metadata={"description": "Paid for purchases received, paid and evaluated"}
+    completed_fen = Int(
+        validate=BIG, required=True, metadata={"description": "Paid for purchases received, paid and evaluated"}
     )
-    completion_bp = ma.fields.Integer(required=True)
+    completion_bp = Int(required=True)
 
 
 class PledgeListSchema(ma.Schema):
@@ -225,45 +223,45 @@ class BulkOrderArgs(ma.Schema):
     kind = ma.fields.Enum(BulkOrderKind, by_value=True, load_default=BulkOrderKind.GOODS)
     title = _text(200, required=True)
     note = ma.fields.String(load_default="", validate=ma.validate.Length(max=1000))
-    fiscal_year = ma.fields.Integer(load_default=None, strict=True, validate=YEAR)
+    fiscal_year = Int(load_default=None, strict=True, validate=YEAR)
     supply_location_id = Id(load_default=None, metadata={"description": "Hall or centre whose stock supplies"})
-    voucher_expires_at = ma.fields.AwareDateTime(load_default=None)
+    voucher_expires_at = Timestamp(load_default=None)
 
 
 class BulkOrderUpdateArgs(ma.Schema):
     title = _text(200)
     note = ma.fields.String(validate=ma.validate.Length(max=1000))
     supply_location_id = Id(allow_none=True)
-    voucher_expires_at = ma.fields.AwareDateTime(allow_none=True)
+    voucher_expires_at = Timestamp(allow_none=True)
 
 
 class BulkOrderSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     number = ma.fields.String(allow_none=True)
-    organisation_id = ma.fields.Integer(required=True)
+    organisation_id = Int(required=True)
     kind = ma.fields.Enum(BulkOrderKind, by_value=True, required=True)
     status = ma.fields.Enum(BulkOrderStatus, by_value=True, required=True)
     title = ma.fields.String(required=True)
     note = ma.fields.String(required=True)
-    fiscal_year = ma.fields.Integer(required=True)
-    supply_location_id = ma.fields.Integer(allow_none=True)
-    voucher_expires_at = ma.fields.AwareDateTime(allow_none=True)
-    line_count = ma.fields.Integer(required=True)
-    subtotal_fen = ma.fields.Integer(required=True)
-    discount_fen = ma.fields.Integer(required=True, metadata={"description": "Volume tiers"})
-    total_fen = ma.fields.Integer(required=True)
-    paid_fen = ma.fields.Integer(required=True)
-    invoiced_fen = ma.fields.Integer(required=True)
-    budget_id = ma.fields.Integer(allow_none=True)
-    rating = ma.fields.Integer(allow_none=True)
+    fiscal_year = Int(required=True)
+    supply_location_id = Int(allow_none=True)
+    voucher_expires_at = Timestamp(allow_none=True)
+    line_count = Int(required=True)
+    subtotal_fen = Int(validate=BIG, required=True)
+    discount_fen = Int(validate=BIG, required=True, metadata={"description": "Volume tiers"})
+    total_fen = Int(validate=BIG, required=True)
+    paid_fen = Int(validate=BIG, required=True)
+    invoiced_fen = Int(validate=BIG, required=True)
+    budget_id = Int(allow_none=True)
+    rating = Int(allow_none=True)
     evaluation = ma.fields.String(allow_none=True)
     acceptance_note = ma.fields.String(allow_none=True)
     rejection_reason = ma.fields.String(allow_none=True)
-    created_at = ma.fields.AwareDateTime(required=True)
-    submitted_at = ma.fields.AwareDateTime(allow_none=True)
-    approved_at = ma.fields.AwareDateTime(allow_none=True)
-    paid_at = ma.fields.AwareDateTime(allow_none=True)
-    completed_at = ma.fields.AwareDateTime(allow_none=True)
+    created_at = Timestamp(required=True)
+    submitted_at = Timestamp(allow_none=True)
+    approved_at = Timestamp(allow_none=True)
+    paid_at = Timestamp(allow_none=True)
+    completed_at = Timestamp(allow_none=True)
 
 
 BulkOrderPageSchema = page_schema(BulkOrderSchema, "BulkOrderPage")
@@ -271,7 +269,7 @@ BulkOrderPageSchema = page_schema(BulkOrderSchema, "BulkOrderPage")
 
 class BulkOrderQueryArgs(ma.Schema):
     status = ma.fields.Enum(BulkOrderStatus, by_value=True, load_default=None)
-    fiscal_year = ma.fields.Integer(load_default=None, validate=YEAR)
+    fiscal_year = Int(load_default=None, validate=YEAR)
 
 
 class SuppliedQueryArgs(ma.Schema):
@@ -280,15 +278,13 @@ class SuppliedQueryArgs(ma.Schema):
 
 class LineArgs(ma.Schema):
     sku_code = ma.fields.String(load_default=None, validate=ma.validate.Length(min=1, max=64))
-    quantity = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=100_000))
+    quantity = Int(required=True, strict=True, validate=ma.validate.Range(min=1, max=100_000))
     department = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
     pickup_location_id = Id(load_default=None)
     delivery_address = ma.fields.String(load_default=None, validate=ma.validate.Length(max=300))
     recipient = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
     phone = ma.fields.String(load_default=None, validate=PHONE)
-    voucher_value_fen = ma.fields.Integer(
-        load_default=None, strict=True, validate=ma.validate.Range(min=1, max=10_000_000)
-    )
+    voucher_value_fen = Int(load_default=None, strict=True, validate=ma.validate.Range(min=1, max=10_000_000))
 
 
 class LinesArgs(ma.Schema):
@@ -300,20 +296,20 @@ class ImportArgs(ma.Schema):
 
 
 class LineSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    row_number = ma.fields.Integer(required=True)
-    sku_id = ma.fields.Integer(allow_none=True)
-    voucher_value_fen = ma.fields.Integer(allow_none=True)
-    quantity = ma.fields.Integer(required=True)
+    id = Int(required=True)
+    row_number = Int(required=True)
+    sku_id = Int(allow_none=True)
+    voucher_value_fen = Int(validate=BIG, allow_none=True)
+    quantity = Int(required=True)
     department = ma.fields.String(allow_none=True)
-    pickup_location_id = ma.fields.Integer(allow_none=True)
+    pickup_location_id = Int(allow_none=True)
     delivery_address = ma.fields.String(allow_none=True)
     recipient = ma.fields.String(allow_none=True)
     phone = ma.fields.String(allow_none=True)
-    unit_price_fen = ma.fields.Integer(required=True)
-    subtotal_fen = ma.fields.Integer(required=True)
-    discount_fen = ma.fields.Integer(required=True)
-    total_fen = ma.fields.Integer(required=True)
+    unit_price_fen = Int(validate=BIG, required=True)
+    subtotal_fen = Int(validate=BIG, required=True)
+    discount_fen = Int(validate=BIG, required=True)
+    total_fen = Int(validate=BIG, required=True)
 
 
 LinePageSchema = page_schema(LineSchema, "BulkOrderLinePage")
@@ -332,16 +328,16 @@ class CancelArgs(ma.Schema):
 
 
 class EvaluateArgs(ma.Schema):
-    rating = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=5))
+    rating = Int(required=True, strict=True, validate=ma.validate.Range(min=1, max=5))
     comment = ma.fields.String(load_default="", validate=ma.validate.Length(max=2000))
 
 
 class BulkOrderEventSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     from_status = ma.fields.Enum(BulkOrderStatus, by_value=True, allow_none=True)
     to_status = ma.fields.Enum(BulkOrderStatus, by_value=True, required=True)
-    actor_id = ma.fields.Integer(allow_none=True)
-    at = ma.fields.AwareDateTime(required=True)
+    actor_id = Int(allow_none=True)
+    at = Timestamp(required=True)
     note = ma.fields.String(required=True)
 
 
@@ -364,14 +360,16 @@ class BulkConfirmArgs(ma.Schema):
 
 
 class BulkPaymentSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    bulk_order_id = ma.fields.Integer(required=True)
+    id = Int(required=True)
+    bulk_order_id = Int(required=True)
     gateway = ma.fields.String(required=True)
     status = ma.fields.Enum(PaymentStatus, by_value=True, required=True)
-    amount_fen = ma.fields.Integer(required=True)
+    amount_fen = Int(validate=BIG, required=True)
     currency = ma.fields.String(required=True)
-    refunded_fen = ma.fields.Integer(
-        required=True, metadata={"description": "Sent back (money that could not pay the order) or refunded at Stripe"}
+    refunded_fen = Int(
+        validate=BIG,
+        required=True,
+        metadata={"description": "Sent back (money that could not pay the order) or refunded at Stripe"},
     )
     reference = ma.fields.String(allow_none=True, metadata={"description": "Bank transfer reference; Stripe charge id"})
     external_id = ma.fields.String(allow_none=True, metadata={"description": "Stripe PaymentIntent (pi_…)"})
@@ -381,9 +379,9 @@ class BulkPaymentSchema(ma.Schema):
         allow_none=True,
         metadata={"description": "Only in the answer to paying with Stripe, while the attempt is open; never stored"},
     )
-    confirmed_by_id = ma.fields.Integer(allow_none=True)
-    created_at = ma.fields.AwareDateTime(required=True)
-    completed_at = ma.fields.AwareDateTime(allow_none=True)
+    confirmed_by_id = Int(allow_none=True)
+    created_at = Timestamp(required=True)
+    completed_at = Timestamp(allow_none=True)
 
 
 BulkPaymentPageSchema = page_schema(BulkPaymentSchema, "BulkPaymentPage")
@@ -393,18 +391,18 @@ BulkPaymentPageSchema = page_schema(BulkPaymentSchema, "BulkPaymentPage")
 
 
 class VoucherSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    organisation_id = ma.fields.Integer(required=True)
-    bulk_order_id = ma.fields.Integer(required=True)
-    gift_sku_id = ma.fields.Integer(allow_none=True, metadata={"description": "Set for a gift box"})
-    value_fen = ma.fields.Integer(required=True)
-    remaining_fen = ma.fields.Integer(required=True)
+    id = Int(required=True)
+    organisation_id = Int(required=True)
+    bulk_order_id = Int(required=True)
+    gift_sku_id = Int(allow_none=True, metadata={"description": "Set for a gift box"})
+    value_fen = Int(validate=BIG, required=True)
+    remaining_fen = Int(validate=BIG, required=True)
     status = ma.fields.Enum(VoucherStatus, by_value=True, required=True)
     code_prefix = ma.fields.String(required=True)
     holder = ma.fields.String(allow_none=True)
     department = ma.fields.String(allow_none=True)
-    expires_at = ma.fields.AwareDateTime(required=True)
-    returned_fen = ma.fields.Integer(required=True)
+    expires_at = Timestamp(required=True)
+    returned_fen = Int(validate=BIG, required=True)
 
 
 class VoucherWithCodeSchema(ma.Schema):
@@ -425,7 +423,7 @@ class CodeArgs(ma.Schema):
 
 
 class RedeemArgs(CodeArgs):
-    amount_fen = ma.fields.Integer(
+    amount_fen = Int(
         load_default=None, strict=True, validate=VOUCHER_AMOUNT, metadata={"description": "Value vouchers"}
     )
     location_id = Id(load_default=None, metadata={"description": "Gift box online: the hall that ships it"})
@@ -435,24 +433,26 @@ class RedeemArgs(CodeArgs):
 
 class CounterRedeemArgs(CodeArgs):
     location_id = Id(required=True, metadata={"description": "The counter (or hall) where the operator scans"})
-    amount_fen = ma.fields.Integer(load_default=None, strict=True, validate=VOUCHER_AMOUNT)
+    amount_fen = Int(load_default=None, strict=True, validate=VOUCHER_AMOUNT)
     reference = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
 
 
 class RedemptionSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    voucher_id = ma.fields.Integer(required=True)
+    id = Int(required=True)
+    voucher_id = Int(required=True)
     channel = ma.fields.Enum(RedemptionChannel, by_value=True, required=True)
-    amount_fen = ma.fields.Integer(
-        required=True, metadata={"description": "Negative: value given back by the refund of the shop order"}
+    amount_fen = Int(
+        validate=SIGNED_INT4,
+        required=True,
+        metadata={"description": "Negative: value given back by the refund of the shop order"},
     )
-    remaining_after_fen = ma.fields.Integer(required=True)
-    order_id = ma.fields.Integer(allow_none=True, metadata={"description": "The shop order the voucher paid"})
-    location_id = ma.fields.Integer(allow_none=True)
+    remaining_after_fen = Int(validate=BIG, required=True)
+    order_id = Int(allow_none=True, metadata={"description": "The shop order the voucher paid"})
+    location_id = Int(allow_none=True)
     delivery_address = ma.fields.String(allow_none=True)
     reference = ma.fields.String(allow_none=True)
-    actor_id = ma.fields.Integer(required=True)
-    at = ma.fields.AwareDateTime(required=True)
+    actor_id = Int(required=True)
+    at = Timestamp(required=True)
 
 
 RedemptionPageSchema = page_schema(RedemptionSchema, "VoucherRedemptionPage")
@@ -463,21 +463,21 @@ RedemptionPageSchema = page_schema(RedemptionSchema, "VoucherRedemptionPage")
 
 class InvoiceArgs(ma.Schema):
     number = ma.fields.String(required=True, validate=ma.validate.Regexp(r"^[0-9A-Za-z-]{6,40}$"))
-    amount_fen = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=10**12))
+    amount_fen = Int(required=True, strict=True, validate=ma.validate.Range(min=1, max=10**12))
 
 
 class InvoiceSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
-    bulk_order_id = ma.fields.Integer(required=True)
+    id = Int(required=True)
+    bulk_order_id = Int(required=True)
     number = ma.fields.String(required=True)
-    amount_fen = ma.fields.Integer(required=True)
+    amount_fen = Int(validate=BIG, required=True)
     title = ma.fields.String(required=True)
     tax_number = ma.fields.String(required=True)
     address = ma.fields.String(allow_none=True)
     phone = ma.fields.String(allow_none=True)
     bank = ma.fields.String(allow_none=True)
     bank_account = ma.fields.String(allow_none=True)
-    issued_at = ma.fields.AwareDateTime(required=True)
+    issued_at = Timestamp(required=True)
 
 
 InvoicePageSchema = page_schema(InvoiceSchema, "InvoicePage")
@@ -487,7 +487,7 @@ InvoicePageSchema = page_schema(InvoiceSchema, "InvoicePage")
 
 
 class YearArgs(ma.Schema):
-    year = ma.fields.Integer(required=True, validate=YEAR)
+    year = Int(required=True, validate=YEAR)
 
 
 class ExportArgs(YearArgs):
@@ -495,47 +495,47 @@ class ExportArgs(YearArgs):
 
 
 class OriginRowSchema(ma.Schema):
-    district_id = ma.fields.Integer(required=True)
+    district_id = Int(required=True)
     district = ma.fields.String(required=True)
     poverty_alleviated = ma.fields.Boolean(required=True)
-    quantity = ma.fields.Integer(required=True)
-    amount_fen = ma.fields.Integer(required=True)
+    quantity = Int(required=True)
+    amount_fen = Int(validate=BIG, required=True)
 
 
 class OrganisationReportSchema(ma.Schema):
-    organisation_id = ma.fields.Integer(required=True)
+    organisation_id = Int(required=True)
     organisation = ma.fields.String(required=True)
-    fiscal_year = ma.fields.Integer(required=True)
-    headcount = ma.fields.Integer(required=True)
-    per_capita_cap_fen = ma.fields.Integer(required=True)
-    budget_amount_fen = ma.fields.Integer(required=True)
-    budget_available_fen = ma.fields.Integer(required=True)
-    budget_committed_fen = ma.fields.Integer(required=True)
-    budget_spent_fen = ma.fields.Integer(required=True)
-    per_capita_used_fen = ma.fields.Integer(required=True)
-    per_capita_use_bp = ma.fields.Integer(required=True)
-    pledge_fen = ma.fields.Integer(required=True)
-    pledge_completed_fen = ma.fields.Integer(required=True)
-    pledge_completion_bp = ma.fields.Integer(required=True)
-    purchase_orders = ma.fields.Integer(required=True)
-    purchased_fen = ma.fields.Integer(required=True)
-    poverty_area_purchased_fen = ma.fields.Integer(required=True)
-    vouchers_issued = ma.fields.Integer(required=True)
-    vouchers_value_fen = ma.fields.Integer(required=True)
-    vouchers_redeemed_fen = ma.fields.Integer(required=True)
-    vouchers_returned_fen = ma.fields.Integer(required=True)
+    fiscal_year = Int(required=True)
+    headcount = Int(required=True)
+    per_capita_cap_fen = Int(validate=BIG, required=True)
+    budget_amount_fen = Int(validate=BIG, required=True)
+    budget_available_fen = Int(validate=BIG, required=True)
+    budget_committed_fen = Int(validate=BIG, required=True)
+    budget_spent_fen = Int(validate=BIG, required=True)
+    per_capita_used_fen = Int(validate=BIG, required=True)
+    per_capita_use_bp = Int(required=True)
+    pledge_fen = Int(validate=BIG, required=True)
+    pledge_completed_fen = Int(validate=BIG, required=True)
+    pledge_completion_bp = Int(required=True)
+    purchase_orders = Int(required=True)
+    purchased_fen = Int(validate=BIG, required=True)
+    poverty_area_purchased_fen = Int(validate=BIG, required=True)
+    vouchers_issued = Int(required=True)
+    vouchers_value_fen = Int(validate=BIG, required=True)
+    vouchers_redeemed_fen = Int(validate=BIG, required=True)
+    vouchers_returned_fen = Int(validate=BIG, required=True)
     by_origin_district = ma.fields.List(ma.fields.Nested(OriginRowSchema), required=True)
 
 
 class RollupRowSchema(ma.Schema):
-    district_id = ma.fields.Integer(required=True)
+    district_id = Int(required=True)
     district = ma.fields.String(required=True)
-    fiscal_year = ma.fields.Integer(required=True)
-    organisations_pledging = ma.fields.Integer(required=True)
-    pledged_fen = ma.fields.Integer(required=True)
-    completed_fen = ma.fields.Integer(required=True)
-    completion_bp = ma.fields.Integer(required=True)
-    purchased_fen = ma.fields.Integer(required=True)
+    fiscal_year = Int(required=True)
+    organisations_pledging = Int(required=True)
+    pledged_fen = Int(validate=BIG, required=True)
+    completed_fen = Int(validate=BIG, required=True)
+    completion_bp = Int(required=True)
+    purchased_fen = Int(validate=BIG, required=True)
 
 
 class RollupSchema(ma.Schema):
@@ -546,8 +546,8 @@ class RollupSchema(ma.Schema):
 
 
 class TierArgs(ma.Schema):
-    min_quantity = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=2, max=1_000_000))
-    unit_price_fen = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=10**9))
+    min_quantity = Int(required=True, strict=True, validate=ma.validate.Range(min=2, max=1_000_000))
+    unit_price_fen = Int(required=True, strict=True, validate=ma.validate.Range(min=1, max=10**9))
 
 
 class TiersArgs(ma.Schema):
@@ -555,8 +555,8 @@ class TiersArgs(ma.Schema):
 
 
 class TierSchema(ma.Schema):
-    min_quantity = ma.fields.Integer(required=True)
-    unit_price_fen = ma.fields.Integer(required=True)
+    min_quantity = Int(required=True)
+    unit_price_fen = Int(validate=BIG, required=True)
 
 
 class TierListSchema(ma.Schema):

@@ -3,11 +3,11 @@ from __future__ import annotations
 import marshmallow as ma
 
 from shop.reference.models import DistrictKind
-from shop.web import Id, page_schema
+from shop.web import Id, Int, page_schema
 
 
 class TownshipSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     district_id = Id(required=True)
     name = ma.fields.String(required=True)
     name_en = ma.fields.String(required=True)
@@ -15,7 +15,7 @@ class TownshipSchema(ma.Schema):
 
 
 class DistrictSchema(ma.Schema):
-    id = ma.fields.Integer(required=True, metadata={"description": "Official 6-digit code"})
+    id = Int(required=True, metadata={"description": "Official 6-digit code"})
     name = ma.fields.String(required=True)
     name_en = ma.fields.String(required=True)
     kind = ma.fields.Enum(DistrictKind, by_value=True, required=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from shop.reference.schemas import DistrictSchema
-from shop.web import Id, page_schema
+from shop.web import Id, Int, Timestamp, page_schema
 
 PHONE = ma.validate.Regexp(r"^[0-9+\- ]{5,20}$", error="Not a phone number.")
 
@@ -31,7 +31,7 @@ class SupplierUpdateArgs(ma.Schema):
 
 
 class SupplierSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     name = ma.fields.String(required=True)
     uscc = ma.fields.String(required=True)
     district = ma.fields.Nested(DistrictSchema, required=True)
@@ -39,7 +39,7 @@ class SupplierSchema(ma.Schema):
     contact_name = ma.fields.String(required=True)
     contact_phone = ma.fields.String(required=True)
     contact_email = ma.fields.String(allow_none=True)
-    created_at = ma.fields.AwareDateTime(required=True)
+    created_at = Timestamp(required=True)
 
 
 SupplierPageSchema = page_schema(SupplierSchema, "SupplierPage")
@@ -55,7 +55,7 @@ class MemberArgs(ma.Schema):
 
 
 class MemberSchema(ma.Schema):
-    id = ma.fields.Integer(required=True)
+    id = Int(required=True)
     display_name = ma.fields.String(required=True)
     email = ma.fields.String(allow_none=True)
     phone = ma.fields.String(allow_none=True)

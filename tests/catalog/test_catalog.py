@@ -197,10 +197,10 @@ def test_filters(client, make):
     assert ids(f"&brand_id={regional.id}") == {orange.id}
     assert ids("&brand_tier=regional_public") == {orange.id}
     assert ids("&label=green_food") == {orange.id}
-    assert ids("&price_min=1000&price_max=5000") == {plum.id}
-    assert ids("&price_max=500") == {city.id}
-    bad = client.get("/api/v1/products?price_min=10&price_max=5")
-    assert bad.status_code == 422 and "price_max" in bad.json["error"]["details"]["fields"]
+    assert ids("&price_min_fen=1000&price_max_fen=5000") == {plum.id}
+    assert ids("&price_max_fen=500") == {city.id}
+    bad = client.get("/api/v1/products?price_min_fen=10&price_max_fen=5")
+    assert bad.status_code == 422 and "price_max_fen" in bad.json["error"]["details"]["fields"]
     assert client.get("/api/v1/products?label=shiny").status_code == 422
 
 

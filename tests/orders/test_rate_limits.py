@@ -1,6 +1,7 @@
 """Rate limits on what can be guessed or flooded: pick-up code checks, voucher check and redeem,
 registration and the Stripe webhook. Each limit is a setting; beyond it 429 `rate_limited` with
-Retry-After, in the one error shape, before authentication or validation is even tried."""
+Retry-After, in the one error shape, before validation is tried. A protected route first asks for
+credentials (401 without them, not counted): guessing needs an account, and the limit counts its tries."""
 
 import socket
 import subprocess
@@ -28,9 +29,10 @@ LIMITED = [
 def test_a_limit_triggers_with_retry_after_in_our_error_shape(engine, setting, path):
     app = create_app({**TEST_CONFIG, "ENGINE": engine, setting: "3 per minute"})
     client = app.test_client()
-    statuses = [client.post(path, json={}).status_code for _ in range(4)]
+    headers = {} if setting == "REGISTER_RATE_LIMIT" else _bearer(create_app({**TEST_CONFIG, "ENGINE": engine}))
+    statuses = [client.post(path, json={}, headers=headers).status_code for _ in range(4)]
     assert 429 not in statuses[:3] and statuses[3] == 429
-    limited = client.post(path, json={})
+    limited = client.post(path, json={}, headers=headers)
     assert limited.status_code == 429
     assert limited.json["error"]["code"] == "rate_limited" and set(limited.json["error"]) == {
         "code",
@@ -38,6 +40,15 @@ def test_a_limit_triggers_with_retry_after_in_our_error_shape(engine, setting, p
         "details",
     }
     assert int(limited.headers["Retry-After"]) > 0
+
+
+def _bearer(app) -> dict:
+    """A buyer's token from an app without these limits (registering would count against one)."""
+    client = app.test_client()
+    login = f"limits-{uuid.uuid4().hex[:12]}@test.cq"
+    client.post("/api/v1/auth/register", json={"login": login, "password": "long-enough-1", "display_name": "x"})
+    token = client.post("/api/v1/auth/token", json={"login": login, "password": "long-enough-1"}).json
+    return {"Authorization": f"Bearer {token['access_token']}"}
 
 
 def test_limits_are_declared_in_openapi(app):

@@ -195,9 +195,9 @@ def test_filters(client, corpus, index):
     assert found(category_id=cats["fruit"]) == {"orange", "plum", "city_orange", "deep_orange"}
     assert found(category_id=cats["citrus"]) == {"orange", "city_orange", "deep_orange"}
     # some active SKU within both bounds: 500 and 9000 are not "within 1000–2000"
-    assert found(price_min=1000, price_max=2000) == {"city_orange"}
-    assert found(price_min=8000, price_max=10000) == {"deep_orange"}
-    assert found(price_min=20000) == {"homestay"}
+    assert found(price_min_fen=1000, price_max_fen=2000) == {"city_orange"}
+    assert found(price_min_fen=8000, price_max_fen=10000) == {"deep_orange"}
+    assert found(price_min_fen=20000) == {"homestay"}
     assert found(kind="service") == {"homestay"}
     assert _found(client, corpus, index, "oranges", district_id=FENGJIE, label="organic") == {"deep_orange"}
 
