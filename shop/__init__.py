@@ -7,7 +7,7 @@ from flask import Flask
 import search
 from payments.stripe_gateway import StripeSettings
 from shop import config as config_module
-from shop import request_session
+from shop import jobs, observability, request_session
 from shop.auth import guard, passwords
 from shop.db import make_engine, make_sessionmaker
 from shop.extensions import limiter
@@ -39,7 +39,9 @@ def create_app(config: dict | None = None) -> Flask:
     StripeSettings.from_config(app.config)  # a wrong STRIPE_PAYMENT_METHOD_TYPES fails at start, not per request
     passwords.configure(app.config["PASSWORD_HASH_TIME_COST"], app.config["PASSWORD_HASH_MEMORY_KIB"])
 
+    observability.init_app(app)
     request_session.init_app(app)
+    jobs.init_app(app)
     search.init_app(app)
     guard.init_app(app)
     limiter.init_app(app)
@@ -93,6 +95,7 @@ def _register_cli(app: Flask) -> None:
     from search.cli import search_cli
     from shop.cli import db_cli, demo_cli, openapi_cli, orders_cli, payments_cli, points_cli
     from shop.inventory.cli import inventory_cli
+    from shop.jobs.cli import jobs_cli
     from shop.procurement.cli import procurement_cli
 
     app.cli.add_command(db_cli)
@@ -104,3 +107,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(search_cli)
     app.cli.add_command(procurement_cli)
     app.cli.add_command(payments_cli)
+    app.cli.add_command(jobs_cli)
