@@ -21,7 +21,13 @@ def transport_options(cfg: dict) -> dict:
         folder.mkdir(parents=True, exist_ok=True)
         return {"data_folder_in": str(folder), "data_folder_out": str(folder)}
     if url.startswith(("redis", "rediss")):
-        return {"visibility_timeout": cfg["JOBS_VISIBILITY_TIMEOUT"]}
+        timeout = cfg["JOBS_VISIBILITY_TIMEOUT"]
+        # look for messages of dead workers about as often as they can become due
+        return {
+            "visibility_timeout": timeout,
+            "unacked_restore_interval": min(10, timeout),
+            "unacked_restore_throttle": 1,
+        }
     return {}
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 class JobContext:
     app: Flask
     request_id: str | None = None
+    period: int | None = None  # the number of the period a scheduled run is for
 
     @property
     def config(self) -> dict:

@@ -94,7 +94,7 @@ def run(
     started = time.perf_counter()
     with context.bound(request_id=request_id, job=name), app.app_context():
         try:
-            result = job.func(JobContext(app, request_id), **(kwargs or {}))
+            result = job.func(JobContext(app, request_id, period), **(kwargs or {}))
         except Exception as error:
             metrics.JOB_RUNS.labels(name, "failed").inc()
             metrics.JOB_DURATION.labels(name).observe(time.perf_counter() - started)
