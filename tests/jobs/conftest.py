@@ -4,6 +4,7 @@ messages; a test whose broker is not reachable is skipped."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -82,6 +83,19 @@ class Stack:
         return app
 
     def worker(self, broker: str, *, beat: bool = False, env: dict | None = None) -> subprocess.Popen:
+        return self.workers(broker, 1, beat=beat, env=env)[0]
+
+    def workers(self, broker: str, count: int, *, beat: bool = False, env: dict | None = None):
+        """Start `count` workers at once; return them when all are ready."""
+        procs = [self._start(broker, beat=beat, env=env) for _ in range(count)]
+        for proc in procs:
+            with contextlib.suppress(AssertionError):
+                wait_for(lambda p=proc: "ready." in p.log.read_text() or p.poll() is not None, timeout=40)
+            if proc.poll() is not None:
+                raise AssertionError(f"worker exited: {proc.log.read_text()[-3000:]}")
+        return procs
+
+    def _start(self, broker: str, *, beat: bool, env: dict | None) -> subprocess.Popen:
         self.brokers.add(broker)
         log = self.folder / f"worker-{len(self.procs)}.log"
         environ = {
@@ -100,7 +114,9 @@ class Stack:
             "shop.jobs.worker:celery",
             "worker",
             "--pool",
-            "solo",
+            "threads",
+            "--concurrency",
+            "1",
             "--without-heartbeat",
             "--without-gossip",
             "--without-mingle",
@@ -115,12 +131,6 @@ class Stack:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT)
         proc.log = log
         self.procs.append(proc)
-        try:
-            wait_for(lambda: "ready." in log.read_text() or proc.poll() is not None, timeout=30)
-        except AssertionError:
-            pass
-        if proc.poll() is not None:
-            raise AssertionError(f"worker exited: {log.read_text()[-3000:]}")
         return proc
 
     def kill(self, proc: subprocess.Popen) -> None:
@@ -128,15 +138,10 @@ class Stack:
         proc.wait(10)
 
     def close(self) -> None:
-        for proc in self.procs:
+        for proc in self.procs:  # nothing to finish gracefully: the queues are dropped next
             if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-        for proc in self.procs:
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.wait()
+            proc.wait()
         for app in self.apps:
             app.extensions["shop"]["engine"].dispose()
         self._drop_queues()
@@ -165,6 +170,36 @@ def stack(scratch_database_url, tmp_path):
     stack = Stack(scratch_database_url, tmp_path)
     yield stack
     stack.close()
+
+
+@pytest.fixture(scope="module")
+def shared(database_url, tmp_path_factory):
+    """One database and one Redis worker for the tests that need nothing of their own (a worker
+    takes seconds to start)."""
+    folder = tmp_path_factory.mktemp("jobs")
+    if database_url.startswith("postgresql"):
+        import sqlalchemy as sa
+
+        from shop.db import make_engine, normalise_url
+
+        name = f"shop_jobs_{uuid.uuid4().hex[:12]}"
+        server = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
+        with server.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        url = sa.make_url(normalise_url(database_url)).set(database=name).render_as_string(hide_password=False)
+    else:
+        server, url = None, f"sqlite:///{folder / 'jobs.db'}"
+    migrate.upgrade(url)
+    load("tests.jobs.worker_jobs")
+    stack = Stack(url, folder)
+    if reachable(REDIS_URL):
+        stack.worker(REDIS_URL)
+    yield stack
+    stack.close()
+    if server is not None:
+        with server.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
 
 
 def all_jobs_off_but(*names: str) -> str:

@@ -19,7 +19,7 @@ def slow_expire_orders(ctx: JobContext, order_ids: list[int], marker: str, pause
     with transaction(ctx.factory, write=True) as session:
         expired = service.expire_due(session, clock.now(), order_ids=order_ids)
         with open(marker, "a") as out:
-            out.write(f"{expired}\n")
+            out.write(f"{os.getpid()}:{expired}\n")
         time.sleep(pause)
     return expired
 
