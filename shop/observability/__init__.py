@@ -26,6 +26,7 @@ def new_request_id() -> str:
 
 
 def init_app(app: Flask) -> None:
+    logs.capture_context()
     if not app.testing:
         logs.configure(app.config["LOG_FORMAT"], app.config["LOG_LEVEL"])
     networks = [

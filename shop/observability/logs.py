@@ -44,6 +44,27 @@ def _plain(value):
     return str(value)
 
 
+def _context(record: logging.LogRecord) -> dict:
+    captured = getattr(record, "_context", None)
+    return captured if captured is not None else context.current()
+
+
+def capture_context() -> None:
+    """Stamp each record with the request or job context when it is made, so a handler that formats
+    it later (in another thread, or a test's capture) still knows it. Idempotent."""
+    factory = logging.getLogRecordFactory()
+    if getattr(factory, "captures_context", False):
+        return
+
+    def make_record(*args, **kwargs):
+        record = factory(*args, **kwargs)
+        record._context = context.current()
+        return record
+
+    make_record.captures_context = True
+    logging.setLogRecordFactory(make_record)
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -51,7 +72,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
-            **context.current(),
+            **_context(record),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
@@ -65,7 +86,7 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         extra = {k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")}
         line = f"{datetime.fromtimestamp(record.created, UTC):%H:%M:%S} {record.levelname:<7} {record.getMessage()}"
-        fields = {**context.current(), **extra}
+        fields = {**_context(record), **extra}
         if fields:
             line += " " + " ".join(f"{k}={v}" for k, v in fields.items())
         if record.exc_info:
