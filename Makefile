@@ -25,6 +25,7 @@ install-test: $(VENV)/.installed-test
 
 ## Serve the API with demo data on http://127.0.0.1:$(PORT) (SQLite under instance/ unless DATABASE_URL is set),
 ## with one worker and its scheduler on a queue of files under instance/ (unless JOBS_BROKER_URL is set).
+run: export LOG_FORMAT ?= text
 run: install
 	mkdir -p instance
 	$(BIN)/flask db upgrade
