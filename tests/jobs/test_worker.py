@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import uuid
 from datetime import timedelta
 
@@ -175,3 +176,23 @@ def test_a_failing_job_retries_then_lands_in_the_dead_letters_and_can_be_retried
     assert f"#{dead.id}" in retried.output
     wait_for(lambda: scalar(app, count) == 2)  # it failed again, as a new dead letter
     assert scalar(app, sa.select(DeadLetter.retried_at).where(DeadLetter.id == dead.id)) is not None
+
+
+def test_sigterm_lets_the_running_job_finish(stack, tmp_path):
+    redis = broker_url("redis")
+    setup = stack.app()
+    counter_id, sku_id, headers = build_shop(setup)
+    order_id = place_order(setup, counter_id, sku_id, headers)
+    with setup.extensions["shop"]["sessionmaker"]() as session:
+        session.execute(sa.update(Order).values(expires_at=clock.now() - timedelta(seconds=1)))
+        session.commit()
+    marker = str(tmp_path / "runs")
+    app = stack.app(redis)
+    worker = stack.worker(redis)
+    with app.app_context():
+        jobs.enqueue("test.slow_expire_orders", order_ids=[order_id], marker=marker, pause=2.0)
+    wait_for(lambda: read_lines(marker))
+    worker.send_signal(signal.SIGTERM)  # mid-job: a warm shutdown finishes it first
+    assert worker.wait(30) == 0
+    assert scalar(app, sa.select(Order.status).where(Order.id == order_id)) == "cancelled"
+    assert reserved(app, counter_id, sku_id) == (10, 0)
