@@ -19,7 +19,12 @@ def transport_options(cfg: dict) -> dict:
     if url.startswith("filesystem"):
         folder = Path(cfg["JOBS_QUEUE_FOLDER"])
         folder.mkdir(parents=True, exist_ok=True)
-        return {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+        (folder / "control").mkdir(exist_ok=True)
+        return {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "control_folder": str(folder / "control"),
+        }
     if url.startswith(("redis", "rediss")):
         timeout = cfg["JOBS_VISIBILITY_TIMEOUT"]
         # look for messages of dead workers about as often as they can become due
