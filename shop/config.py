@@ -99,7 +99,7 @@ def operations_settings() -> dict:
     return {
         # Redis (redis://host:6379/0) or RabbitMQ (amqp://user:pass@host//) in production; the
         # default is a folder of files under instance/, for `make run` with nothing installed.
-        "JOBS_BROKER_URL": os.environ.get("JOBS_BROKER_URL", "filesystem://"),
+        "JOBS_BROKER_URL": os.environ.get("JOBS_BROKER_URL", "filesystem://localhost/"),
         "JOBS_QUEUE_FOLDER": os.environ.get("JOBS_QUEUE_FOLDER", str(ROOT / "instance" / "queue")),
         "JOBS_QUEUE": os.environ.get("JOBS_QUEUE", "shop"),
         # Redis only: a job not acknowledged within this long is handed to another worker.
