@@ -103,6 +103,13 @@ def _after_rollback(session: Session) -> None:
     session.info.pop(QUEUED, None)
 
 
+def _after_soft_rollback(session: Session, previous_transaction) -> None:
+    # the outermost transaction of this session rolled back, even if the connection's real
+    # transaction belongs to someone else (a session joined to an outer transaction)
+    if previous_transaction.parent is None:
+        session.info.pop(QUEUED, None)
+
+
 def _after_flush(session: Session, _flush_context) -> None:
     """An order awaiting payment gets its expiry job at its deadline (the periodic sweep is the net)."""
     from shop.orders.models import Order, OrderStatus
@@ -121,5 +128,6 @@ def init_app(app: Flask) -> None:
     if not _installed:
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_rollback", _after_rollback)
+        event.listen(Session, "after_soft_rollback", _after_soft_rollback)
         event.listen(Session, "after_flush", _after_flush)
         _installed = True

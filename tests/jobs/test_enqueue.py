@@ -93,3 +93,16 @@ def test_checkout_enqueues_the_order_expiry_at_its_deadline(redis_app, session):
     assert [kwargs for kwargs, _ in expiries] == [{"order_ids": [order_id]}]
     message = json.loads(client.lrange(queue, 0, -1)[0])
     assert message["headers"]["eta"] is not None
+
+
+def test_a_rolled_back_session_joined_to_an_outer_transaction_sends_nothing(redis_app, connection):
+    app, client, queue = redis_app
+    session = sa.orm.sessionmaker(bind=connection, join_transaction_mode="create_savepoint")()
+    with app.app_context():
+        jobs.enqueue_after_commit(session, "orders.expire", order_ids=[3])
+        session.execute(sa.text("SELECT 1"))
+        session.rollback()
+        session.execute(sa.text("SELECT 1"))
+        session.commit()
+    session.close()
+    assert sent(client, queue) == []
