@@ -23,12 +23,14 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
-## Serve the API with demo data on http://127.0.0.1:$(PORT) (SQLite under instance/ unless DATABASE_URL is set).
+## Serve the API with demo data on http://127.0.0.1:$(PORT) (SQLite under instance/ unless DATABASE_URL is set),
+## with one worker and its scheduler on a queue of files under instance/ (unless JOBS_BROKER_URL is set).
+run: export LOG_FORMAT ?= text
 run: install
 	mkdir -p instance
 	$(BIN)/flask db upgrade
 	$(BIN)/flask demo load --if-empty
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --access-logfile - wsgi:app
+	PORT=$(PORT) WORKERS=$(WORKERS) $(BIN)/python -m shop.jobs.supervise
 
 ## Lint and run the tests on SQLite, then on PostgreSQL too when TEST_DATABASE_URL is set.
 test: install-test
@@ -44,7 +46,7 @@ test: install-test
 tour: install-test
 	$(BIN)/python -m tests.readme_tour
 
-## Benchmarks: print tables, never assert times. BENCH=inventory (or catalog, procurement) runs only that one.
+## Benchmarks: print tables, never assert times. BENCH=inventory (or catalog, procurement, worker) runs only that one.
 bench: install-test
 	$(BIN)/python -m bench $(BENCH)
 

@@ -4,7 +4,7 @@
 import os
 import sys
 
-from bench import catalog_http, inventory_stock, orders_checkout, procurement_bulk, search
+from bench import catalog_http, inventory_stock, orders_checkout, procurement_bulk, search, worker
 
 BENCHES = {
     "catalog": catalog_http.main,
@@ -12,6 +12,7 @@ BENCHES = {
     "orders": orders_checkout.main,
     "search": search.main,
     "procurement": procurement_bulk.main,
+    "worker": worker.main,
 }
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, current_app, g, has_request_context
+from flask import Flask, current_app, g, has_app_context, has_request_context
 
 from search import outbox
 from search.backend import Boost
@@ -90,7 +90,13 @@ def extension(app: Flask | None = None) -> SearchExtension:
 
 
 def _mark_outbox_written() -> None:
-    if has_request_context():
+    if not has_app_context():
+        return
+    if current_app.config["SEARCH_DRAIN_AFTER_COMMIT"] == "worker":
+        from shop import jobs
+
+        jobs.extension().send("search.sync", {})
+    elif has_request_context():
         g.search_outbox_written = True
 
 

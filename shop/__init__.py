@@ -6,11 +6,10 @@ from flask import Flask
 
 import search
 from shop import config as config_module
-from shop import request_session
+from shop import extensions, jobs, observability, request_session
 from shop import settings as settings_module
 from shop.auth import guard, passwords
 from shop.db import make_engine, make_sessionmaker
-from shop.extensions import limiter
 from shop.web import (
     DOCS_ASSETS_URL,
     IdConverter,
@@ -38,7 +37,6 @@ def create_app(config: dict | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
         OPENAPI_SWAGGER_UI_URL=DOCS_ASSETS_URL,
-        RATELIMIT_HEADERS_ENABLED=True,
         JSON_SORT_KEYS=False,
     )
     app.json.ensure_ascii = False
@@ -50,10 +48,12 @@ def create_app(config: dict | None = None) -> Flask:
     settings_module.install(app)
     passwords.configure(app.config["PASSWORD_HASH_TIME_COST"], app.config["PASSWORD_HASH_MEMORY_KIB"])
 
+    observability.init_app(app)
     request_session.init_app(app)
+    jobs.init_app(app)
     search.init_app(app)
     guard.init_app(app)
-    limiter.init_app(app)
+    extensions.init_app(app)
     app.url_map.converters["int"] = IdConverter
     api = ShopApi(app)
     api.register_converter(IdConverter, id_converter_schema)
@@ -106,6 +106,7 @@ def _register_cli(app: Flask) -> None:
     from search.cli import search_cli
     from shop.cli import db_cli, demo_cli, openapi_cli, orders_cli, payments_cli, points_cli
     from shop.inventory.cli import inventory_cli
+    from shop.jobs.cli import jobs_cli
     from shop.procurement.cli import procurement_cli
 
     app.cli.add_command(db_cli)
@@ -117,3 +118,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(search_cli)
     app.cli.add_command(procurement_cli)
     app.cli.add_command(payments_cli)
+    app.cli.add_command(jobs_cli)

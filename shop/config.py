@@ -47,6 +47,7 @@ def from_env() -> dict:
         "JWT_REFRESH_TOKEN_EXPIRES_DAYS": _int("JWT_REFRESH_TOKEN_EXPIRES_DAYS", 30),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "shop"),
         # Per client address; guessing codes and flooding sign-ups or the webhook end in 429.
         "REGISTER_RATE_LIMIT": os.environ.get("REGISTER_RATE_LIMIT", "10 per hour"),
         "PICKUP_RATE_LIMIT": os.environ.get("PICKUP_RATE_LIMIT", "30 per minute"),
@@ -86,6 +87,7 @@ def from_env() -> dict:
         # Pickup-voucher codes are derived from this secret: keep it out of the database and its backups.
         "VOUCHER_CODE_SECRET": os.environ.get("VOUCHER_CODE_SECRET", ""),
         **search_settings(),
+        **operations_settings(),
     }
 
 
@@ -163,10 +165,39 @@ def search_settings() -> dict:
         "SEARCH_ENGINE_REFRESH": os.environ.get("SEARCH_ENGINE_REFRESH") == "1",
         "SEARCH_BOOST_POVERTY_ALLEVIATED": _float("SEARCH_BOOST_POVERTY_ALLEVIATED", 1.5),
         "SEARCH_BOOST_DEEP_POVERTY": _float("SEARCH_BOOST_DEEP_POVERTY", 2.0),
+        # worker: a commit that wrote to the outbox enqueues the sync job for the worker;
         # thread: a background thread drains the outbox after each commit that wrote to it;
         # inline: the request drains one batch before it ends; off: only `flask search sync`.
-        "SEARCH_DRAIN_AFTER_COMMIT": os.environ.get("SEARCH_DRAIN_AFTER_COMMIT", "thread"),
+        "SEARCH_DRAIN_AFTER_COMMIT": os.environ.get("SEARCH_DRAIN_AFTER_COMMIT", "worker"),
         "SEARCH_SYNC_BATCH": _int("SEARCH_SYNC_BATCH", 500),
         "SEARCH_SYNC_BACKOFF_MAX_SECONDS": _int("SEARCH_SYNC_BACKOFF_MAX_SECONDS", 300),
         "SEARCH_MAX_RESULT_WINDOW": _int("SEARCH_MAX_RESULT_WINDOW", 10_000),
+    }
+
+
+def operations_settings() -> dict:
+    """The worker, metrics and logs."""
+    return {
+        # Redis (redis://host:6379/0) or RabbitMQ (amqp://user:pass@host//) in production; the
+        # default is a folder of files under instance/, for `make run` with nothing installed.
+        "JOBS_BROKER_URL": os.environ.get("JOBS_BROKER_URL", "filesystem://localhost/"),
+        "JOBS_QUEUE_FOLDER": os.environ.get("JOBS_QUEUE_FOLDER", str(ROOT / "instance" / "queue")),
+        "JOBS_QUEUE": os.environ.get("JOBS_QUEUE", "shop"),
+        # Redis only: a job not acknowledged within this long is handed to another worker.
+        "JOBS_VISIBILITY_TIMEOUT": _int("JOBS_VISIBILITY_TIMEOUT", 3600),
+        "JOBS_MAX_RETRIES": _int("JOBS_MAX_RETRIES", 5),
+        "JOBS_RETRY_BACKOFF_SECONDS": _float("JOBS_RETRY_BACKOFF_SECONDS", 5.0),
+        "JOBS_RETRY_BACKOFF_MAX_SECONDS": _float("JOBS_RETRY_BACKOFF_MAX_SECONDS", 600.0),
+        # A periodic job's lease: another worker may take it over after this long without renewal.
+        "JOBS_LEASE_SECONDS": _int("JOBS_LEASE_SECONDS", 600),
+        # Periods in seconds overriding the registry's, e.g. "orders.expire=30,search.sync=10".
+        "JOBS_SCHEDULE": os.environ.get("JOBS_SCHEDULE", ""),
+        # Modules whose import registers more jobs, comma-separated.
+        "JOBS_MODULES": os.environ.get("JOBS_MODULES", ""),
+        # /metrics answers only to these networks, or to a request bearing METRICS_TOKEN.
+        "METRICS_ALLOWED_NETWORKS": os.environ.get("METRICS_ALLOWED_NETWORKS", "127.0.0.1/32,::1/128"),
+        "METRICS_TOKEN": os.environ.get("METRICS_TOKEN", ""),
+        # json: one JSON object a line (production); text: for a person at a terminal.
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
     }

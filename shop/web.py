@@ -237,8 +237,11 @@ def authenticates(check: Callable[[], object]) -> Callable:
 
 
 def register_request_rules(app) -> None:
-    """In this order: credentials, then characters, then a declared-required body."""
+    """In this order: credentials, then rate limits, then characters, then a declared-required body."""
+    from shop.extensions import check_rate_limit  # extensions import this module
+
     app.before_request(_authenticate_first)
+    app.before_request(check_rate_limit)
     app.before_request(_refuse_control_characters)
     app.before_request(_require_declared_body)
 

@@ -34,6 +34,8 @@ TEST_CONFIG = {
     # the embedded backend unless a test puts an engine in (tests/search/conftest.py)
     "SEARCH_BACKEND": "embedded",
     "ELASTICSEARCH_URL": "",
+    # jobs go to an in-process queue nobody reads (tests/jobs run real workers on real brokers)
+    "JOBS_BROKER_URL": "memory://",
 }
 
 

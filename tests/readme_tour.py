@@ -127,6 +127,8 @@ def run(workdir: Path, *, workers: int = 2, echo: bool = False) -> Result:
         "TOUR_EXPECT": str(workdir / "expect"),
         "TOUR_CALLS": str(workdir / "calls"),
         "TOUR_ERRORS": str(workdir / "errors"),
+        # jobs this server enqueues name rows of the tour's database: keep them out of instance/
+        "JOBS_QUEUE_FOLDER": str(workdir / "queue"),
     }
     for name in ("JWT_SECRET_KEY", "VOUCHER_CODE_SECRET", "STRIPE_WEBHOOK_SECRET", "RATELIMIT_STORAGE_URI"):
         env.pop(name, None)

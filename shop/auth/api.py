@@ -22,7 +22,7 @@ from shop.auth.schemas import (
     UserSchema,
 )
 from shop.errors import InvalidInput
-from shop.extensions import limiter, rate_limited
+from shop.extensions import rate_limited
 from shop.request_session import get_session
 from shop.web import PageArgs, documented_errors, page_body
 
@@ -53,7 +53,7 @@ def register(args):
 
 
 @blp.route("/auth/token", methods=["POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@rate_limited("LOGIN_RATE_LIMIT")
 @blp.arguments(TokenArgs)
 @blp.response(200, TokenSchema)
 @documented_errors(401, 429)

@@ -1,0 +1,211 @@
+"""The duties the worker runs on a schedule; each calls the same service functions as its CLI
+command, in batches of one transaction each, and is safe to run twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from shop import clock
+from shop.db import transaction
+from shop.jobs.models import Alert
+from shop.jobs.registry import JobContext, register
+from shop.observability import metrics
+
+
+@register("noop")
+def noop(ctx: JobContext, **_kwargs):
+    """Does nothing: measures the queue itself."""
+    return None
+
+
+@register("search.sync", period=60)
+def search_sync(ctx: JobContext, **_kwargs):
+    """Apply the search outbox to the engine (also enqueued after each commit that wrote to it)."""
+    import search
+
+    report = search.extension(ctx.app).drain()
+    return {"applied": report.applied, "remaining": report.remaining, "state": report.error or report.skipped}
+
+
+def _batches(ctx: JobContext, step, limit: int) -> int:
+    total = 0
+    while True:
+        with transaction(ctx.factory, write=True) as session:
+            done = step(session, limit)
+        total += done
+        if done < limit:
+            return total
+
+
+@register("orders.expire", period=60)
+def orders_expire(ctx: JobContext, order_ids: list[int] | None = None, **_kwargs):
+    """Cancel unpaid orders past their time, releasing stock, coupons and points."""
+    from shop.orders import service
+
+    return _batches(ctx, lambda s, n: service.expire_due(s, clock.now(), order_ids=order_ids, limit=n), 200)
+
+
+@register("vouchers.expire", period=300)
+def vouchers_expire(ctx: JobContext, voucher_ids: list[int] | None = None, **_kwargs):
+    """Expire vouchers past their date; unredeemed value goes back to budgets where configured."""
+    from shop.procurement import vouchers
+
+    return _batches(ctx, lambda s, n: vouchers.expire_due(s, clock.now(), voucher_ids=voucher_ids, limit=n), 500)
+
+
+@register("payments.reconcile", period=600)
+def payments_reconcile(ctx: JobContext, **_kwargs):
+    """Ask Stripe about attempts pending for a while (a lost webhook), each in its own transaction."""
+    from payments import service as payments
+    from shop import payables
+    from shop.errors import DomainError
+    from shop.orders.gateway_api import settings
+
+    if not ctx.config["STRIPE_SECRET_KEY"]:
+        return "stripe not configured"
+    payable_settings = settings()
+    before = clock.now() - timedelta(minutes=ctx.config["PAYMENTS_RECONCILE_AFTER_MINUTES"])
+    with transaction(ctx.factory) as session:
+        ids = payments.to_reconcile(session, "stripe", pending_before=before, limit=500)
+    outcomes: dict[str, int] = {}
+    for payment_id in ids:
+        try:
+            with transaction(ctx.factory, write=True) as session:
+                outcome = payables.reconcile_payment(session, payment_id, settings=payable_settings, now=clock.now())
+        except DomainError as error:
+            outcome = f"error:{error.code}"
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
+
+
+def _system_actor():
+    from shop.auth.actor import Actor
+    from shop.auth.models import Role
+
+    return Actor(user_id=0, grants=frozenset({(Role.ADMIN, 0)}))
+
+
+def record_alerts(session, kind: str, found: dict[str, tuple[str, dict]]) -> dict[str, int]:
+    """Open (or keep open) one alert per subject found; close this kind's alerts not found again."""
+    now = clock.now()
+    existing = {a.subject: a for a in session.scalars(sa.select(Alert).where(Alert.kind == kind))}
+    opened = 0
+    for subject, (message, details) in found.items():
+        alert = existing.get(subject)
+        if alert is None:
+            session.add(
+                Alert(
+                    kind=kind,
+                    subject=subject,
+                    message=message[:500],
+                    details=details,
+                    first_seen_at=now,
+                    last_seen_at=now,
+                )
+            )
+            opened += 1
+        else:
+            if alert.resolved_at is not None:
+                alert.first_seen_at, alert.resolved_at = now, None
+                opened += 1
+            alert.message, alert.details, alert.last_seen_at = message[:500], details, now
+    resolved = 0
+    for subject, alert in existing.items():
+        if subject not in found and alert.resolved_at is None:
+            alert.resolved_at = now
+            resolved += 1
+    session.flush()
+    return {"open": len(found), "opened": opened, "resolved": resolved}
+
+
+def _all_pages(fetch, size: int = 500) -> list[dict]:
+    items, page = [], 1
+    while True:
+        rows, total = fetch(page, size)
+        items.extend(rows)
+        if page * size >= total or not rows:
+            return items
+        page += 1
+
+
+@register("alerts.low_stock", period=900)
+def low_stock_alerts(ctx: JobContext, **_kwargs):
+    """Open an alert for each SKU at or below its low-stock threshold somewhere; close the rest."""
+    from shop.inventory import service
+
+    cfg = ctx.config
+    with transaction(ctx.factory, write=True) as session:
+        rows = _all_pages(
+            lambda page, size: service.low_stock(
+                session,
+                _system_actor(),
+                location_id=None,
+                now=clock.now(),
+                window_days=cfg["INVENTORY_VELOCITY_WINDOW_DAYS"],
+                cover_days=cfg["INVENTORY_RESTOCK_COVER_DAYS"],
+                page=page,
+                size=size,
+            )
+        )
+        found = {
+            f"location:{row['location_id']}:sku:{row['sku'].id}": (
+                f"{row['product_name']}: {row['sellable']} sellable at location {row['location_id']}, "
+                f"threshold {row['low_stock_threshold']}",
+                {
+                    "location_id": row["location_id"],
+                    "sku_id": row["sku"].id,
+                    "sellable": row["sellable"],
+                    "threshold": row["low_stock_threshold"],
+                    "suggested_restock": row["suggested_restock"],
+                },
+            )
+            for row in rows
+        }
+        return record_alerts(session, "low_stock", found)
+
+
+@register("alerts.stale_counters", period=300)
+def stale_counter_alerts(ctx: JobContext, **_kwargs):
+    """Open an alert for each smart counter silent past the heartbeat timeout; close the rest."""
+    from shop.inventory import devices
+
+    timeout = ctx.config["INVENTORY_HEARTBEAT_TIMEOUT_SECONDS"]
+    with transaction(ctx.factory, write=True) as session:
+        rows = _all_pages(
+            lambda page, size: devices.stale_counters(
+                session, _system_actor(), now=clock.now(), timeout_seconds=timeout, page=page, size=size
+            )
+        )
+        found = {
+            f"location:{row['location'].id}": (
+                f"counter {row['location'].name} silent"
+                + (f" for {row['silent_seconds']} s" if row["silent_seconds"] is not None else ", never heard from"),
+                {"location_id": row["location"].id, "silent_seconds": row["silent_seconds"]},
+            )
+            for row in rows
+        }
+        return record_alerts(session, "stale_counter", found)
+
+
+@register("checks.ledgers", period=86400)
+def ledger_checks(ctx: JobContext, **_kwargs):
+    """Rebuild stock, points and budget balances from their ledgers; alert on any difference."""
+    from shop.inventory.ledger import check_balances
+    from shop.points import service as points
+    from shop.procurement import budgets
+
+    results = {}
+    with transaction(ctx.factory) as session:
+        drifts = {"stock": check_balances(session), "points": points.check(session), "budgets": budgets.check(session)}
+    with transaction(ctx.factory, write=True) as session:
+        found = {}
+        for ledger, rows in drifts.items():
+            metrics.LEDGER_CHECKS.labels(ledger, "drift" if rows else "ok").inc()
+            metrics.LEDGER_DRIFT.labels(ledger).set(len(rows))
+            results[ledger] = len(rows)
+            if rows:
+                found[ledger] = (f"{len(rows)} {ledger} balance(s) differ from the ledger", {"rows": len(rows)})
+        record_alerts(session, "ledger_drift", found)
+    return results
