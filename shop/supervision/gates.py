@@ -1,0 +1,73 @@
+"""The checks certification calls: which origins may be certified (the poverty-alleviated districts,
+and the places an act made eligible for a period; one SQL condition serves the approval check and
+the report), and whether a supplier is blacklisted."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shop.errors import Conflict
+from shop.reference.models import District
+from shop.supervision.models import EligiblePlace, Sanction, SanctionKind, SanctionStatus
+
+
+def eligible_clause(district_col, township_col, base_col, now: datetime) -> sa.ColumnElement[bool]:
+    """True where the origin (district, township, production base) is eligible at `now`."""
+    P = EligiblePlace
+    place = sa.exists().where(
+        P.district_id == district_col,
+        P.eligible_from <= now,
+        sa.or_(P.eligible_until.is_(None), P.eligible_until > now),
+        sa.or_(
+            P.township_id.is_(None),
+            sa.and_(
+                P.township_id == township_col,
+                sa.or_(P.village.is_(None), base_col.contains(P.village)),
+            ),
+        ),
+    )
+    alleviated = sa.exists().where(District.id == district_col, District.poverty_alleviated.is_(True))
+    return sa.or_(alleviated, place)
+
+
+def is_eligible(
+    session: Session, district_id: int, township_id: int | None, production_base: str, now: datetime
+) -> bool:
+    values = sa.select(
+        sa.literal(district_id).label("d"),
+        sa.literal(township_id, sa.Integer).label("t"),
+        sa.literal(production_base).label("b"),
+    ).subquery()
+    return bool(session.scalar(sa.select(eligible_clause(values.c.d, values.c.t, values.c.b, now))))
+
+
+def require_eligible(
+    session: Session, district_id: int, township_id: int | None, production_base: str, now: datetime
+) -> None:
+    if not is_eligible(session, district_id, township_id, production_base, now):
+        raise Conflict(
+            "The product's origin is not a poverty-alleviated district nor a place made eligible.",
+            code="origin_not_eligible",
+            district_id=district_id,
+            township_id=township_id,
+        )
+
+
+def require_not_blacklisted(session: Session, supplier_id: int, now: datetime) -> None:
+    until = session.scalar(
+        sa.select(sa.func.max(Sanction.until)).where(
+            Sanction.supplier_id == supplier_id,
+            Sanction.kind == SanctionKind.BLACKLIST,
+            Sanction.status == SanctionStatus.IN_EFFECT,
+            Sanction.until > now,
+        )
+    )
+    if until is not None:
+        raise Conflict(
+            "The supplier is on the blacklist and cannot apply for certification yet.",
+            code="supplier_blacklisted",
+            until=until.isoformat(),
+        )

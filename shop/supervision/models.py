@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from shop.db import Base, enum_column, utcnow_column_default
+from shop.errors import IllegalTransition
+
+
+class Workflow:
+    """A row with a state machine: `TRANSITIONS` maps a state to the states it may move to, and
+    `transition` is the one way its state changes, written like Certification.transition."""
+
+    ENTITY: str
+    TRANSITIONS: dict
+    status: object
+    events: list
+
+    def transition(self, target, *, actor_id: int | None, at: datetime, reason: str | None = None) -> None:
+        if target not in self.TRANSITIONS[self.status]:
+            raise IllegalTransition(self.ENTITY, self.status.value, target.value)
+        self.events.append(
+            self.event_class()(
+                from_status=self.status.value, to_status=target.value, actor_id=actor_id, at=at, reason=reason
+            )
+        )
+        self.status = target
+
+    @classmethod
+    def event_class(cls):
+        return cls.__mapper__.relationships["events"].mapper.class_
+
+
+class EventColumns:
+    """Who moved a workflow row from which state to which, and when."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    from_status: Mapped[str | None] = mapped_column(sa.String(32))
+    to_status: Mapped[str] = mapped_column(sa.String(32))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    at: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(sa.String(2000))
+
+
+# --- 1. eligibility ----------------------------------------------------------------------------
+
+
+class EligiblePlace(Base):
+    """A place outside the poverty-alleviated districts made eligible by an act, for a period: a
+    whole district, a township, or a village of a township (matched in the production base)."""
+
+    __tablename__ = "eligible_places"
+    __table_args__ = (
+        sa.CheckConstraint("village IS NULL OR township_id IS NOT NULL", name="village_in_township"),
+        sa.CheckConstraint("eligible_until IS NULL OR eligible_until > eligible_from", name="period_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("districts.id"), index=True)
+    township_id: Mapped[int | None] = mapped_column(sa.ForeignKey("townships.id"))
+    village: Mapped[str | None] = mapped_column(sa.String(60))
+    act: Mapped[str] = mapped_column(sa.String(300))
+    act_url: Mapped[str | None] = mapped_column(sa.String(1000))
+    eligible_from: Mapped[datetime]
+    eligible_until: Mapped[datetime | None]
+    created_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow_column_default)
+
+
+# --- 5. sanctions and credit -------------------------------------------------------------------
+
+
+class SanctionKind(enum.StrEnum):
+    WARNING = "warning"
+    SUSPENSION = "suspension"
+    REVOCATION = "revocation"
+    BLACKLIST = "blacklist"
+
+
+class SanctionStatus(enum.StrEnum):
+    IN_EFFECT = "in_effect"
+    LIFTED = "lifted"
+
+
+class SanctionEvent(EventColumns, Base):
+    __tablename__ = "sanction_events"
+    sanction_id: Mapped[int] = mapped_column(sa.ForeignKey("sanctions.id", ondelete="CASCADE"), index=True)
+
+
+class Sanction(Workflow, Base):
+    """A measure against a supplier. A suspension keeps its certification out of force until lifted;
+    a blacklist refuses applications until `until` (the instant, compared with now in the query)."""
+
+    __tablename__ = "sanctions"
+    ENTITY = "sanction"
+    TRANSITIONS = {SanctionStatus.IN_EFFECT: {SanctionStatus.LIFTED}, SanctionStatus.LIFTED: set()}
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    supplier_id: Mapped[int] = mapped_column(sa.ForeignKey("suppliers.id"), index=True)
+    kind: Mapped[SanctionKind] = mapped_column(enum_column(SanctionKind, "sanction_kind"))
+    status: Mapped[SanctionStatus] = mapped_column(
+        enum_column(SanctionStatus, "sanction_status"), default=SanctionStatus.IN_EFFECT
+    )
+    certification_id: Mapped[int | None] = mapped_column(sa.ForeignKey("certifications.id"), index=True)
+    # The district whose certifier may see it (the certification's, else the supplier's).
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("districts.id"), index=True)
+    reason: Mapped[str] = mapped_column(sa.String(2000))
+    until: Mapped[datetime | None]
+    imposed_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    imposed_at: Mapped[datetime]
+
+    events: Mapped[list[SanctionEvent]] = relationship(order_by="SanctionEvent.id", cascade="all, delete-orphan")
