@@ -41,6 +41,35 @@ def upgrade() -> None:
     with op.batch_alter_table('eligible_places', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_eligible_places_district_id'), ['district_id'], unique=False)
 
+    op.create_table('amendments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('product_id', sa.Integer(), nullable=False),
+    sa.Column('certification_id', sa.Integer(), nullable=False),
+    sa.Column('supplier_id', sa.Integer(), nullable=False),
+    sa.Column('district_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.Enum('pending', 'approved', 'rejected', 'withdrawn', name='amendment_status', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('changes', sa.JSON(), nullable=False),
+    sa.Column('previous', sa.JSON(), nullable=False),
+    sa.Column('reason', sa.String(length=2000), nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=False),
+    sa.Column('requested_at', shop.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', shop.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decision_reason', sa.String(length=2000), nullable=True),
+    sa.ForeignKeyConstraint(['certification_id'], ['certifications.id'], name=op.f('fk_amendments_certification_id_certifications')),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_amendments_decided_by_id_users')),
+    sa.ForeignKeyConstraint(['district_id'], ['districts.id'], name=op.f('fk_amendments_district_id_districts')),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_amendments_product_id_products')),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_amendments_requested_by_id_users')),
+    sa.ForeignKeyConstraint(['supplier_id'], ['suppliers.id'], name=op.f('fk_amendments_supplier_id_suppliers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_amendments'))
+    )
+    with op.batch_alter_table('amendments', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_amendments_certification_id'), ['certification_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_amendments_district_id'), ['district_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_amendments_product_id'), ['product_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_amendments_supplier_id'), ['supplier_id'], unique=False)
+
     op.create_table('sanctions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('supplier_id', sa.Integer(), nullable=False),
@@ -63,6 +92,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_sanctions_district_id'), ['district_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sanctions_supplier_id'), ['supplier_id'], unique=False)
 
+    op.create_table('amendment_events',
+    sa.Column('amendment_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('from_status', sa.String(length=32), nullable=True),
+    sa.Column('to_status', sa.String(length=32), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('at', shop.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.String(length=2000), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_amendment_events_actor_id_users')),
+    sa.ForeignKeyConstraint(['amendment_id'], ['amendments.id'], name=op.f('fk_amendment_events_amendment_id_amendments'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_amendment_events'))
+    )
+    with op.batch_alter_table('amendment_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_amendment_events_amendment_id'), ['amendment_id'], unique=False)
+
     op.create_table('sanction_events',
     sa.Column('sanction_id', sa.Integer(), nullable=False),
     sa.Column('id', sa.Integer(), nullable=False),
@@ -78,6 +122,13 @@ def upgrade() -> None:
     with op.batch_alter_table('sanction_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sanction_events_sanction_id'), ['sanction_id'], unique=False)
 
+    with op.batch_alter_table('product_labels', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('evidence_url', sa.String(length=1000), nullable=True))
+        batch_op.add_column(sa.Column('evidence_sha256', sa.String(length=64), nullable=True))
+        batch_op.add_column(sa.Column('verified_at', shop.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('verified_by_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(batch_op.f('fk_product_labels_verified_by_id_users'), 'users', ['verified_by_id'], ['id'])
+
     # ### end Alembic commands ###
     _cert_statuses(CERT_STATUSES + ("suspended",))
 
@@ -87,16 +138,34 @@ def downgrade() -> None:
     op.execute("DELETE FROM certification_events WHERE from_status = 'suspended' OR to_status = 'suspended'")
     _cert_statuses(CERT_STATUSES)
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('product_labels', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_product_labels_verified_by_id_users'), type_='foreignkey')
+        batch_op.drop_column('verified_by_id')
+        batch_op.drop_column('verified_at')
+        batch_op.drop_column('evidence_sha256')
+        batch_op.drop_column('evidence_url')
+
     with op.batch_alter_table('sanction_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sanction_events_sanction_id'))
 
     op.drop_table('sanction_events')
+    with op.batch_alter_table('amendment_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_amendment_events_amendment_id'))
+
+    op.drop_table('amendment_events')
     with op.batch_alter_table('sanctions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sanctions_supplier_id'))
         batch_op.drop_index(batch_op.f('ix_sanctions_district_id'))
         batch_op.drop_index(batch_op.f('ix_sanctions_certification_id'))
 
     op.drop_table('sanctions')
+    with op.batch_alter_table('amendments', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_amendments_supplier_id'))
+        batch_op.drop_index(batch_op.f('ix_amendments_product_id'))
+        batch_op.drop_index(batch_op.f('ix_amendments_district_id'))
+        batch_op.drop_index(batch_op.f('ix_amendments_certification_id'))
+
+    op.drop_table('amendments')
     with op.batch_alter_table('eligible_places', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_eligible_places_district_id'))
 

@@ -17,6 +17,7 @@ from shop.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shop.paging import paginate
 from shop.reference.models import District, Township
 from shop.reference.service import check_origin
+from shop.supervision.gates import refuse_locked_changes
 from shop.suppliers.service import get_supplier, require_member
 
 PRODUCT_FIELDS = (
@@ -122,7 +123,28 @@ def _apply_labels(product: Product, labels: list[dict]) -> None:
     kinds = [label["kind"] for label in labels]
     if len(kinds) != len(set(kinds)):
         raise InvalidInput("Each label kind at most once.", fields={"labels": ["Duplicate label kind."]})
-    product.labels = [ProductLabel(kind=label["kind"], certificate_no=label["certificate_no"]) for label in labels]
+
+    def same(old: ProductLabel, new: dict) -> bool:
+        return (old.kind, old.certificate_no, old.evidence_url, old.evidence_sha256) == (
+            new["kind"],
+            new["certificate_no"],
+            new.get("evidence_url"),
+            (new.get("evidence_sha256") or "").lower() or None,
+        )
+
+    # A label given again unchanged keeps its row, and so its verification.
+    kept = {old.kind: old for old in product.labels}
+    product.labels = [
+        kept[label["kind"]]
+        if label["kind"] in kept and same(kept[label["kind"]], label)
+        else ProductLabel(
+            kind=label["kind"],
+            certificate_no=label["certificate_no"],
+            evidence_url=label.get("evidence_url"),
+            evidence_sha256=(label.get("evidence_sha256") or "").lower() or None,
+        )
+        for label in labels
+    ]
 
 
 def create_product(session: Session, actor: Actor, *, supplier_id: int, data: dict) -> Product:
@@ -150,6 +172,7 @@ def _own_product(session: Session, actor: Actor, product_id: int) -> Product:
 
 def update_product(session: Session, actor: Actor, product_id: int, *, data: dict) -> Product:
     product = _own_product(session, actor, product_id)
+    refuse_locked_changes(session, product, data, clock.now())
     _check_refs(session, data, product.supplier_id)
     if "origin_district_id" in data or "origin_township_id" in data:
         check_origin(

@@ -4,11 +4,18 @@ from flask_smorest import Blueprint
 
 from shop import clock
 from shop.auth.guard import current_actor, login_required
+from shop.catalog.models import LabelKind
 from shop.certification.schemas import CertificationPageSchema
+from shop.errors import NotFound
 from shop.request_session import get_session
-from shop.supervision import service
+from shop.supervision import amendments, service
 from shop.supervision.schemas import (
+    AmendmentArgs,
+    AmendmentPageSchema,
+    AmendmentQueryArgs,
+    AmendmentSchema,
     CreditSchema,
+    DecisionNoteArgs,
     EligiblePlaceArgs,
     EligiblePlaceEndArgs,
     EligiblePlacePageSchema,
@@ -19,6 +26,7 @@ from shop.supervision.schemas import (
     SanctionPageSchema,
     SanctionQueryArgs,
     SanctionSchema,
+    VerifiedLabelSchema,
 )
 from shop.web import PageArgs, documented_errors, page_body
 
@@ -126,3 +134,78 @@ def supplier_credit(supplier_id):
     """Supervisors and the supplier's members: warnings, suspensions, revocations, upheld complaints,
     blacklist in effect."""
     return service.supplier_credit(get_session(), current_actor(), supplier_id, now=clock.now())
+
+
+# --- 2. amendments of certified facts ----------------------------------------------------------
+
+
+@blp.route("/products/<int:product_id>/amendments", methods=["POST"])
+@blp.arguments(AmendmentArgs)
+@blp.response(201, AmendmentSchema)
+@documented_errors(404, 409, 422)
+@login_required
+def request_amendment(args, product_id):
+    """Supplier members: ask to change certified facts (origin, kind, production base, labels with
+    evidence); the certifier of the certification's district decides."""
+    return amendments.request_amendment(get_session(), current_actor(), product_id, data=args, now=clock.now())
+
+
+@blp.route("/amendments", methods=["GET"])
+@blp.arguments(AmendmentQueryArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, AmendmentPageSchema)
+@login_required
+def list_amendments(query, paging):
+    """Amendments within the caller's scope (own districts, own supplier; all for regulators), newest first."""
+    return page_body(amendments.list_amendments(get_session(), current_actor(), filters=query, **paging), paging)
+
+
+@blp.route("/amendments/<int:amendment_id>", methods=["GET"])
+@blp.response(200, AmendmentSchema)
+@documented_errors(404)
+@login_required
+def get_amendment(amendment_id):
+    """One amendment with the facts before and the changes asked."""
+    return amendments.get_amendment(get_session(), current_actor(), amendment_id)
+
+
+@blp.route("/amendments/<int:amendment_id>/approve", methods=["POST"])
+@blp.arguments(DecisionNoteArgs)
+@blp.response(200, AmendmentSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def approve_amendment(args, amendment_id):
+    """Certifiers of the district: apply the change (a new origin must be eligible); its labels are verified."""
+    return amendments.approve_amendment(get_session(), current_actor(), amendment_id, now=clock.now(), **args)
+
+
+@blp.route("/amendments/<int:amendment_id>/reject", methods=["POST"])
+@blp.arguments(ReasonNoteArgs)
+@blp.response(200, AmendmentSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def reject_amendment(args, amendment_id):
+    """Certifiers of the district: reject with a reason."""
+    return amendments.reject_amendment(get_session(), current_actor(), amendment_id, now=clock.now(), **args)
+
+
+@blp.route("/amendments/<int:amendment_id>/withdraw", methods=["POST"])
+@blp.response(200, AmendmentSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def withdraw_amendment(amendment_id):
+    """Supplier members: withdraw a pending amendment."""
+    return amendments.withdraw_amendment(get_session(), current_actor(), amendment_id, now=clock.now())
+
+
+@blp.route("/products/<int:product_id>/labels/<string:kind>/verify", methods=["POST"])
+@blp.response(200, VerifiedLabelSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def verify_label(product_id, kind):
+    """Certifiers of the product's origin district: mark a label's evidence checked (at review)."""
+    try:
+        label_kind = LabelKind(kind)
+    except ValueError:
+        raise NotFound("No such label kind.") from None
+    return amendments.verify_label(get_session(), current_actor(), product_id, label_kind, now=clock.now())

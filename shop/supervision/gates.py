@@ -71,3 +71,46 @@ def require_not_blacklisted(session: Session, supplier_id: int, now: datetime) -
             code="supplier_blacklisted",
             until=until.isoformat(),
         )
+
+
+# Facts a certification vouches for: once certified they change only through an amendment.
+LOCKED_FIELDS = ("origin_district_id", "origin_township_id", "kind")
+
+
+def certified_now(session: Session, product_id: int, now: datetime) -> bool:
+    """The product has a certification approved and not ended (published, objected, suspended)."""
+    from shop.certification.models import Certification, CertStatus
+
+    standing = (CertStatus.APPROVED, CertStatus.PUBLISHED, CertStatus.OBJECTED, CertStatus.SUSPENDED)
+    return (
+        session.scalar(
+            sa.select(Certification.id)
+            .where(
+                Certification.product_id == product_id,
+                Certification.status.in_(standing),
+                sa.or_(Certification.valid_until.is_(None), Certification.valid_until > now),
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
+def _label_facts(labels) -> set[tuple]:
+    def get(label, key):
+        return label[key] if isinstance(label, dict) else getattr(label, key)
+
+    return {(str(get(lb, "kind")), get(lb, "certificate_no")) for lb in labels}
+
+
+def refuse_locked_changes(session: Session, product, data: dict, now: datetime) -> None:
+    """Refuse (409 certified_fact_locked) an update that changes a certified fact of `product`."""
+    changed = [f for f in LOCKED_FIELDS if f in data and data[f] != getattr(product, f)]
+    if "labels" in data and _label_facts(data["labels"]) != _label_facts(product.labels):
+        changed.append("labels")
+    if changed and certified_now(session, product.id, now):
+        raise Conflict(
+            "These facts are certified: change them through an amendment the district certifier reviews.",
+            code="certified_fact_locked",
+            fields=changed,
+        )

@@ -113,3 +113,51 @@ class Sanction(Workflow, Base):
     imposed_at: Mapped[datetime]
 
     events: Mapped[list[SanctionEvent]] = relationship(order_by="SanctionEvent.id", cascade="all, delete-orphan")
+
+
+# --- 2. amendments of certified facts ----------------------------------------------------------
+
+
+class AmendmentStatus(enum.StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class AmendmentEvent(EventColumns, Base):
+    __tablename__ = "amendment_events"
+    amendment_id: Mapped[int] = mapped_column(sa.ForeignKey("amendments.id", ondelete="CASCADE"), index=True)
+
+
+class Amendment(Workflow, Base):
+    """A supplier's request to change certified facts (origin, kind, production base, labels),
+    decided by a certifier of the certification's district."""
+
+    __tablename__ = "amendments"
+    ENTITY = "amendment"
+    TRANSITIONS = {
+        AmendmentStatus.PENDING: {AmendmentStatus.APPROVED, AmendmentStatus.REJECTED, AmendmentStatus.WITHDRAWN},
+        AmendmentStatus.APPROVED: set(),
+        AmendmentStatus.REJECTED: set(),
+        AmendmentStatus.WITHDRAWN: set(),
+    }
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    certification_id: Mapped[int] = mapped_column(sa.ForeignKey("certifications.id"), index=True)
+    supplier_id: Mapped[int] = mapped_column(sa.ForeignKey("suppliers.id"), index=True)
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("districts.id"), index=True)
+    status: Mapped[AmendmentStatus] = mapped_column(
+        enum_column(AmendmentStatus, "amendment_status"), default=AmendmentStatus.PENDING
+    )
+    changes: Mapped[dict] = mapped_column(sa.JSON)
+    previous: Mapped[dict] = mapped_column(sa.JSON)
+    reason: Mapped[str] = mapped_column(sa.String(2000))
+    requested_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    requested_at: Mapped[datetime]
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(sa.String(2000))
+
+    events: Mapped[list[AmendmentEvent]] = relationship(order_by="AmendmentEvent.id", cascade="all, delete-orphan")

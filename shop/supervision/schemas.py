@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from shop.supervision.models import SanctionKind, SanctionStatus
+from shop.catalog.models import ProductKind
+from shop.catalog.schemas import LabelSchema
+from shop.supervision.models import AmendmentStatus, SanctionKind, SanctionStatus
 from shop.web import Id, page_schema
 
 Text = ma.fields.String
@@ -109,3 +111,57 @@ class CreditSchema(ma.Schema):
     upheld_complaints = ma.fields.Integer(required=True)
     blacklisted_until = ma.fields.AwareDateTime(allow_none=True)
     recent_sanctions = ma.fields.List(ma.fields.Nested(SanctionSchema), required=True)
+
+
+# --- 2. amendments -----------------------------------------------------------------------------
+
+
+class AmendmentArgs(ma.Schema):
+    origin_district_id = Id()
+    origin_township_id = Id(allow_none=True)
+    kind = ma.fields.Enum(ProductKind, by_value=True)
+    production_base = _text(300)
+    labels = ma.fields.List(
+        ma.fields.Nested(LabelSchema),
+        validate=ma.validate.Length(max=3),
+        metadata={"description": "The whole new set of labels, each with its evidence"},
+    )
+    reason = _text(2000, required=True)
+
+
+class AmendmentQueryArgs(ma.Schema):
+    status = ma.fields.Enum(AmendmentStatus, by_value=True, load_default=None)
+    product_id = Id(load_default=None)
+    district_id = Id(load_default=None)
+    supplier_id = Id(load_default=None)
+
+
+class DecisionNoteArgs(ma.Schema):
+    reason = Text(load_default=None, validate=ma.validate.Length(max=2000))
+
+
+class AmendmentSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    product_id = Id(required=True)
+    certification_id = Id(required=True)
+    supplier_id = Id(required=True)
+    district_id = Id(required=True)
+    status = ma.fields.Enum(AmendmentStatus, by_value=True, required=True)
+    changes = ma.fields.Dict(required=True)
+    previous = ma.fields.Dict(required=True)
+    reason = Text(required=True)
+    requested_by_id = Id(required=True)
+    requested_at = ma.fields.AwareDateTime(required=True)
+    decided_by_id = Id(allow_none=True)
+    decided_at = ma.fields.AwareDateTime(allow_none=True)
+    decision_reason = Text(allow_none=True)
+    events = ma.fields.List(ma.fields.Nested(WorkflowEventSchema), required=True)
+
+
+AmendmentPageSchema = page_schema(AmendmentSchema, "AmendmentPage")
+
+
+class VerifiedLabelSchema(LabelSchema):
+    product_id = Id(required=True)
+    verified_at = ma.fields.AwareDateTime(allow_none=True)
+    verified_by_id = Id(allow_none=True)
