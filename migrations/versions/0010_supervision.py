@@ -41,6 +41,98 @@ def upgrade() -> None:
     with op.batch_alter_table('eligible_places', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_eligible_places_district_id'), ['district_id'], unique=False)
 
+    op.create_table('after_sales_requests',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=False),
+    sa.Column('buyer_id', sa.Integer(), nullable=False),
+    sa.Column('location_id', sa.Integer(), nullable=False),
+    sa.Column('supplier_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.Enum('refund', 'return', name='after_sales_kind', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('lines', sa.JSON(), nullable=False),
+    sa.Column('reason', sa.String(length=2000), nullable=False),
+    sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('status', sa.Enum('requested', 'accepted', 'rejected', 'escalated', name='after_sales_status', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('answer_by', shop.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('lapsed', sa.Boolean(), nullable=False),
+    sa.Column('decided_by_id', sa.Integer(), nullable=True),
+    sa.Column('decided_at', shop.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decision_reason', sa.String(length=2000), nullable=True),
+    sa.Column('refund_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', shop.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['buyer_id'], ['users.id'], name=op.f('fk_after_sales_requests_buyer_id_users')),
+    sa.ForeignKeyConstraint(['decided_by_id'], ['users.id'], name=op.f('fk_after_sales_requests_decided_by_id_users')),
+    sa.ForeignKeyConstraint(['location_id'], ['locations.id'], name=op.f('fk_after_sales_requests_location_id_locations')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_after_sales_requests_order_id_orders')),
+    sa.ForeignKeyConstraint(['supplier_id'], ['suppliers.id'], name=op.f('fk_after_sales_requests_supplier_id_suppliers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_after_sales_requests'))
+    )
+    with op.batch_alter_table('after_sales_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_after_sales_requests_buyer_id'), ['buyer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_after_sales_requests_location_id'), ['location_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_after_sales_requests_order_id'), ['order_id'], unique=False)
+        batch_op.create_index('ix_after_sales_requests_status_answer_by', ['status', 'answer_by'], unique=False)
+        batch_op.create_index(batch_op.f('ix_after_sales_requests_supplier_id'), ['supplier_id'], unique=False)
+
+    op.create_table('after_sales_events',
+    sa.Column('request_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('from_status', sa.String(length=32), nullable=True),
+    sa.Column('to_status', sa.String(length=32), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('at', shop.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.String(length=2000), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_after_sales_events_actor_id_users')),
+    sa.ForeignKeyConstraint(['request_id'], ['after_sales_requests.id'], name=op.f('fk_after_sales_events_request_id_after_sales_requests'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_after_sales_events'))
+    )
+    with op.batch_alter_table('after_sales_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_after_sales_events_request_id'), ['request_id'], unique=False)
+
+    op.create_table('complaints',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('complainant_id', sa.Integer(), nullable=True),
+    sa.Column('anonymous', sa.Boolean(), nullable=False),
+    sa.Column('tracking_digest', sa.String(length=64), nullable=True),
+    sa.Column('contact', sa.String(length=200), nullable=True),
+    sa.Column('category', sa.Enum('quality', 'price', 'short_weight', 'false_label', 'service', 'counter_fault', name='complaint_category', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('order_id', sa.Integer(), nullable=True),
+    sa.Column('product_id', sa.Integer(), nullable=True),
+    sa.Column('supplier_id', sa.Integer(), nullable=True),
+    sa.Column('location_id', sa.Integer(), nullable=True),
+    sa.Column('after_sales_id', sa.Integer(), nullable=True),
+    sa.Column('handler', sa.Enum('certifier', 'regulator', name='complaint_handler', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('district_id', sa.Integer(), nullable=False),
+    sa.Column('description', sa.String(length=4000), nullable=False),
+    sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('status', sa.Enum('filed', 'accepted', 'awaiting_supplier', 'decided', 'closed', name='complaint_status', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('deadline_at', shop.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('outcome', sa.Enum('upheld', 'dismissed', name='complaint_outcome', native_enum=False, create_constraint=True, length=32), nullable=True),
+    sa.Column('decision', sa.String(length=4000), nullable=True),
+    sa.Column('refund_fen', sa.Integer(), nullable=True),
+    sa.Column('handled_by_id', sa.Integer(), nullable=True),
+    sa.Column('filed_at', shop.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('decided_at', shop.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', shop.db.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['after_sales_id'], ['after_sales_requests.id'], name=op.f('fk_complaints_after_sales_id_after_sales_requests')),
+    sa.ForeignKeyConstraint(['complainant_id'], ['users.id'], name=op.f('fk_complaints_complainant_id_users')),
+    sa.ForeignKeyConstraint(['district_id'], ['districts.id'], name=op.f('fk_complaints_district_id_districts')),
+    sa.ForeignKeyConstraint(['handled_by_id'], ['users.id'], name=op.f('fk_complaints_handled_by_id_users')),
+    sa.ForeignKeyConstraint(['location_id'], ['locations.id'], name=op.f('fk_complaints_location_id_locations')),
+    sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_complaints_order_id_orders')),
+    sa.ForeignKeyConstraint(['product_id'], ['products.id'], name=op.f('fk_complaints_product_id_products')),
+    sa.ForeignKeyConstraint(['supplier_id'], ['suppliers.id'], name=op.f('fk_complaints_supplier_id_suppliers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_complaints')),
+    sa.UniqueConstraint('tracking_digest', name=op.f('uq_complaints_tracking_digest'))
+    )
+    with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_complaints_complainant_id'), ['complainant_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaints_district_id'), ['district_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaints_location_id'), ['location_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaints_order_id'), ['order_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaints_product_id'), ['product_id'], unique=False)
+        batch_op.create_index('ix_complaints_status_deadline_at', ['status', 'deadline_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaints_supplier_id'), ['supplier_id'], unique=False)
+
     op.create_table('amendments',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('product_id', sa.Integer(), nullable=False),
@@ -70,18 +162,51 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_amendments_product_id'), ['product_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_amendments_supplier_id'), ['supplier_id'], unique=False)
 
+    op.create_table('complaint_events',
+    sa.Column('complaint_id', sa.Integer(), nullable=False),
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('from_status', sa.String(length=32), nullable=True),
+    sa.Column('to_status', sa.String(length=32), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('at', shop.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.String(length=2000), nullable=True),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_complaint_events_actor_id_users')),
+    sa.ForeignKeyConstraint(['complaint_id'], ['complaints.id'], name=op.f('fk_complaint_events_complaint_id_complaints'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint_events'))
+    )
+    with op.batch_alter_table('complaint_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_complaint_events_complaint_id'), ['complaint_id'], unique=False)
+
+    op.create_table('complaint_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('complaint_id', sa.Integer(), nullable=False),
+    sa.Column('author_id', sa.Integer(), nullable=True),
+    sa.Column('author', sa.Enum('complainant', 'supplier', 'handler', name='message_author', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('internal', sa.Boolean(), nullable=False),
+    sa.Column('body', sa.String(length=4000), nullable=False),
+    sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('created_at', shop.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['author_id'], ['users.id'], name=op.f('fk_complaint_messages_author_id_users')),
+    sa.ForeignKeyConstraint(['complaint_id'], ['complaints.id'], name=op.f('fk_complaint_messages_complaint_id_complaints'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint_messages'))
+    )
+    with op.batch_alter_table('complaint_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_complaint_messages_complaint_id'), ['complaint_id'], unique=False)
+
     op.create_table('sanctions',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('supplier_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.Enum('warning', 'suspension', 'revocation', 'blacklist', name='sanction_kind', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('status', sa.Enum('in_effect', 'lifted', name='sanction_status', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('certification_id', sa.Integer(), nullable=True),
+    sa.Column('complaint_id', sa.Integer(), nullable=True),
     sa.Column('district_id', sa.Integer(), nullable=False),
     sa.Column('reason', sa.String(length=2000), nullable=False),
     sa.Column('until', shop.db.UTCDateTime(timezone=True), nullable=True),
     sa.Column('imposed_by_id', sa.Integer(), nullable=False),
     sa.Column('imposed_at', shop.db.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['certification_id'], ['certifications.id'], name=op.f('fk_sanctions_certification_id_certifications')),
+    sa.ForeignKeyConstraint(['complaint_id'], ['complaints.id'], name=op.f('fk_sanctions_complaint_id_complaints')),
     sa.ForeignKeyConstraint(['district_id'], ['districts.id'], name=op.f('fk_sanctions_district_id_districts')),
     sa.ForeignKeyConstraint(['imposed_by_id'], ['users.id'], name=op.f('fk_sanctions_imposed_by_id_users')),
     sa.ForeignKeyConstraint(['supplier_id'], ['suppliers.id'], name=op.f('fk_sanctions_supplier_id_suppliers')),
@@ -89,6 +214,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('sanctions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_sanctions_certification_id'), ['certification_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_sanctions_complaint_id'), ['complaint_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sanctions_district_id'), ['district_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_sanctions_supplier_id'), ['supplier_id'], unique=False)
 
@@ -156,9 +282,18 @@ def downgrade() -> None:
     with op.batch_alter_table('sanctions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_sanctions_supplier_id'))
         batch_op.drop_index(batch_op.f('ix_sanctions_district_id'))
+        batch_op.drop_index(batch_op.f('ix_sanctions_complaint_id'))
         batch_op.drop_index(batch_op.f('ix_sanctions_certification_id'))
 
     op.drop_table('sanctions')
+    with op.batch_alter_table('complaint_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_complaint_messages_complaint_id'))
+
+    op.drop_table('complaint_messages')
+    with op.batch_alter_table('complaint_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_complaint_events_complaint_id'))
+
+    op.drop_table('complaint_events')
     with op.batch_alter_table('amendments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_amendments_supplier_id'))
         batch_op.drop_index(batch_op.f('ix_amendments_product_id'))
@@ -166,6 +301,28 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_amendments_certification_id'))
 
     op.drop_table('amendments')
+    with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_complaints_supplier_id'))
+        batch_op.drop_index('ix_complaints_status_deadline_at')
+        batch_op.drop_index(batch_op.f('ix_complaints_product_id'))
+        batch_op.drop_index(batch_op.f('ix_complaints_order_id'))
+        batch_op.drop_index(batch_op.f('ix_complaints_location_id'))
+        batch_op.drop_index(batch_op.f('ix_complaints_district_id'))
+        batch_op.drop_index(batch_op.f('ix_complaints_complainant_id'))
+
+    op.drop_table('complaints')
+    with op.batch_alter_table('after_sales_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_after_sales_events_request_id'))
+
+    op.drop_table('after_sales_events')
+    with op.batch_alter_table('after_sales_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_after_sales_requests_supplier_id'))
+        batch_op.drop_index('ix_after_sales_requests_status_answer_by')
+        batch_op.drop_index(batch_op.f('ix_after_sales_requests_order_id'))
+        batch_op.drop_index(batch_op.f('ix_after_sales_requests_location_id'))
+        batch_op.drop_index(batch_op.f('ix_after_sales_requests_buyer_id'))
+
+    op.drop_table('after_sales_requests')
     with op.batch_alter_table('eligible_places', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_eligible_places_district_id'))
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from flask import current_app
 from flask_smorest import Blueprint
 
 from shop import clock
@@ -7,13 +8,25 @@ from shop.auth.guard import current_actor, login_required
 from shop.catalog.models import LabelKind
 from shop.certification.schemas import CertificationPageSchema
 from shop.errors import NotFound
+from shop.extensions import limiter
+from shop.orders.api import settings as order_settings
 from shop.request_session import get_session
-from shop.supervision import amendments, service
+from shop.supervision import after_sales, amendments, complaints, service
+from shop.supervision.refunds import refund_runner
 from shop.supervision.schemas import (
+    AfterSalesArgs,
+    AfterSalesPageSchema,
+    AfterSalesQueryArgs,
+    AfterSalesSchema,
     AmendmentArgs,
     AmendmentPageSchema,
     AmendmentQueryArgs,
     AmendmentSchema,
+    ComplaintArgs,
+    ComplaintDecisionArgs,
+    ComplaintPageSchema,
+    ComplaintQueryArgs,
+    ComplaintSchema,
     CreditSchema,
     DecisionNoteArgs,
     EligiblePlaceArgs,
@@ -21,7 +34,13 @@ from shop.supervision.schemas import (
     EligiblePlacePageSchema,
     EligiblePlaceQueryArgs,
     EligiblePlaceSchema,
+    EscalateArgs,
+    FiledReportSchema,
+    HandlerNoteArgs,
+    MessageArgs,
+    QuestionArgs,
     ReasonNoteArgs,
+    ReportArgs,
     SanctionArgs,
     SanctionPageSchema,
     SanctionQueryArgs,
@@ -209,3 +228,247 @@ def verify_label(product_id, kind):
     except ValueError:
         raise NotFound("No such label kind.") from None
     return amendments.verify_label(get_session(), current_actor(), product_id, label_kind, now=clock.now())
+
+
+# --- 4. complaints -----------------------------------------------------------------------------
+
+
+def complaint_settings() -> complaints.ComplaintSettings:
+    cfg, default = current_app.config, complaints.ComplaintSettings()
+    return complaints.ComplaintSettings(
+        accept_hours=cfg.get("COMPLAINT_ACCEPT_HOURS", default.accept_hours),
+        supplier_hours=cfg.get("COMPLAINT_SUPPLIER_HOURS", default.supplier_hours),
+        decide_hours=cfg.get("COMPLAINT_DECIDE_HOURS", default.decide_hours),
+        close_hours=cfg.get("COMPLAINT_CLOSE_HOURS", default.close_hours),
+    )
+
+
+def runner():
+    return refund_runner(order_settings(), clock.now())
+
+
+@blp.route("/complaints", methods=["POST"])
+@blp.arguments(ComplaintArgs)
+@blp.response(201, ComplaintSchema)
+@documented_errors(404, 422)
+@login_required
+def file_complaint(args):
+    """Anyone logged in: complain about an order (yours), a product, a supplier or a location.
+    Routed by category: price and quality to the regulator, the rest to the certifier of the
+    subject's district."""
+    complaint, _ = complaints.file_complaint(
+        get_session(), current_actor(), data=args, settings=complaint_settings(), now=clock.now()
+    )
+    return complaints.get_complaint(get_session(), current_actor(), complaint.id)
+
+
+@blp.route("/reports", methods=["POST"])
+@limiter.limit(lambda: current_app.config.get("REPORT_RATE_LIMIT", "5 per hour"), methods=["POST"])
+@blp.arguments(ReportArgs)
+@blp.response(201, FiledReportSchema)
+@documented_errors(404, 422, 429)
+def file_report(args):
+    """No account needed: an anonymous report (举报) about a product, supplier or location, rate-limited
+    per address. The answer carries a token, shown once, to follow the report."""
+    complaint, token = complaints.file_complaint(
+        get_session(), None, data=args, settings=complaint_settings(), now=clock.now()
+    )
+    complaint = complaints.track_report(get_session(), token)
+    complaint.tracking_token = token
+    return complaint
+
+
+@blp.route("/reports/<string:token>", methods=["GET"])
+@blp.response(200, ComplaintSchema)
+@documented_errors(404)
+def track_report(token):
+    """No account needed: a report's status and decision, by its token."""
+    return complaints.track_report(get_session(), token)
+
+
+@blp.route("/complaints", methods=["GET"])
+@blp.arguments(ComplaintQueryArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, ComplaintPageSchema)
+@login_required
+def list_complaints(query, paging):
+    """Complaints within the caller's scope: your own, your supplier's, the ones routed to you as
+    certifier (own districts) or regulator. `overdue=true` lists those past their state's deadline,
+    most overdue first."""
+    result = complaints.list_complaints(get_session(), current_actor(), filters=query, now=clock.now(), **paging)
+    return page_body(result, paging)
+
+
+@blp.route("/complaints/<int:complaint_id>", methods=["GET"])
+@blp.response(200, ComplaintSchema)
+@documented_errors(404)
+@login_required
+def get_complaint(complaint_id):
+    """One complaint: handlers see everything; the complainant and the supplier the status, the
+    decision and the thread without internal notes."""
+    return complaints.get_complaint(get_session(), current_actor(), complaint_id)
+
+
+@blp.route("/complaints/<int:complaint_id>/accept", methods=["POST"])
+@blp.arguments(HandlerNoteArgs)
+@blp.response(200, ComplaintSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def accept_complaint(args, complaint_id):
+    """The handler: accept a filed complaint."""
+    return complaints.accept_complaint(
+        get_session(), current_actor(), complaint_id, settings=complaint_settings(), now=clock.now(), **args
+    )
+
+
+@blp.route("/complaints/<int:complaint_id>/refuse", methods=["POST"])
+@blp.arguments(ReasonNoteArgs)
+@blp.response(200, ComplaintSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def refuse_complaint(args, complaint_id):
+    """The handler: close a filed complaint as not admissible, with the reason the complainant reads."""
+    return complaints.refuse_complaint(
+        get_session(), current_actor(), complaint_id, settings=complaint_settings(), now=clock.now(), **args
+    )
+
+
+@blp.route("/complaints/<int:complaint_id>/ask-supplier", methods=["POST"])
+@blp.arguments(QuestionArgs)
+@blp.response(200, ComplaintSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def ask_supplier(args, complaint_id):
+    """The handler: ask the supplier to answer in the thread (awaiting supplier, with its deadline)."""
+    return complaints.ask_supplier(
+        get_session(), current_actor(), complaint_id, settings=complaint_settings(), now=clock.now(), **args
+    )
+
+
+@blp.route("/complaints/<int:complaint_id>/messages", methods=["POST"])
+@blp.arguments(MessageArgs)
+@blp.response(201, ComplaintSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def post_message(args, complaint_id):
+    """The complainant, the supplier or the handler writes in the thread; the supplier's answer hands
+    an awaiting complaint back to the handler. Internal notes: the handler only."""
+    return complaints.post_message(
+        get_session(), current_actor(), complaint_id, settings=complaint_settings(), now=clock.now(), **args
+    )
+
+
+@blp.route("/complaints/<int:complaint_id>/decide", methods=["POST"])
+@blp.arguments(ComplaintDecisionArgs)
+@blp.response(200, ComplaintSchema)
+@documented_errors(403, 404, 409, 422)
+@login_required
+def decide_complaint(args, complaint_id):
+    """The handler: uphold or dismiss. Upheld, it may order a warning, a suspension or a revocation of
+    the product's certification, and a refund of lines of the order (the order's refund flow runs)."""
+    return complaints.decide_complaint(
+        get_session(),
+        current_actor(),
+        complaint_id,
+        settings=complaint_settings(),
+        now=clock.now(),
+        refund_runner=runner(),
+        **args,
+    )
+
+
+@blp.route("/complaints/<int:complaint_id>/close", methods=["POST"])
+@blp.arguments(HandlerNoteArgs)
+@blp.response(200, ComplaintSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def close_complaint(args, complaint_id):
+    """The handler: close a decided complaint."""
+    return complaints.close_complaint(
+        get_session(), current_actor(), complaint_id, settings=complaint_settings(), now=clock.now(), **args
+    )
+
+
+# --- 3. after-sales ----------------------------------------------------------------------------
+
+
+def after_sales_settings() -> after_sales.AfterSalesSettings:
+    cfg, default = current_app.config, after_sales.AfterSalesSettings()
+    return after_sales.AfterSalesSettings(
+        window_days=cfg.get("AFTER_SALES_WINDOW_DAYS", default.window_days),
+        fresh_window_hours=cfg.get("AFTER_SALES_FRESH_WINDOW_HOURS", default.fresh_window_hours),
+        fresh_category_slugs=tuple(cfg.get("AFTER_SALES_FRESH_CATEGORIES", default.fresh_category_slugs)),
+        answer_hours=cfg.get("AFTER_SALES_ANSWER_HOURS", default.answer_hours),
+        complaints=complaint_settings(),
+    )
+
+
+@blp.route("/orders/<int:order_id>/after-sales", methods=["POST"])
+@blp.arguments(AfterSalesArgs)
+@blp.response(201, AfterSalesSchema)
+@documented_errors(404, 409, 422)
+@login_required
+def request_after_sales(args, order_id):
+    """Buyers: ask for a refund or a return of lines of a completed order of yours, within the window
+    after completion (shorter for fresh produce), with reason and photos."""
+    return after_sales.request_after_sales(
+        get_session(), current_actor(), order_id, data=args, settings=after_sales_settings(), now=clock.now()
+    )
+
+
+@blp.route("/after-sales", methods=["GET"])
+@blp.arguments(AfterSalesQueryArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, AfterSalesPageSchema)
+@login_required
+def list_after_sales(query, paging):
+    """Requests within the caller's scope: your own, your supplier's, your locations'. A request not
+    answered by its deadline shows as accepted (lapsed) and its refund has run."""
+    result = after_sales.list_requests(
+        get_session(), current_actor(), filters=query, runner=runner(), now=clock.now(), **paging
+    )
+    return page_body(result, paging)
+
+
+@blp.route("/after-sales/<int:request_id>", methods=["GET"])
+@blp.response(200, AfterSalesSchema)
+@documented_errors(404)
+@login_required
+def get_after_sales(request_id):
+    """One request within the caller's scope."""
+    return after_sales.get_request(get_session(), current_actor(), request_id, runner=runner(), now=clock.now())
+
+
+@blp.route("/after-sales/<int:request_id>/accept", methods=["POST"])
+@blp.arguments(DecisionNoteArgs)
+@blp.response(200, AfterSalesSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def accept_after_sales(args, request_id):
+    """The location's operator or the supplier, before the deadline: accept; the order's refund runs."""
+    return after_sales.accept_request(
+        get_session(), current_actor(), request_id, runner=runner(), now=clock.now(), **args
+    )
+
+
+@blp.route("/after-sales/<int:request_id>/reject", methods=["POST"])
+@blp.arguments(ReasonNoteArgs)
+@blp.response(200, AfterSalesSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def reject_after_sales(args, request_id):
+    """The location's operator or the supplier, before the deadline: reject with a reason."""
+    return after_sales.reject_request(get_session(), current_actor(), request_id, now=clock.now(), **args)
+
+
+@blp.route("/after-sales/<int:request_id>/escalate", methods=["POST"])
+@blp.arguments(EscalateArgs)
+@blp.response(201, ComplaintSchema)
+@documented_errors(404, 409, 422)
+@login_required
+def escalate_after_sales(args, request_id):
+    """Buyers: take a rejected request to a complaint about the order."""
+    complaint = after_sales.escalate_request(
+        get_session(), current_actor(), request_id, data=args, settings=after_sales_settings(), now=clock.now()
+    )
+    return complaints.get_complaint(get_session(), current_actor(), complaint.id)

@@ -105,6 +105,7 @@ class Sanction(Workflow, Base):
         enum_column(SanctionStatus, "sanction_status"), default=SanctionStatus.IN_EFFECT
     )
     certification_id: Mapped[int | None] = mapped_column(sa.ForeignKey("certifications.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complaints.id"), index=True)
     # The district whose certifier may see it (the certification's, else the supplier's).
     district_id: Mapped[int] = mapped_column(sa.ForeignKey("districts.id"), index=True)
     reason: Mapped[str] = mapped_column(sa.String(2000))
@@ -161,3 +162,168 @@ class Amendment(Workflow, Base):
     decision_reason: Mapped[str | None] = mapped_column(sa.String(2000))
 
     events: Mapped[list[AmendmentEvent]] = relationship(order_by="AmendmentEvent.id", cascade="all, delete-orphan")
+
+
+# --- 4. complaints -----------------------------------------------------------------------------
+
+
+class ComplaintCategory(enum.StrEnum):
+    QUALITY = "quality"
+    PRICE = "price"
+    SHORT_WEIGHT = "short_weight"
+    FALSE_LABEL = "false_label"
+    SERVICE = "service"
+    COUNTER_FAULT = "counter_fault"
+
+
+class Handler(enum.StrEnum):
+    CERTIFIER = "certifier"  # of the district the complaint is routed to
+    REGULATOR = "regulator"
+
+
+class ComplaintStatus(enum.StrEnum):
+    FILED = "filed"
+    ACCEPTED = "accepted"
+    AWAITING_SUPPLIER = "awaiting_supplier"
+    DECIDED = "decided"
+    CLOSED = "closed"
+
+
+class Outcome(enum.StrEnum):
+    UPHELD = "upheld"
+    DISMISSED = "dismissed"
+
+
+class ComplaintEvent(EventColumns, Base):
+    __tablename__ = "complaint_events"
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+
+
+class Complaint(Workflow, Base):
+    """A complaint (or an anonymous report) about an order, product, supplier or location, routed by
+    its subject to a district's certifier or to the regulator. Each state has a deadline."""
+
+    __tablename__ = "complaints"
+    __table_args__ = (sa.Index("ix_complaints_status_deadline_at", "status", "deadline_at"),)
+    ENTITY = "complaint"
+    S = ComplaintStatus
+    TRANSITIONS = {
+        S.FILED: {S.ACCEPTED, S.CLOSED},  # closed unheard: not admissible
+        S.ACCEPTED: {S.AWAITING_SUPPLIER, S.DECIDED},
+        S.AWAITING_SUPPLIER: {S.ACCEPTED, S.DECIDED},  # the supplier's answer puts it back to the handler
+        S.DECIDED: {S.CLOSED},
+        S.CLOSED: set(),
+    }
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complainant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    anonymous: Mapped[bool] = mapped_column(default=False)
+    # An anonymous reporter follows the report with a token; only its digest is kept.
+    tracking_digest: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    contact: Mapped[str | None] = mapped_column(sa.String(200))
+    category: Mapped[ComplaintCategory] = mapped_column(enum_column(ComplaintCategory, "complaint_category"))
+    order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    product_id: Mapped[int | None] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    supplier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("suppliers.id"), index=True)
+    location_id: Mapped[int | None] = mapped_column(sa.ForeignKey("locations.id"), index=True)
+    after_sales_id: Mapped[int | None] = mapped_column(sa.ForeignKey("after_sales_requests.id"))
+    handler: Mapped[Handler] = mapped_column(enum_column(Handler, "complaint_handler"))
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("districts.id"), index=True)
+    description: Mapped[str] = mapped_column(sa.String(4000))
+    evidence: Mapped[list] = mapped_column(sa.JSON, default=list)
+    status: Mapped[ComplaintStatus] = mapped_column(
+        enum_column(ComplaintStatus, "complaint_status"), default=ComplaintStatus.FILED
+    )
+    deadline_at: Mapped[datetime | None]
+    outcome: Mapped[Outcome | None] = mapped_column(enum_column(Outcome, "complaint_outcome"))
+    decision: Mapped[str | None] = mapped_column(sa.String(4000))  # what the complainant reads
+    refund_fen: Mapped[int | None]
+    handled_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    filed_at: Mapped[datetime]
+    decided_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+    events: Mapped[list[ComplaintEvent]] = relationship(order_by="ComplaintEvent.id", cascade="all, delete-orphan")
+    messages: Mapped[list[ComplaintMessage]] = relationship(
+        order_by="ComplaintMessage.id", cascade="all, delete-orphan"
+    )
+
+
+class Author(enum.StrEnum):
+    COMPLAINANT = "complainant"
+    SUPPLIER = "supplier"
+    HANDLER = "handler"
+
+
+class ComplaintMessage(Base):
+    """The thread: the complainant, the supplier and the handler write; `internal` notes are the
+    handler's own and never shown to the complainant or the supplier."""
+
+    __tablename__ = "complaint_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(sa.ForeignKey("complaints.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    author: Mapped[Author] = mapped_column(enum_column(Author, "message_author"))
+    internal: Mapped[bool] = mapped_column(default=False)
+    body: Mapped[str] = mapped_column(sa.String(4000))
+    evidence: Mapped[list] = mapped_column(sa.JSON, default=list)
+    created_at: Mapped[datetime]
+
+
+# --- 3. after-sales requests -------------------------------------------------------------------
+
+
+class AfterSalesKind(enum.StrEnum):
+    REFUND = "refund"
+    RETURN = "return"
+
+
+class AfterSalesStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    ESCALATED = "escalated"  # rejected, then taken to a complaint
+
+
+class AfterSalesEvent(EventColumns, Base):
+    __tablename__ = "after_sales_events"
+    request_id: Mapped[int] = mapped_column(sa.ForeignKey("after_sales_requests.id", ondelete="CASCADE"), index=True)
+
+
+class AfterSalesRequest(Workflow, Base):
+    """A buyer's refund or return request on lines of a completed order. The location's operator or
+    the supplier answers before `answer_by`; with no answer by then it counts as accepted."""
+
+    __tablename__ = "after_sales_requests"
+    __table_args__ = (sa.Index("ix_after_sales_requests_status_answer_by", "status", "answer_by"),)
+    ENTITY = "after_sales_request"
+    S = AfterSalesStatus
+    TRANSITIONS = {
+        S.REQUESTED: {S.ACCEPTED, S.REJECTED},
+        S.ACCEPTED: set(),
+        S.REJECTED: {S.ESCALATED},
+        S.ESCALATED: set(),
+    }
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    buyer_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"), index=True)
+    location_id: Mapped[int] = mapped_column(sa.ForeignKey("locations.id"), index=True)
+    supplier_id: Mapped[int] = mapped_column(sa.ForeignKey("suppliers.id"), index=True)
+    kind: Mapped[AfterSalesKind] = mapped_column(enum_column(AfterSalesKind, "after_sales_kind"))
+    lines: Mapped[list] = mapped_column(sa.JSON)  # [{"line_id", "quantity"}]
+    reason: Mapped[str] = mapped_column(sa.String(2000))
+    evidence: Mapped[list] = mapped_column(sa.JSON, default=list)
+    status: Mapped[AfterSalesStatus] = mapped_column(
+        enum_column(AfterSalesStatus, "after_sales_status"), default=AfterSalesStatus.REQUESTED
+    )
+    answer_by: Mapped[datetime]
+    lapsed: Mapped[bool] = mapped_column(default=False)  # accepted because no one answered in time
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    decided_at: Mapped[datetime | None]
+    decision_reason: Mapped[str | None] = mapped_column(sa.String(2000))
+    refund_id: Mapped[int | None]
+    created_at: Mapped[datetime]
+
+    events: Mapped[list[AfterSalesEvent]] = relationship(order_by="AfterSalesEvent.id", cascade="all, delete-orphan")

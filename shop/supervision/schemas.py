@@ -2,9 +2,21 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from shop import clock
 from shop.catalog.models import ProductKind
 from shop.catalog.schemas import LabelSchema
-from shop.supervision.models import AmendmentStatus, SanctionKind, SanctionStatus
+from shop.supervision.models import (
+    AfterSalesKind,
+    AfterSalesStatus,
+    AmendmentStatus,
+    Author,
+    ComplaintCategory,
+    ComplaintStatus,
+    Handler,
+    Outcome,
+    SanctionKind,
+    SanctionStatus,
+)
 from shop.web import Id, page_schema
 
 Text = ma.fields.String
@@ -91,6 +103,7 @@ class SanctionSchema(ma.Schema):
     kind = ma.fields.Enum(SanctionKind, by_value=True, required=True)
     status = ma.fields.Enum(SanctionStatus, by_value=True, required=True)
     certification_id = Id(allow_none=True)
+    complaint_id = Id(allow_none=True)
     district_id = Id(required=True)
     reason = Text(required=True)
     until = ma.fields.AwareDateTime(allow_none=True)
@@ -165,3 +178,180 @@ class VerifiedLabelSchema(LabelSchema):
     product_id = Id(required=True)
     verified_at = ma.fields.AwareDateTime(allow_none=True)
     verified_by_id = Id(allow_none=True)
+
+
+# --- 4. complaints -----------------------------------------------------------------------------
+
+
+class EvidenceSchema(ma.Schema):
+    url = ma.fields.Url(required=True, schemes={"http", "https"}, validate=ma.validate.Length(max=1000))
+    sha256 = Text(
+        load_default=None, validate=ma.validate.Regexp(r"^[0-9a-fA-F]{64}$", error="Not a sha256 hex digest.")
+    )
+
+
+class _SubjectArgs(ma.Schema):
+    category = ma.fields.Enum(ComplaintCategory, by_value=True, required=True)
+    product_id = Id(load_default=None)
+    supplier_id = Id(load_default=None)
+    location_id = Id(load_default=None)
+    description = _text(4000, required=True)
+    evidence = ma.fields.List(ma.fields.Nested(EvidenceSchema), load_default=list, validate=ma.validate.Length(max=10))
+
+
+class ComplaintArgs(_SubjectArgs):
+    order_id = Id(load_default=None, metadata={"description": "One of yours; product_id then picks its line"})
+
+
+class ReportArgs(_SubjectArgs):
+    """An anonymous report names a product, supplier or location, never an order."""
+
+    contact = Text(load_default=None, validate=ma.validate.Length(max=200))
+
+
+class ComplaintQueryArgs(ma.Schema):
+    status = ma.fields.Enum(ComplaintStatus, by_value=True, load_default=None)
+    category = ma.fields.Enum(ComplaintCategory, by_value=True, load_default=None)
+    handler = ma.fields.Enum(Handler, by_value=True, load_default=None)
+    district_id = Id(load_default=None)
+    supplier_id = Id(load_default=None)
+    overdue = ma.fields.Boolean(load_default=None, metadata={"description": "Past the deadline of its state now"})
+
+
+class HandlerNoteArgs(ma.Schema):
+    note = Text(load_default=None, validate=ma.validate.Length(max=2000))
+
+
+class QuestionArgs(ma.Schema):
+    question = _text(4000, required=True)
+
+
+class MessageArgs(ma.Schema):
+    body = _text(4000, required=True)
+    internal = ma.fields.Boolean(load_default=False, metadata={"description": "A handler's note the parties never see"})
+    evidence = ma.fields.List(ma.fields.Nested(EvidenceSchema), load_default=list, validate=ma.validate.Length(max=10))
+
+
+class LineQuantityArgs(ma.Schema):
+    line_id = Id(required=True)
+    quantity = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=100_000))
+
+
+class RefundOrderArgs(ma.Schema):
+    lines = ma.fields.List(
+        ma.fields.Nested(LineQuantityArgs), required=True, validate=ma.validate.Length(min=1, max=100)
+    )
+
+
+class ComplaintDecisionArgs(ma.Schema):
+    outcome = ma.fields.Enum(Outcome, by_value=True, required=True)
+    decision = _text(4000, required=True, metadata={"description": "What the complainant and the supplier read"})
+    sanction = ma.fields.Enum(
+        SanctionKind,
+        by_value=True,
+        load_default=None,
+        validate=ma.validate.OneOf([SanctionKind.WARNING, SanctionKind.SUSPENSION, SanctionKind.REVOCATION]),
+    )
+    refund = ma.fields.Nested(RefundOrderArgs, load_default=None)
+
+
+class MessageSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    author = ma.fields.Enum(Author, by_value=True, required=True)
+    author_id = Id(allow_none=True)
+    internal = ma.fields.Boolean(required=True)
+    body = Text(required=True)
+    evidence = ma.fields.List(ma.fields.Dict(), required=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+
+
+class ComplaintSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    category = ma.fields.Enum(ComplaintCategory, by_value=True, required=True)
+    anonymous = ma.fields.Boolean(required=True)
+    complainant_id = Id(attribute="visible_complainant_id", allow_none=True, metadata={"description": "Handlers only"})
+    order_id = Id(allow_none=True)
+    product_id = Id(allow_none=True)
+    supplier_id = Id(allow_none=True)
+    location_id = Id(allow_none=True)
+    after_sales_id = Id(allow_none=True)
+    handler = ma.fields.Enum(Handler, by_value=True, required=True)
+    district_id = Id(required=True)
+    description = Text(required=True)
+    evidence = ma.fields.List(ma.fields.Dict(), required=True)
+    status = ma.fields.Enum(ComplaintStatus, by_value=True, required=True)
+    deadline_at = ma.fields.AwareDateTime(allow_none=True, metadata={"description": "When the current state is due"})
+    overdue = ma.fields.Method("_overdue", required=True)
+    outcome = ma.fields.Enum(Outcome, by_value=True, allow_none=True)
+    decision = Text(allow_none=True)
+    refund_fen = ma.fields.Integer(allow_none=True)
+    filed_at = ma.fields.AwareDateTime(required=True)
+    decided_at = ma.fields.AwareDateTime(allow_none=True)
+    closed_at = ma.fields.AwareDateTime(allow_none=True)
+    messages = ma.fields.List(ma.fields.Nested(MessageSchema), attribute="visible_messages", required=True)
+    events = ma.fields.List(
+        ma.fields.Nested(WorkflowEventSchema),
+        attribute="visible_events",
+        required=True,
+        metadata={"description": "Transitions with who and when: handlers only"},
+    )
+
+    def _overdue(self, complaint) -> bool:
+        return (
+            complaint.status != ComplaintStatus.CLOSED
+            and complaint.deadline_at is not None
+            and (complaint.deadline_at <= clock.now())
+        )
+
+
+ComplaintPageSchema = page_schema(ComplaintSchema, "ComplaintPage")
+
+
+class FiledReportSchema(ComplaintSchema):
+    tracking_token = Text(required=True, metadata={"description": "Shown once: follow the report with it"})
+
+
+# --- 3. after-sales ----------------------------------------------------------------------------
+
+
+class AfterSalesArgs(ma.Schema):
+    kind = ma.fields.Enum(AfterSalesKind, by_value=True, required=True)
+    lines = ma.fields.List(
+        ma.fields.Nested(LineQuantityArgs), required=True, validate=ma.validate.Length(min=1, max=100)
+    )
+    reason = _text(2000, required=True)
+    evidence = ma.fields.List(ma.fields.Nested(EvidenceSchema), load_default=list, validate=ma.validate.Length(max=10))
+
+
+class AfterSalesQueryArgs(ma.Schema):
+    status = ma.fields.Enum(AfterSalesStatus, by_value=True, load_default=None)
+
+
+class EscalateArgs(ma.Schema):
+    category = ma.fields.Enum(ComplaintCategory, by_value=True, required=True)
+    description = _text(4000, required=True)
+    evidence = ma.fields.List(ma.fields.Nested(EvidenceSchema), load_default=list, validate=ma.validate.Length(max=10))
+
+
+class AfterSalesSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    order_id = Id(required=True)
+    buyer_id = Id(required=True)
+    location_id = Id(required=True)
+    supplier_id = Id(required=True)
+    kind = ma.fields.Enum(AfterSalesKind, by_value=True, required=True)
+    lines = ma.fields.List(ma.fields.Dict(), required=True)
+    reason = Text(required=True)
+    evidence = ma.fields.List(ma.fields.Dict(), required=True)
+    status = ma.fields.Enum(AfterSalesStatus, by_value=True, required=True)
+    answer_by = ma.fields.AwareDateTime(required=True)
+    lapsed = ma.fields.Boolean(required=True, metadata={"description": "Accepted because no one answered in time"})
+    decided_by_id = Id(allow_none=True)
+    decided_at = ma.fields.AwareDateTime(allow_none=True)
+    decision_reason = Text(allow_none=True)
+    refund_id = Id(allow_none=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+    events = ma.fields.List(ma.fields.Nested(WorkflowEventSchema), required=True)
+
+
+AfterSalesPageSchema = page_schema(AfterSalesSchema, "AfterSalesPage")

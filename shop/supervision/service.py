@@ -14,7 +14,7 @@ from shop.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shop.paging import paginate
 from shop.reference.service import check_origin
 from shop.supervision.gates import eligible_clause
-from shop.supervision.models import EligiblePlace, Sanction, SanctionKind, SanctionStatus
+from shop.supervision.models import Complaint, EligiblePlace, Outcome, Sanction, SanctionKind, SanctionStatus
 from shop.suppliers.models import Supplier
 
 
@@ -244,4 +244,6 @@ def supplier_credit(session: Session, actor: Actor, supplier_id: int, *, now: da
 
 
 def _upheld_complaints(session: Session, supplier_id: int) -> int:
-    return 0
+    return session.scalar(
+        sa.select(sa.func.count()).where(Complaint.supplier_id == supplier_id, Complaint.outcome == Outcome.UPHELD)
+    )

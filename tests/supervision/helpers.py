@@ -21,3 +21,18 @@ def apply_body(product_id: int, base: str = "生产基地") -> dict:
         "output_unit": "kg",
         "households_benefiting": 3,
     }
+
+
+def completed_order(client, shop, quantity=2):
+    """A pick-up order of the shop fixture's SKU, paid with points and handed over: completed."""
+    from tests.orders.conftest import add_to_cart
+
+    add_to_cart(client, shop.buyer_headers, shop.sku, shop.counter, quantity)
+    order = client.post(f"{P}/orders", headers=shop.buyer_headers, json={}).json
+    paid = client.post(f"{P}/orders/{order['id']}/payments", headers=shop.buyer_headers, json={"gateway": "points"})
+    assert paid.status_code == 201, paid.json
+    code = client.get(f"{P}/orders/{order['id']}", headers=shop.buyer_headers).json["pickup_code"]
+    assert client.post(f"{P}/orders/{order['id']}/ready", headers=shop.operator_headers).status_code == 200
+    done = client.post(f"{P}/orders/{order['id']}/pickup", headers=shop.operator_headers, json={"code": code})
+    assert done.status_code == 200 and done.json["status"] == "completed", done.json
+    return done.json
