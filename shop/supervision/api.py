@@ -11,7 +11,7 @@ from shop.errors import NotFound
 from shop.extensions import limiter
 from shop.orders.api import settings as order_settings
 from shop.request_session import get_session
-from shop.supervision import after_sales, amendments, complaints, service
+from shop.supervision import after_sales, amendments, complaints, inspections, service
 from shop.supervision.refunds import refund_runner
 from shop.supervision.schemas import (
     AfterSalesArgs,
@@ -37,6 +37,10 @@ from shop.supervision.schemas import (
     EscalateArgs,
     FiledReportSchema,
     HandlerNoteArgs,
+    InspectionArgs,
+    InspectionPageSchema,
+    InspectionQueryArgs,
+    InspectionSchema,
     MessageArgs,
     QuestionArgs,
     ReasonNoteArgs,
@@ -472,3 +476,37 @@ def escalate_after_sales(args, request_id):
         get_session(), current_actor(), request_id, data=args, settings=after_sales_settings(), now=clock.now()
     )
     return complaints.get_complaint(get_session(), current_actor(), complaint.id)
+
+
+# --- 7. spot checks ----------------------------------------------------------------------------
+
+
+@blp.route("/inspections", methods=["POST"])
+@blp.arguments(InspectionArgs)
+@blp.response(201, InspectionSchema)
+@documented_errors(403, 404, 422)
+@login_required
+def record_inspection(args):
+    """Regulators: record a spot check of a batch (trace code) or a product, with its report. A failed
+    batch is frozen at every location, the product's certification suspended, and the orders that took
+    units of the batch listed for recall with a notice in their events."""
+    return inspections.record_inspection(get_session(), current_actor(), data=args, now=clock.now())
+
+
+@blp.route("/inspections", methods=["GET"])
+@blp.arguments(InspectionQueryArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, InspectionPageSchema)
+@login_required
+def list_inspections(query, paging):
+    """Regulators (all) and certifiers (own districts): spot checks, newest first."""
+    return page_body(inspections.list_inspections(get_session(), current_actor(), filters=query, **paging), paging)
+
+
+@blp.route("/inspections/<int:inspection_id>", methods=["GET"])
+@blp.response(200, InspectionSchema)
+@documented_errors(404)
+@login_required
+def get_inspection(inspection_id):
+    """One spot check with its recall list."""
+    return inspections.get_inspection(get_session(), current_actor(), inspection_id)

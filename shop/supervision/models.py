@@ -327,3 +327,47 @@ class AfterSalesRequest(Workflow, Base):
     created_at: Mapped[datetime]
 
     events: Mapped[list[AfterSalesEvent]] = relationship(order_by="AfterSalesEvent.id", cascade="all, delete-orphan")
+
+
+# --- 7. quality spot checks --------------------------------------------------------------------
+
+
+class InspectionResult(enum.StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+
+
+class Inspection(Base):
+    """A spot check (抽检) of a batch (by trace code) or of a product, with its report document."""
+
+    __tablename__ = "inspections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stock_batches.id"), index=True)
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("districts.id"), index=True)
+    result: Mapped[InspectionResult] = mapped_column(enum_column(InspectionResult, "inspection_result"))
+    report_url: Mapped[str] = mapped_column(sa.String(1000))
+    report_sha256: Mapped[str] = mapped_column(sa.String(64))
+    notes: Mapped[str] = mapped_column(sa.String(2000), default="")
+    inspected_at: Mapped[datetime]
+    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    sanction_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sanctions.id"))
+
+    recalls: Mapped[list[Recall]] = relationship(order_by="Recall.order_id", cascade="all, delete-orphan")
+
+    @property
+    def scope(self) -> str:
+        return "batch" if self.batch_id is not None else "product"
+
+
+class Recall(Base):
+    """An order that took units of a batch that failed its spot check."""
+
+    __tablename__ = "recalls"
+    __table_args__ = (sa.UniqueConstraint("inspection_id", "order_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inspection_id: Mapped[int] = mapped_column(sa.ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
+    units: Mapped[int]

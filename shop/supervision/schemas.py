@@ -13,6 +13,7 @@ from shop.supervision.models import (
     ComplaintCategory,
     ComplaintStatus,
     Handler,
+    InspectionResult,
     Outcome,
     SanctionKind,
     SanctionStatus,
@@ -355,3 +356,48 @@ class AfterSalesSchema(ma.Schema):
 
 
 AfterSalesPageSchema = page_schema(AfterSalesSchema, "AfterSalesPage")
+
+
+# --- 7. spot checks ----------------------------------------------------------------------------
+
+
+class InspectionArgs(ma.Schema):
+    trace_code = _text(64, load_default=None, metadata={"description": "The batch checked; or give product_id"})
+    product_id = Id(load_default=None)
+    result = ma.fields.Enum(InspectionResult, by_value=True, required=True)
+    report_url = ma.fields.Url(required=True, schemes={"http", "https"}, validate=ma.validate.Length(max=1000))
+    report_sha256 = Text(
+        required=True, validate=ma.validate.Regexp(r"^[0-9a-fA-F]{64}$", error="Not a sha256 hex digest.")
+    )
+    notes = Text(load_default="", validate=ma.validate.Length(max=2000))
+    inspected_at = ma.fields.AwareDateTime(load_default=None)
+
+
+class InspectionQueryArgs(ma.Schema):
+    result = ma.fields.Enum(InspectionResult, by_value=True, load_default=None)
+    product_id = Id(load_default=None)
+    district_id = Id(load_default=None)
+
+
+class RecallSchema(ma.Schema):
+    order_id = Id(required=True)
+    units = ma.fields.Integer(required=True)
+
+
+class InspectionSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    product_id = Id(required=True)
+    batch_id = Id(allow_none=True)
+    scope = Text(required=True, metadata={"description": "batch or product"})
+    district_id = Id(required=True)
+    result = ma.fields.Enum(InspectionResult, by_value=True, required=True)
+    report_url = Text(required=True)
+    report_sha256 = Text(required=True)
+    notes = Text(required=True)
+    inspected_at = ma.fields.AwareDateTime(required=True)
+    recorded_by_id = Id(required=True)
+    sanction_id = Id(allow_none=True, metadata={"description": "The suspension a failure brought"})
+    recalls = ma.fields.List(ma.fields.Nested(RecallSchema), required=True)
+
+
+InspectionPageSchema = page_schema(InspectionSchema, "InspectionPage")
