@@ -18,6 +18,7 @@ from shop.paging import paginate
 from shop.reference.models import District, Township
 from shop.reference.service import check_origin
 from shop.supervision.gates import refuse_locked_changes
+from shop.supervision.prices import record_price
 from shop.suppliers.service import get_supplier, require_member
 
 PRODUCT_FIELDS = (
@@ -196,6 +197,7 @@ def add_sku(session: Session, actor: Actor, product_id: int, *, data: dict) -> S
     sku = Sku(product_id=product_id, **data)
     session.add(sku)
     session.flush()
+    record_price(session, sku, None, actor_id=actor.user_id, now=clock.now())
     return sku
 
 
@@ -204,10 +206,12 @@ def update_sku(session: Session, actor: Actor, sku_id: int, *, data: dict) -> Sk
     if sku is None:
         raise NotFound("No such SKU.")
     _own_product(session, actor, sku.product_id)
+    old_price = sku.price_fen
     for key in ("name", "price_fen", "unit", "net_weight_g", "is_active"):
         if key in data:
             setattr(sku, key, data[key])
     session.flush()
+    record_price(session, sku, old_price, actor_id=actor.user_id, now=clock.now())
     return sku
 
 

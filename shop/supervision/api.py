@@ -11,7 +11,7 @@ from shop.errors import NotFound
 from shop.extensions import limiter
 from shop.orders.api import settings as order_settings
 from shop.request_session import get_session
-from shop.supervision import after_sales, amendments, complaints, inspections, service
+from shop.supervision import after_sales, amendments, complaints, inspections, prices, service
 from shop.supervision.refunds import refund_runner
 from shop.supervision.schemas import (
     AfterSalesArgs,
@@ -41,9 +41,18 @@ from shop.supervision.schemas import (
     InspectionPageSchema,
     InspectionQueryArgs,
     InspectionSchema,
+    JustifyArgs,
     MessageArgs,
+    PriceChangePageSchema,
+    PriceFlagPageSchema,
+    PriceFlagQueryArgs,
+    PriceFlagSchema,
     QuestionArgs,
     ReasonNoteArgs,
+    ReferencePriceArgs,
+    ReferencePricePageSchema,
+    ReferencePriceQueryArgs,
+    ReferencePriceSchema,
     ReportArgs,
     SanctionArgs,
     SanctionPageSchema,
@@ -510,3 +519,83 @@ def list_inspections(query, paging):
 def get_inspection(inspection_id):
     """One spot check with its recall list."""
     return inspections.get_inspection(get_session(), current_actor(), inspection_id)
+
+
+# --- 6. price monitoring -----------------------------------------------------------------------
+
+
+def price_rules() -> prices.PriceRules:
+    cfg, default = current_app.config, prices.PriceRules()
+    return prices.PriceRules(
+        above_reference_bp=cfg.get("PRICE_ABOVE_REFERENCE_BP", default.above_reference_bp),
+        rise_bp=cfg.get("PRICE_RISE_BP", default.rise_bp),
+        rise_days=cfg.get("PRICE_RISE_DAYS", default.rise_days),
+    )
+
+
+@blp.route("/skus/<int:sku_id>/price-history", methods=["GET"])
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, PriceChangePageSchema)
+@documented_errors(404)
+def price_history(paging, sku_id):
+    """Public: every price the SKU has had (who, when, old, new), newest first."""
+    return page_body(prices.price_history(get_session(), sku_id, **paging), paging)
+
+
+@blp.route("/reference-prices", methods=["POST"])
+@blp.arguments(ReferencePriceArgs)
+@blp.response(201, ReferencePriceSchema)
+@documented_errors(403, 422)
+@login_required
+def set_reference_price(args):
+    """Regulators: a reference price for a category (and its sub-categories) per kg or per piece, for a
+    period; SKUs above it by more than the allowed share are flagged at once."""
+    return prices.set_reference_price(get_session(), current_actor(), data=args, rules=price_rules(), now=clock.now())
+
+
+@blp.route("/reference-prices", methods=["GET"])
+@blp.arguments(ReferencePriceQueryArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, ReferencePricePageSchema)
+def list_reference_prices(query, paging):
+    """Public: reference prices, newest first."""
+    return page_body(prices.list_reference_prices(get_session(), **query, **paging), paging)
+
+
+@blp.route("/price-flags", methods=["GET"])
+@blp.arguments(PriceFlagQueryArgs, location="query")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, PriceFlagPageSchema)
+@login_required
+def list_price_flags(query, paging):
+    """Price flags within the caller's scope (regulators all, certifiers own districts, suppliers own)."""
+    return page_body(prices.list_flags(get_session(), current_actor(), filters=query, **paging), paging)
+
+
+@blp.route("/price-flags/<int:flag_id>", methods=["GET"])
+@blp.response(200, PriceFlagSchema)
+@documented_errors(404)
+@login_required
+def get_price_flag(flag_id):
+    """One price flag with its transitions."""
+    return prices.get_flag(get_session(), current_actor(), flag_id)
+
+
+@blp.route("/price-flags/<int:flag_id>/justify", methods=["POST"])
+@blp.arguments(JustifyArgs)
+@blp.response(200, PriceFlagSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def justify_price_flag(args, flag_id):
+    """The supplier: explain the price (or correct it: a price back within bounds marks the flag corrected)."""
+    return prices.justify_flag(get_session(), current_actor(), flag_id, now=clock.now(), **args)
+
+
+@blp.route("/price-flags/<int:flag_id>/close", methods=["POST"])
+@blp.arguments(HandlerNoteArgs)
+@blp.response(200, PriceFlagSchema)
+@documented_errors(403, 404, 409)
+@login_required
+def close_price_flag(args, flag_id):
+    """Regulators: close the flag."""
+    return prices.close_flag(get_session(), current_actor(), flag_id, now=clock.now(), **args)

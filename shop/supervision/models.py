@@ -371,3 +371,89 @@ class Recall(Base):
     inspection_id: Mapped[int] = mapped_column(sa.ForeignKey("inspections.id", ondelete="CASCADE"), index=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders.id"), index=True)
     units: Mapped[int]
+
+
+# --- 6. price monitoring -----------------------------------------------------------------------
+
+
+class SkuPriceChange(Base):
+    """Append-only history of a SKU's price: who set it, when, from what to what."""
+
+    __tablename__ = "sku_price_changes"
+    __table_args__ = (sa.Index("ix_sku_price_changes_sku_id_changed_at", "sku_id", "changed_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku_id: Mapped[int] = mapped_column(sa.ForeignKey("skus.id"))
+    old_price_fen: Mapped[int | None]  # None when the SKU was created
+    new_price_fen: Mapped[int]
+    changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    changed_at: Mapped[datetime]
+
+
+class PriceUnit(enum.StrEnum):
+    KG = "kg"  # per kilogram, from the SKU's net_weight_g
+    PIECE = "piece"  # per SKU unit
+
+
+class ReferencePrice(Base):
+    """The regulator's reference price of a category (and its sub-categories) per unit, for a period."""
+
+    __tablename__ = "reference_prices"
+    __table_args__ = (
+        sa.CheckConstraint("price_fen > 0", name="price_positive"),
+        sa.CheckConstraint("valid_until > valid_from", name="period_ordered"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("categories.id"), index=True)
+    unit: Mapped[PriceUnit] = mapped_column(enum_column(PriceUnit, "price_unit"))
+    price_fen: Mapped[int]
+    valid_from: Mapped[datetime]
+    valid_until: Mapped[datetime]
+    set_by_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime]
+
+
+class FlagKind(enum.StrEnum):
+    ABOVE_REFERENCE = "above_reference"
+    SHARP_RISE = "sharp_rise"
+
+
+class FlagStatus(enum.StrEnum):
+    OPEN = "open"
+    JUSTIFIED = "justified"  # the supplier explained
+    CORRECTED = "corrected"  # the price came back within bounds
+    CLOSED = "closed"  # the regulator's word
+
+
+class PriceFlagEvent(EventColumns, Base):
+    __tablename__ = "price_flag_events"
+    flag_id: Mapped[int] = mapped_column(sa.ForeignKey("price_flags.id", ondelete="CASCADE"), index=True)
+
+
+class PriceFlag(Workflow, Base):
+    __tablename__ = "price_flags"
+    ENTITY = "price_flag"
+    F = FlagStatus
+    TRANSITIONS = {
+        F.OPEN: {F.JUSTIFIED, F.CORRECTED, F.CLOSED},
+        F.JUSTIFIED: {F.CORRECTED, F.CLOSED},
+        F.CORRECTED: {F.CLOSED},
+        F.CLOSED: set(),
+    }
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sku_id: Mapped[int] = mapped_column(sa.ForeignKey("skus.id"), index=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id"), index=True)
+    supplier_id: Mapped[int] = mapped_column(sa.ForeignKey("suppliers.id"), index=True)
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("districts.id"), index=True)
+    kind: Mapped[FlagKind] = mapped_column(enum_column(FlagKind, "flag_kind"))
+    status: Mapped[FlagStatus] = mapped_column(enum_column(FlagStatus, "flag_status"), default=FlagStatus.OPEN)
+    price_fen: Mapped[int]
+    details: Mapped[dict] = mapped_column(sa.JSON)
+    justification: Mapped[str | None] = mapped_column(sa.String(2000))
+    flagged_at: Mapped[datetime]
+    closed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    closed_at: Mapped[datetime | None]
+
+    events: Mapped[list[PriceFlagEvent]] = relationship(order_by="PriceFlagEvent.id", cascade="all, delete-orphan")

@@ -12,9 +12,12 @@ from shop.supervision.models import (
     Author,
     ComplaintCategory,
     ComplaintStatus,
+    FlagKind,
+    FlagStatus,
     Handler,
     InspectionResult,
     Outcome,
+    PriceUnit,
     SanctionKind,
     SanctionStatus,
 )
@@ -401,3 +404,78 @@ class InspectionSchema(ma.Schema):
 
 
 InspectionPageSchema = page_schema(InspectionSchema, "InspectionPage")
+
+
+# --- 6. price monitoring -----------------------------------------------------------------------
+
+
+class PriceChangeSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    sku_id = Id(required=True)
+    old_price_fen = ma.fields.Integer(allow_none=True)
+    new_price_fen = ma.fields.Integer(required=True)
+    changed_by_id = Id(allow_none=True)
+    changed_at = ma.fields.AwareDateTime(required=True)
+
+
+PriceChangePageSchema = page_schema(PriceChangeSchema, "PriceChangePage")
+
+
+class ReferencePriceArgs(ma.Schema):
+    category_id = Id(required=True)
+    unit = ma.fields.Enum(PriceUnit, by_value=True, required=True, metadata={"description": "kg uses net_weight_g"})
+    price_fen = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1, max=10**9))
+    valid_from = ma.fields.AwareDateTime(required=True)
+    valid_until = ma.fields.AwareDateTime(required=True)
+
+
+class ReferencePriceQueryArgs(ma.Schema):
+    category_id = Id(load_default=None)
+    at = ma.fields.AwareDateTime(load_default=None)
+
+
+class ReferencePriceSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    category_id = Id(required=True)
+    unit = ma.fields.Enum(PriceUnit, by_value=True, required=True)
+    price_fen = ma.fields.Integer(required=True)
+    valid_from = ma.fields.AwareDateTime(required=True)
+    valid_until = ma.fields.AwareDateTime(required=True)
+    set_by_id = Id(required=True)
+    created_at = ma.fields.AwareDateTime(required=True)
+
+
+ReferencePricePageSchema = page_schema(ReferencePriceSchema, "ReferencePricePage")
+
+
+class PriceFlagQueryArgs(ma.Schema):
+    open = ma.fields.Boolean(load_default=None, metadata={"description": "Open or justified, not yet closed"})
+    status = ma.fields.Enum(FlagStatus, by_value=True, load_default=None)
+    kind = ma.fields.Enum(FlagKind, by_value=True, load_default=None)
+    supplier_id = Id(load_default=None)
+    district_id = Id(load_default=None)
+    sku_id = Id(load_default=None)
+
+
+class JustifyArgs(ma.Schema):
+    justification = _text(2000, required=True)
+
+
+class PriceFlagSchema(ma.Schema):
+    id = ma.fields.Integer(required=True)
+    sku_id = Id(required=True)
+    product_id = Id(required=True)
+    supplier_id = Id(required=True)
+    district_id = Id(required=True)
+    kind = ma.fields.Enum(FlagKind, by_value=True, required=True)
+    status = ma.fields.Enum(FlagStatus, by_value=True, required=True)
+    price_fen = ma.fields.Integer(required=True)
+    details = ma.fields.Dict(required=True)
+    justification = Text(allow_none=True)
+    flagged_at = ma.fields.AwareDateTime(required=True)
+    closed_by_id = Id(allow_none=True)
+    closed_at = ma.fields.AwareDateTime(allow_none=True)
+    events = ma.fields.List(ma.fields.Nested(WorkflowEventSchema), required=True)
+
+
+PriceFlagPageSchema = page_schema(PriceFlagSchema, "PriceFlagPage")
