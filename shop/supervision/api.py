@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import current_app
+from flask import Response, current_app
 from flask_smorest import Blueprint
 
 from shop import clock
@@ -10,8 +10,9 @@ from shop.certification.schemas import CertificationPageSchema
 from shop.errors import NotFound
 from shop.extensions import limiter
 from shop.orders.api import settings as order_settings
+from shop.procurement.reports import XLSX, to_csv, to_xlsx
 from shop.request_session import get_session
-from shop.supervision import after_sales, amendments, complaints, inspections, prices, service
+from shop.supervision import after_sales, amendments, complaints, inspections, prices, reports, service
 from shop.supervision.refunds import refund_runner
 from shop.supervision.schemas import (
     AfterSalesArgs,
@@ -54,10 +55,13 @@ from shop.supervision.schemas import (
     ReferencePriceQueryArgs,
     ReferencePriceSchema,
     ReportArgs,
+    ReportExportArgs,
+    ReportPeriodArgs,
     SanctionArgs,
     SanctionPageSchema,
     SanctionQueryArgs,
     SanctionSchema,
+    SupervisionReportSchema,
     VerifiedLabelSchema,
 )
 from shop.web import PageArgs, documented_errors, page_body
@@ -599,3 +603,49 @@ def justify_price_flag(args, flag_id):
 def close_price_flag(args, flag_id):
     """Regulators: close the flag."""
     return prices.close_flag(get_session(), current_actor(), flag_id, now=clock.now(), **args)
+
+
+# --- 8. reports --------------------------------------------------------------------------------
+
+EXPORT_RESPONSE = {
+    "responses": {
+        "200": {
+            "description": "The report as a file",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    }
+}
+
+
+def _file(tables, fmt: str, name: str) -> Response:
+    body, mimetype = (to_xlsx(tables), XLSX) if fmt == "xlsx" else (to_csv(tables), "text/csv; charset=utf-8")
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+@blp.route("/supervision/reports/summary", methods=["GET"])
+@blp.arguments(ReportPeriodArgs, location="query")
+@blp.response(200, SupervisionReportSchema)
+@documented_errors(403)
+@login_required
+def supervision_report(query):
+    """Regulators (all) and certifiers (own districts): complaints by district, supplier and category
+    with time to decision and overdue counts; overdue complaints; sanctions; open price flags; failed
+    inspections."""
+    return reports.supervision_report(get_session(), current_actor(), now=clock.now(), **query)
+
+
+@blp.route("/supervision/reports/summary/export", methods=["GET"])
+@blp.arguments(ReportExportArgs, location="query")
+@blp.doc(**EXPORT_RESPONSE)
+@documented_errors(403)
+@login_required
+def export_supervision_report(query):
+    """The same report as CSV (tables one after another) or XLSX (a sheet per table)."""
+    fmt = query.pop("format")
+    report = reports.supervision_report(get_session(), current_actor(), now=clock.now(), **query)
+    return _file(reports.report_tables(report), fmt, "supervision-report")

@@ -479,3 +479,37 @@ class PriceFlagSchema(ma.Schema):
 
 
 PriceFlagPageSchema = page_schema(PriceFlagSchema, "PriceFlagPage")
+
+
+# --- 8. reports --------------------------------------------------------------------------------
+
+
+class ReportPeriodArgs(ma.Schema):
+    since = ma.fields.AwareDateTime(load_default=None, metadata={"description": "Complaints filed from"})
+    until = ma.fields.AwareDateTime(load_default=None, metadata={"description": "Complaints filed before"})
+
+
+class ReportExportArgs(ReportPeriodArgs):
+    format = ma.fields.String(load_default="csv", validate=ma.validate.OneOf(["csv", "xlsx"]))
+
+
+class ComplaintGroupSchema(ma.Schema):
+    key = ma.fields.Raw(allow_none=True, metadata={"description": "District id, supplier id or category"})
+    district_name = Text()
+    supplier_name = Text(allow_none=True)
+    filed = ma.fields.Integer(required=True)
+    decided = ma.fields.Integer(required=True)
+    upheld = ma.fields.Integer(required=True)
+    dismissed = ma.fields.Integer(required=True)
+    overdue = ma.fields.Integer(required=True)
+    avg_hours_to_decision = ma.fields.Float(allow_none=True)
+
+
+class SupervisionReportSchema(ma.Schema):
+    complaints_by_district = ma.fields.List(ma.fields.Nested(ComplaintGroupSchema), required=True)
+    complaints_by_supplier = ma.fields.List(ma.fields.Nested(ComplaintGroupSchema), required=True)
+    complaints_by_category = ma.fields.List(ma.fields.Nested(ComplaintGroupSchema), required=True)
+    overdue_complaints = ma.fields.List(ma.fields.Dict(), required=True)
+    sanctions = ma.fields.List(ma.fields.Dict(), required=True)
+    open_price_flags = ma.fields.List(ma.fields.Dict(), required=True)
+    failed_inspections = ma.fields.List(ma.fields.Dict(), required=True)
