@@ -162,7 +162,7 @@ def set_reference_price(
         raise InvalidInput("Unknown category.", fields={"category_id": ["Unknown."]})
     if data["valid_until"] <= data["valid_from"]:
         raise InvalidInput("The period ends before it starts.", fields={"valid_until": ["Before valid_from."]})
-    ref = ReferencePrice(**data, set_by_id=actor.user_id, created_at=now)
+    ref = ReferencePrice(**{**data, "unit": PriceUnit(data["unit"])}, set_by_id=actor.user_id, created_at=now)
     session.add(ref)
     session.flush()
     if ref.valid_from <= now < ref.valid_until:
