@@ -18,6 +18,7 @@ from shop.auth.models import Role
 from shop.catalog.models import Category, Product
 from shop.errors import Conflict, Forbidden, InvalidInput, NotFound
 from shop.inventory.models import Location
+from shop.inventory.service import scope_clause as operated_locations
 from shop.orders.models import Order
 from shop.paging import paginate
 from shop.supervision import complaints
@@ -128,20 +129,11 @@ def _can_answer(session: Session, actor: Actor, request: AfterSalesRequest) -> b
 def _scope(session: Session, actor: Actor) -> sa.ColumnElement[bool] | None:
     if actor.is_admin:
         return None
-    operated = actor.scopes(Role.HALL_OPERATOR)
-    locations = [loc.id for loc in session.scalars(sa.select(Location)) if loc.within(operated)] if operated else []
     return sa.or_(
         AfterSalesRequest.buyer_id == actor.user_id,
         AfterSalesRequest.supplier_id.in_(actor.scopes(Role.SUPPLIER_MEMBER)),
-        AfterSalesRequest.location_id.in_(locations),
+        AfterSalesRequest.location_id.in_(sa.select(Location.id).where(operated_locations(actor))),
     )
-
-
-def effective_status(request: AfterSalesRequest, now: datetime) -> str:
-    """A request nobody answered is accepted from the instant of its deadline."""
-    if request.status == S.REQUESTED and now >= request.answer_by:
-        return S.ACCEPTED.value
-    return request.status.value
 
 
 def _accept(session: Session, request: AfterSalesRequest, *, actor_id: int | None, reason: str | None, at, runner):
