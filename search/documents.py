@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, aliased
 from search import text
 from shop.catalog.models import Brand, Category, Product, ProductLabel, Sku
 from shop.certification.models import Certification, CertStatus
-from shop.inventory.models import BatchLevel, Location, LocationKind, Movement, MovementKind
+from shop.inventory.models import BatchLevel, Location, LocationKind, Movement, MovementKind, not_frozen
 from shop.orders.models import Order, OrderLine
 from shop.reference.models import District, Township
 from shop.suppliers.models import Supplier
@@ -97,6 +97,7 @@ def _stock(session: Session, product_ids: list[int]) -> dict[int, dict]:
             Sku.product_id.in_(product_ids),
             Sku.is_active,
             levels.c.on_hand > levels.c.reserved,
+            not_frozen(levels.c.batch_id),
             Location.is_active,
             Location.kind != LocationKind.CENTRE,
         )

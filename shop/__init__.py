@@ -80,6 +80,7 @@ def _register_blueprints(api: ShopApi) -> None:
     from shop.procurement.api import blp as procurement_blp
     from shop.promotions.api import blp as promotions_blp
     from shop.reference.api import blp as reference_blp
+    from shop.supervision.api import blp as supervision_blp
     from shop.suppliers.api import blp as suppliers_blp
 
     for blp in (
@@ -97,6 +98,7 @@ def _register_blueprints(api: ShopApi) -> None:
         search_blp,
         procurement_blp,
         payments_blp,
+        supervision_blp,
     ):
         api.register_blueprint(blp)
     counter_api.register(api)

@@ -24,6 +24,10 @@ def _int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _list(name: str, default: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
 def _float(name: str, default: float) -> float:
     value = os.environ.get(name)
     return float(value) if value not in (None, "") else default
@@ -51,6 +55,23 @@ def from_env() -> dict:
         # Per client address; guessing codes and flooding sign-ups or the webhook end in 429.
         "REGISTER_RATE_LIMIT": os.environ.get("REGISTER_RATE_LIMIT", "10 per hour"),
         "PICKUP_RATE_LIMIT": os.environ.get("PICKUP_RATE_LIMIT", "30 per minute"),
+        # anonymous reports (举报): no account, so per address and slow
+        "REPORT_RATE_LIMIT": os.environ.get("REPORT_RATE_LIMIT", "5 per hour"),
+        # Supervision: after-sales windows (fresh produce: hours, by category slug) and answer time;
+        # complaint deadlines per state; price flags above the reference or after a sharp rise.
+        "AFTER_SALES_WINDOW_DAYS": _int("AFTER_SALES_WINDOW_DAYS", 7),
+        "AFTER_SALES_FRESH_WINDOW_HOURS": _int("AFTER_SALES_FRESH_WINDOW_HOURS", 48),
+        "AFTER_SALES_FRESH_CATEGORIES": os.environ.get("AFTER_SALES_FRESH_CATEGORIES", "fresh-fruit,vegetables").split(
+            ","
+        ),
+        "AFTER_SALES_ANSWER_HOURS": _int("AFTER_SALES_ANSWER_HOURS", 48),
+        "COMPLAINT_ACCEPT_HOURS": _int("COMPLAINT_ACCEPT_HOURS", 72),
+        "COMPLAINT_SUPPLIER_HOURS": _int("COMPLAINT_SUPPLIER_HOURS", 120),
+        "COMPLAINT_DECIDE_HOURS": _int("COMPLAINT_DECIDE_HOURS", 15 * 24),
+        "COMPLAINT_CLOSE_HOURS": _int("COMPLAINT_CLOSE_HOURS", 7 * 24),
+        "PRICE_ABOVE_REFERENCE_BP": _int("PRICE_ABOVE_REFERENCE_BP", 3000),
+        "PRICE_RISE_BP": _int("PRICE_RISE_BP", 2000),
+        "PRICE_RISE_DAYS": _int("PRICE_RISE_DAYS", 7),
         "VOUCHER_RATE_LIMIT": os.environ.get("VOUCHER_RATE_LIMIT", "30 per minute"),
         "WEBHOOK_RATE_LIMIT": os.environ.get("WEBHOOK_RATE_LIMIT", "600 per minute"),
         # Wrong pick-up codes before the order's code is locked (the buyer then asks for a new one).

@@ -14,6 +14,13 @@ from payments.stripe_gateway import StripeSettings
 from shop.orders import service as orders
 from shop.procurement import bulk_orders, voucher_gateway
 from shop.promotions.quoting import PointsSettings
+from shop.supervision import after_sales, complaints, prices
+
+
+@dataclass(frozen=True)
+class SupervisionSettings:
+    after_sales: after_sales.AfterSalesSettings  # with the complaints' deadlines
+    price_rules: prices.PriceRules
 
 
 @dataclass(frozen=True)
@@ -22,6 +29,7 @@ class Settings:
     orders: orders.OrderSettings
     procurement: bulk_orders.ProcurementSettings
     payments: Payments
+    supervision: SupervisionSettings
 
     @property
     def voucher_secret(self) -> str:
@@ -49,6 +57,25 @@ def build(cfg) -> Settings:
         ),
         procurement=procurement,
         payments=registry,
+        supervision=SupervisionSettings(
+            after_sales=after_sales.AfterSalesSettings(
+                window_days=cfg["AFTER_SALES_WINDOW_DAYS"],
+                fresh_window_hours=cfg["AFTER_SALES_FRESH_WINDOW_HOURS"],
+                fresh_category_slugs=tuple(cfg["AFTER_SALES_FRESH_CATEGORIES"]),
+                answer_hours=cfg["AFTER_SALES_ANSWER_HOURS"],
+                complaints=complaints.ComplaintSettings(
+                    accept_hours=cfg["COMPLAINT_ACCEPT_HOURS"],
+                    supplier_hours=cfg["COMPLAINT_SUPPLIER_HOURS"],
+                    decide_hours=cfg["COMPLAINT_DECIDE_HOURS"],
+                    close_hours=cfg["COMPLAINT_CLOSE_HOURS"],
+                ),
+            ),
+            price_rules=prices.PriceRules(
+                above_reference_bp=cfg["PRICE_ABOVE_REFERENCE_BP"],
+                rise_bp=cfg["PRICE_RISE_BP"],
+                rise_days=cfg["PRICE_RISE_DAYS"],
+            ),
+        ),
     )
 
 

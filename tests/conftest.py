@@ -3,6 +3,7 @@ built with `alembic upgrade head`; each test runs in a transaction rolled back a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from flask_smorest.spec.plugins import FlaskPlugin
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from shop import create_app, migrate
+from shop import create_app, migrate, settings
 from shop.db import make_engine, make_sessionmaker, normalise_url
 from tests import factories
 
@@ -226,3 +227,17 @@ def error_codes_are_declared():
     undeclared = _UNDECLARED[start:]
     del _UNDECLARED[start:]
     assert not undeclared, "undeclared error codes:\n" + "\n".join(undeclared)
+
+
+@contextlib.contextmanager
+def configured(app, **values):
+    """Change some settings of an app for a block (the app builds its settings and gateways once, at
+    start-up: they are built again here, and after)."""
+    before = {name: app.config.get(name) for name in values}
+    app.config.update(values)
+    settings.install(app)
+    try:
+        yield app
+    finally:
+        app.config.update(before)
+        settings.install(app)

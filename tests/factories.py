@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_jwt_extended import create_access_token
@@ -20,6 +20,8 @@ from shop.certification.models import Certification
 from shop.inventory import devices
 from shop.inventory import service as inventory
 from shop.inventory.models import Location, LocationKind, StockLevel, china_today
+from shop.supervision import service as supervision
+from shop.supervision.gates import is_eligible
 from shop.suppliers import service as suppliers
 from shop.suppliers.models import Supplier
 from shop.suppliers.uscc import check_character
@@ -141,6 +143,18 @@ class Factory:
             },
         )
 
+    def make_eligible(self, district_id: int, *, since: datetime) -> None:
+        """Outside the poverty-alleviated districts, make the whole district eligible by an act (as an
+        admin would), so a test can certify a product of, say, 渝中."""
+        if is_eligible(self.session, district_id, None, "", since):
+            return
+        supervision.add_eligible_place(
+            self.session,
+            self.admin,
+            data={"district_id": district_id, "act": "Test act", "eligible_from": since - timedelta(days=365)},
+            now=clock.now(),
+        )
+
     def certifier(self, district_id: int) -> User:
         return self.user((Role.CERTIFIER, district_id))
 
@@ -156,6 +170,7 @@ class Factory:
         that it is in force now)."""
         product = product or self.product()
         published_at = published_at or clock.now() - timedelta(days=objection_days + 1)
+        self.make_eligible(product.origin_district_id, since=published_at - timedelta(days=1))
         cert = self.application(product, at=published_at - timedelta(hours=2))
         certifier = self.actor(self.certifier(product.origin_district_id))
         certification.approve_certification(self.session, certifier, cert.id, now=published_at - timedelta(hours=1))
@@ -254,3 +269,8 @@ def level(session, location, sku) -> tuple[int, int]:
         .execution_options(populate_existing=True)
     ).one()
     return tuple(row)
+
+
+def stamp(moment) -> str:
+    """A moment as the API writes it: RFC 3339 in UTC, to the second."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

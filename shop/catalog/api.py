@@ -102,7 +102,7 @@ def create_product(args):
 @blp.route("/products/<int:product_id>", methods=["PATCH"])
 @blp.arguments(ProductUpdateArgs)
 @blp.response(200, ProductSchema)
-@documented_errors(403, 404)
+@documented_errors(403, 404, 409)
 @login_required
 def update_product(args, product_id):
     """Supplier members: change their own product."""

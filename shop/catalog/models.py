@@ -85,6 +85,15 @@ class ProductLabel(Base):
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("products.id", ondelete="CASCADE"))
     kind: Mapped[LabelKind] = mapped_column(enum_column(LabelKind, "label_kind"))
     certificate_no: Mapped[str] = mapped_column(sa.String(64))
+    # The label's certificate as a document (URL + sha256), checked by the district certifier at review.
+    evidence_url: Mapped[str | None] = mapped_column(sa.String(1000))
+    evidence_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    verified_at: Mapped[datetime | None]
+    verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    @property
+    def verified(self) -> bool:
+        return self.verified_at is not None
 
 
 class Sku(Base):

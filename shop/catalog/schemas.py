@@ -47,6 +47,19 @@ class BrandQueryArgs(ma.Schema):
 class LabelSchema(ma.Schema):
     kind = ma.fields.Enum(LabelKind, by_value=True, required=True)
     certificate_no = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=64))
+    evidence_url = ma.fields.Url(
+        load_default=None,
+        allow_none=True,
+        schemes={"http", "https"},
+        validate=ma.validate.Length(max=1000),
+        metadata={"description": "The label's certificate document"},
+    )
+    evidence_sha256 = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ma.validate.Regexp(r"^[0-9a-fA-F]{64}$", error="Not a sha256 hex digest."),
+    )
+    verified = ma.fields.Boolean(dump_only=True, metadata={"description": "Evidence checked by the district certifier"})
 
 
 class SkuArgs(ma.Schema):

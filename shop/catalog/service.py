@@ -18,6 +18,8 @@ from shop.errors import Forbidden, InvalidInput, NotFound
 from shop.paging import paginate
 from shop.reference.models import District, Township
 from shop.reference.service import check_origin
+from shop.supervision.gates import refuse_locked_changes
+from shop.supervision.prices import record_price
 from shop.suppliers.service import get_supplier, require_member
 
 PRODUCT_FIELDS = (
@@ -123,7 +125,28 @@ def _apply_labels(product: Product, labels: list[dict]) -> None:
     kinds = [label["kind"] for label in labels]
     if len(kinds) != len(set(kinds)):
         raise InvalidInput("Each label kind at most once.", fields={"labels": ["Duplicate label kind."]})
-    product.labels = [ProductLabel(kind=label["kind"], certificate_no=label["certificate_no"]) for label in labels]
+
+    def same(old: ProductLabel, new: dict) -> bool:
+        return (old.kind, old.certificate_no, old.evidence_url, old.evidence_sha256) == (
+            new["kind"],
+            new["certificate_no"],
+            new.get("evidence_url"),
+            (new.get("evidence_sha256") or "").lower() or None,
+        )
+
+    # A label given again unchanged keeps its row, and so its verification.
+    kept = {old.kind: old for old in product.labels}
+    product.labels = [
+        kept[label["kind"]]
+        if label["kind"] in kept and same(kept[label["kind"]], label)
+        else ProductLabel(
+            kind=label["kind"],
+            certificate_no=label["certificate_no"],
+            evidence_url=label.get("evidence_url"),
+            evidence_sha256=(label.get("evidence_sha256") or "").lower() or None,
+        )
+        for label in labels
+    ]
 
 
 def create_product(session: Session, actor: Actor, *, supplier_id: int, data: dict) -> Product:
@@ -151,6 +174,7 @@ def _own_product(session: Session, actor: Actor, product_id: int) -> Product:
 
 def update_product(session: Session, actor: Actor, product_id: int, *, data: dict) -> Product:
     product = _own_product(session, actor, product_id)
+    refuse_locked_changes(session, product, data, clock.now())
     _check_refs(session, data, product.supplier_id)
     if "origin_district_id" in data or "origin_township_id" in data:
         check_origin(
@@ -174,6 +198,7 @@ def add_sku(session: Session, actor: Actor, product_id: int, *, data: dict) -> S
     sku = Sku(product_id=product_id, **data)
     session.add(sku)
     session.flush()
+    record_price(session, sku, None, actor_id=actor.user_id, now=clock.now())
     return sku
 
 
@@ -182,10 +207,12 @@ def update_sku(session: Session, actor: Actor, sku_id: int, *, data: dict) -> Sk
     if sku is None:
         raise NotFound("No such SKU.")
     _own_product(session, actor, sku.product_id)
+    old_price = sku.price_fen
     for key in ("name", "price_fen", "unit", "net_weight_g", "is_active"):
         if key in data:
             setattr(sku, key, data[key])
     session.flush()
+    record_price(session, sku, old_price, actor_id=actor.user_id, now=clock.now())
     return sku
 
 

@@ -24,13 +24,15 @@ class CertStatus(enum.StrEnum):
     OBJECTED = "objected"
     WITHDRAWN = "withdrawn"  # an objection was upheld
     REVOKED = "revoked"
+    SUSPENDED = "suspended"  # a sanction: not in force until lifted (back to published)
 
 
 TRANSITIONS: dict[CertStatus, set[CertStatus]] = {
     CertStatus.PENDING: {CertStatus.APPROVED, CertStatus.REJECTED},
     CertStatus.APPROVED: {CertStatus.PUBLISHED, CertStatus.REVOKED},
-    CertStatus.PUBLISHED: {CertStatus.OBJECTED, CertStatus.REVOKED},
+    CertStatus.PUBLISHED: {CertStatus.OBJECTED, CertStatus.REVOKED, CertStatus.SUSPENDED},
     CertStatus.OBJECTED: {CertStatus.PUBLISHED, CertStatus.WITHDRAWN, CertStatus.REVOKED},
+    CertStatus.SUSPENDED: {CertStatus.PUBLISHED, CertStatus.REVOKED},
     CertStatus.REJECTED: set(),
     CertStatus.WITHDRAWN: set(),
     CertStatus.REVOKED: set(),

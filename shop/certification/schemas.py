@@ -59,7 +59,7 @@ class CertificationSchema(ma.Schema):
         required=True,
         metadata={
             "description": "pending, approved, rejected, in_objection_window, in_force, expired, objected, "
-            "withdrawn or revoked, at the time of the response"
+            "withdrawn, revoked or suspended, at the time of the response"
         },
     )
     certificate_no = ma.fields.String(allow_none=True)

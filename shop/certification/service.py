@@ -30,9 +30,10 @@ from shop.certification.models import (
 )
 from shop.errors import Forbidden, NotFound
 from shop.paging import paginate
+from shop.supervision.gates import require_eligible, require_not_blacklisted
 
 # Stored states in which a product's certification is still being decided or may be in force.
-LIVE = (CertStatus.PENDING, CertStatus.APPROVED, CertStatus.PUBLISHED, CertStatus.OBJECTED)
+LIVE = (CertStatus.PENDING, CertStatus.APPROVED, CertStatus.PUBLISHED, CertStatus.OBJECTED, CertStatus.SUSPENDED)
 
 
 def _can_view(actor: Actor, cert: Certification) -> bool:
@@ -87,6 +88,7 @@ def apply_for_certification(session: Session, actor: Actor, *, data: dict, now: 
     product = session.get(Product, data["product_id"])
     if product is None or not (actor.is_admin or actor.has(Role.SUPPLIER_MEMBER, product.supplier_id)):
         raise NotFound("No such product among yours.")
+    require_not_blacklisted(session, product.supplier_id, now)
     # Serialise applications for one product so two parallel ones cannot both pass the check below.
     session.execute(sa.select(Product.id).where(Product.id == product.id).with_for_update())
     live = session.scalars(
@@ -134,6 +136,7 @@ def renew_certification(session: Session, actor: Actor, cert_id: int, *, data: d
             "Only a certification that has not expired can be renewed.",
             status=old.effective_status(now),
         )
+    require_not_blacklisted(session, old.supplier_id, now)
     session.execute(sa.select(Product.id).where(Product.id == old.product_id).with_for_update())
     open_renewal = session.scalar(
         sa.select(Certification.id).where(
@@ -151,6 +154,7 @@ def approve_certification(
 ) -> Certification:
     cert = get_certification(session, actor, cert_id, for_update=True)
     _require_certifier(actor, cert)
+    require_eligible(session, cert.district_id, cert.township_id, cert.production_base, now)
     cert.transition(CertStatus.APPROVED, actor_id=actor.user_id, at=now, reason=reason)
     cert.decision_reason = reason
     cert.certificate_no = f"CQXF-{cert.district_id}-{now.year}-{cert.id:06d}"

@@ -100,11 +100,18 @@ class Batch(Base):
     produced_on: Mapped[date] = mapped_column(sa.Date)  # harvest or production date
     best_before: Mapped[date] = mapped_column(sa.Date)
     created_at: Mapped[datetime] = mapped_column(default=utcnow_column_default)
+    # Set when the batch failed a spot check: unsellable everywhere, out of picking and availability.
+    frozen_at: Mapped[datetime | None]
 
     sku: Mapped[Sku] = relationship()
 
     def expired(self, now: datetime) -> bool:
         return self.best_before < china_today(now)
+
+
+def not_frozen(batch_id_column) -> sa.ColumnElement[bool]:
+    """The batch in `batch_id_column` may be sold: it has not been frozen by a failed spot check."""
+    return batch_id_column.not_in(sa.select(Batch.id).where(Batch.frozen_at.is_not(None)))
 
 
 class StockLevel(Base):

@@ -569,6 +569,14 @@ class TraceCertificationSchema(ma.Schema):
     in_force = ma.fields.Boolean(required=True)
 
 
+class TraceInspectionSchema(ma.Schema):
+    id = Int(required=True)
+    result = ma.fields.String(required=True, metadata={"example": "failed"})
+    scope = ma.fields.String(required=True, metadata={"description": "batch or product"})
+    inspected_at = Timestamp(required=True)
+    report_url = ma.fields.String(required=True)
+
+
 class TraceSchema(ma.Schema):
     trace_code = ma.fields.String(required=True)
     produced_on = ma.fields.Date(required=True, metadata={"description": "Harvest or production date"})
@@ -580,6 +588,12 @@ class TraceSchema(ma.Schema):
     origin_district = ma.fields.Nested(DistrictSchema, required=True)
     origin_township = ma.fields.Nested(TownshipSchema, allow_none=True)
     labels = ma.fields.List(ma.fields.Nested(LabelSchema), required=True)
+    frozen = ma.fields.Boolean(required=True, metadata={"description": "Failed a spot check: not sold anywhere"})
+    inspections = ma.fields.List(
+        ma.fields.Nested(TraceInspectionSchema),
+        required=True,
+        metadata={"description": "Spot checks of this batch or of its product, newest first"},
+    )
     certification = ma.fields.Nested(
         TraceCertificationSchema,
         allow_none=True,

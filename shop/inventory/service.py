@@ -53,9 +53,11 @@ from shop.inventory.models import (
     TransferLine,
     TransferStatus,
     china_today,
+    not_frozen,
 )
 from shop.paging import paginate
 from shop.reference.models import District
+from shop.supervision.inspections_query import inspections_of_batch
 
 LOCATION_FIELDS = ("name", "address", "host_institution", "opening_hours", "is_active", "district_id")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -195,7 +197,12 @@ def _sellable(today: date) -> sa.ScalarSelect:
     b = BATCH_LEVELS
     return (
         sa.select(sa.func.coalesce(sa.func.sum(b.c.on_hand - b.c.reserved), 0))
-        .where(b.c.location_id == LEVELS.c.location_id, b.c.sku_id == LEVELS.c.sku_id, b.c.best_before >= today)
+        .where(
+            b.c.location_id == LEVELS.c.location_id,
+            b.c.sku_id == LEVELS.c.sku_id,
+            b.c.best_before >= today,
+            not_frozen(b.c.batch_id),
+        )
         .scalar_subquery()
     )
 
@@ -1003,7 +1010,13 @@ def product_availability(
     stocked = (
         sa.select(b.c.location_id, b.c.sku_id, sa.func.sum(b.c.on_hand - b.c.reserved).label("available"))
         .join(Sku, Sku.id == b.c.sku_id)
-        .where(Sku.product_id == product_id, Sku.is_active, b.c.best_before >= today, b.c.on_hand > b.c.reserved)
+        .where(
+            Sku.product_id == product_id,
+            Sku.is_active,
+            b.c.best_before >= today,
+            b.c.on_hand > b.c.reserved,
+            not_frozen(b.c.batch_id),
+        )
         .group_by(b.c.location_id, b.c.sku_id)
     )
     holding = sa.select(stocked.subquery().c.location_id)
@@ -1065,6 +1078,8 @@ def trace_batch(session: Session, trace_code: str, now: datetime) -> dict:
         "origin_district": product.origin_district,
         "origin_township": product.origin_township,
         "labels": product.labels,
+        "frozen": batch.frozen_at is not None,
+        "inspections": inspections_of_batch(session, batch),
         "certification": None
         if cert is None
         else {

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import contextlib
 import urllib.error
 import urllib.request
 import uuid
@@ -10,13 +9,17 @@ import pytest
 import sqlalchemy as sa
 from flask_jwt_extended import create_access_token
 
-from shop import create_app, migrate, settings
+from shop import create_app, migrate
 from shop.auth.models import Role
 from shop.db import make_engine, normalise_url, transaction
 from shop.inventory.models import StockLevel
 from shop.points import service as points
 from shop.points.models import PointsKind
-from tests.conftest import TEST_CONFIG, reset_database
+from tests.conftest import (
+    TEST_CONFIG,
+    configured,
+    reset_database,
+)
 from tests.factories import Factory
 from tests.orders.conftest import shop  # noqa: F401  (the buyer, hall, counter and SKU of order tests)
 from tests.payments.stripe_peer import SECRET_KEY, WEBHOOK_PATH, WEBHOOK_SECRET, LiveServer, LocalStripe, Relay
@@ -32,20 +35,6 @@ def stripe_config(api_base: str) -> dict:
         "STRIPE_MAX_NETWORK_RETRIES": 0,
         "STRIPE_TIMEOUT_SECONDS": 2.0,
     }
-
-
-@contextlib.contextmanager
-def configured(app, **values):
-    """Change some settings of an app for a block (the app builds its settings and gateways once, at
-    start-up: they are built again here, and after)."""
-    before = {name: app.config.get(name) for name in values}
-    app.config.update(values)
-    settings.install(app)
-    try:
-        yield app
-    finally:
-        app.config.update(before)
-        settings.install(app)
 
 
 @pytest.fixture(scope="session")
