@@ -19,9 +19,11 @@ import importlib
 import inspect
 import pathlib
 import pkgutil
+import threading
 from collections.abc import Callable, Iterable
 
 from apispec import BasePlugin
+from werkzeug.routing import IntegerConverter
 
 from shop.auth.errors import AuthCode
 from shop.errors import DomainError, ErrorCode
@@ -89,11 +91,15 @@ def _callable_body(obj: object) -> Callable | None:
     return obj if inspect.isfunction(obj) and _ours(obj) else None
 
 
+_PARSING = threading.Lock()
+
+
 @functools.cache
 def _functions_in_file(filename: str) -> dict[int, ast.FunctionDef | ast.AsyncFunctionDef]:
     """The file's function definitions by the first line of their code object (decorators included)."""
     try:
-        tree = ast.parse(pathlib.Path(filename).read_text(encoding="utf-8"))
+        with _PARSING:  # CPython 3.11's parser is not safe in parallel threads (the spec is made lazily)
+            tree = ast.parse(pathlib.Path(filename).read_text(encoding="utf-8"))
     except (OSError, SyntaxError):
         return {}
     index: dict[int, ast.FunctionDef | ast.AsyncFunctionDef] = {}
@@ -353,6 +359,11 @@ class ErrorCodesPlugin(BasePlugin):
         if rule is None or not operations:
             return
         view = self.app.view_functions[rule.endpoint]
+        if any(not isinstance(converter, IntegerConverter) for converter in rule._converters.values()):
+            # a text in the path may carry a control character: the request rules answer 422
+            for operation in operations.values():
+                if isinstance(operation, dict):
+                    operation.setdefault("responses", {}).setdefault("422", error_response_doc(422, {"invalid_input"}))
         self.pending.extend((operation, view) for operation in operations.values() if isinstance(operation, dict))
 
     def declare_pending(self) -> None:

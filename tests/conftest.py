@@ -26,6 +26,7 @@ TEST_CONFIG = {
     "LOGIN_RATE_LIMIT": "100000 per minute",
     "REGISTER_RATE_LIMIT": "100000 per minute",
     "PICKUP_RATE_LIMIT": "100000 per minute",
+    "REPORT_RATE_LIMIT": "100000 per minute",
     "VOUCHER_RATE_LIMIT": "100000 per minute",
     "WEBHOOK_RATE_LIMIT": "100000 per minute",
     "JWT_SECRET_KEY": "test-secret-key-that-is-long-enough-for-hs256",

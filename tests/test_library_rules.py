@@ -4,7 +4,7 @@ import ast
 import pathlib
 
 TESTS = pathlib.Path(__file__).parent
-SHARED = {"factories", "conftest", "stripe_peer", "readme_tour"}  # modules meant to be imported by tests
+SHARED = {"factories", "conftest", "stripe_peer", "readme_tour", "worker_jobs"}  # modules meant to be imported by tests
 
 
 def _imports(path: pathlib.Path):

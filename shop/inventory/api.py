@@ -340,7 +340,7 @@ def availability(query, paging, product_id):
 
 @public_blp.route("/trace/<string:code>", methods=["GET"])
 @public_blp.response(200, TraceSchema)
-@documented_errors(404, 422)  # 422: a control character in the code
+@documented_errors(404)
 def trace(code):
     """What the trace code on a package tells: producer, origin, harvest date, best-before and the
     product's certification."""

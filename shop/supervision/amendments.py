@@ -13,9 +13,10 @@ from shop.auth.models import Role
 from shop.catalog.models import LabelKind, Product, ProductKind, ProductLabel
 from shop.certification.models import Certification, CertStatus
 from shop.errors import Forbidden, InvalidInput, NotFound
+from shop.inventory.errors import NotInForce
 from shop.paging import paginate
 from shop.reference.service import check_origin
-from shop.supervision.errors import AmendmentPending, LabelWithoutEvidence, NotCertified
+from shop.supervision.errors import AmendmentPending, LabelWithoutEvidence
 from shop.supervision.gates import require_eligible
 from shop.supervision.models import Amendment, AmendmentStatus
 from shop.supervision.service import is_supervisor
@@ -70,7 +71,7 @@ def request_amendment(session: Session, actor: Actor, product_id: int, *, data: 
         raise NotFound("No such product among yours.")
     cert = _standing_certification(session, product.id, now)
     if cert is None:
-        raise NotCertified("The product has no standing certification: edit it directly.")
+        raise NotInForce("The product has no standing certification: edit it directly.")
     pending = session.scalar(
         sa.select(Amendment.id).where(Amendment.product_id == product.id, Amendment.status == AmendmentStatus.PENDING)
     )

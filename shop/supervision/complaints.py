@@ -16,10 +16,11 @@ from shop.auth.models import Role
 from shop.catalog.models import Product
 from shop.certification.models import Certification, CertStatus
 from shop.errors import Forbidden, InvalidInput, NotFound
+from shop.inventory.errors import NotInForce
 from shop.inventory.models import Location
 from shop.orders.models import Order
 from shop.paging import paginate
-from shop.supervision.errors import ComplaintClosed, NoOrder, NoSupplier, NotCertified
+from shop.supervision.errors import ComplaintClosed, NoOrder, NoSupplier
 from shop.supervision.models import (
     Author,
     Complaint,
@@ -322,7 +323,7 @@ def decide_complaint(
         if sanction in (SanctionKind.SUSPENSION, SanctionKind.REVOCATION):
             cert = _standing_certification(session, complaint.product_id)
             if cert is None:
-                raise NotCertified("The product has no certification in force to act on.")
+                raise NotInForce("The product has no certification in force to act on.")
         impose_sanction(
             session,
             actor,

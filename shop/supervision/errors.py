@@ -11,14 +11,12 @@ class SupervisionCode(StrEnum):
     AFTER_SALES_DEADLINE_PASSED = "after_sales_deadline_passed"
     AFTER_SALES_EXCEEDS_QUANTITY = "after_sales_exceeds_quantity"
     AFTER_SALES_WINDOW_CLOSED = "after_sales_window_closed"
-    ALREADY_EXPIRED = "already_expired"
     AMENDMENT_PENDING = "amendment_pending"
     CERTIFIED_FACT_LOCKED = "certified_fact_locked"
     COMPLAINT_CLOSED = "complaint_closed"
     LABEL_WITHOUT_EVIDENCE = "label_without_evidence"
     NO_ORDER = "no_order"
     NO_SUPPLIER = "no_supplier"
-    NOT_CERTIFIED = "not_certified"
     NOT_LIFTABLE = "not_liftable"
     ORDER_NOT_COMPLETED = "order_not_completed"
     ORIGIN_NOT_ELIGIBLE = "origin_not_eligible"
@@ -38,11 +36,6 @@ class AfterSalesExceedsQuantity(Conflict):
 class AfterSalesWindowClosed(Conflict):
     code = SupervisionCode.AFTER_SALES_WINDOW_CLOSED
     message = "After sales window closed."
-
-
-class AlreadyExpired(Conflict):
-    code = SupervisionCode.ALREADY_EXPIRED
-    message = "Already expired."
 
 
 class AmendmentPending(Conflict):
@@ -73,11 +66,6 @@ class NoOrder(Conflict):
 class NoSupplier(Conflict):
     code = SupervisionCode.NO_SUPPLIER
     message = "No supplier."
-
-
-class NotCertified(Conflict):
-    code = SupervisionCode.NOT_CERTIFIED
-    message = "Not certified."
 
 
 class NotLiftable(Conflict):

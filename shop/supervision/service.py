@@ -9,11 +9,12 @@ from sqlalchemy.orm import Session
 
 from shop.auth.actor import Actor
 from shop.auth.models import Role
+from shop.certification.errors import AlreadyExpired
 from shop.certification.models import Certification, CertStatus
 from shop.errors import Forbidden, InvalidInput, NotFound
 from shop.paging import paginate
 from shop.reference.service import check_origin
-from shop.supervision.errors import AlreadyExpired, NotLiftable
+from shop.supervision.errors import NotLiftable
 from shop.supervision.gates import eligible_clause
 from shop.supervision.models import Complaint, EligiblePlace, Outcome, Sanction, SanctionKind, SanctionStatus
 from shop.suppliers.models import Supplier

@@ -20,6 +20,7 @@ from shop import create_app, migrate
 from shop.config import ROOT
 from shop.jobs.registry import JOBS, load
 from tests.conftest import TEST_CONFIG
+from tests.orders.conftest import checkout
 
 REDIS_URL = os.environ.get("SHOP_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 AMQP_URL = os.environ.get("SHOP_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
@@ -204,3 +205,16 @@ def shared(database_url, tmp_path_factory):
 
 def all_jobs_off_but(*names: str) -> str:
     return ",".join(f"{name}={0 if name not in names else 1}" for name in JOBS if JOBS[name].period or name in names)
+
+
+def place_order(app, counter_id, sku_id, headers) -> int:
+    client = app.test_client()
+    response = client.post(
+        "/api/v1/cart/lines",
+        headers=headers,
+        json={"sku_id": sku_id, "quantity": 1, "fulfilment": "pickup", "location_id": counter_id},
+    )
+    assert response.status_code == 201, response.json
+    order = checkout(client, headers)
+    assert order.status_code == 201, order.json
+    return order.json["id"]

@@ -71,7 +71,7 @@ def test_the_request_id_travels_with_the_job(redis_app):
 def test_checkout_enqueues_the_order_expiry_at_its_deadline(redis_app, session):
     app, client, queue = redis_app
     from tests.factories import Factory
-    from tests.jobs.test_worker import place_order
+    from tests.jobs.conftest import place_order
 
     app.extensions["shop"]["sessionmaker"] = sa.orm.sessionmaker(
         bind=session.connection(), join_transaction_mode="create_savepoint", expire_on_commit=False

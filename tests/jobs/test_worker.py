@@ -17,9 +17,8 @@ from shop.points import service as points
 from shop.points.models import PointsKind
 from shop.procurement.models import Voucher
 from tests.factories import Factory
-from tests.jobs.conftest import all_jobs_off_but, broker_url, wait_for
+from tests.jobs.conftest import all_jobs_off_but, broker_url, place_order, wait_for
 from tests.jobs.worker_jobs import read_lines
-from tests.orders.test_orders import checkout
 
 
 def scalar(app, stmt):
@@ -39,19 +38,6 @@ def build_shop(app):
         points.post(session, buyer.id, 10_000, PointsKind.ADJUST, note="test")
         session.commit()
         return counter.id, sku.id, make.headers(buyer)
-
-
-def place_order(app, counter_id, sku_id, headers) -> int:
-    client = app.test_client()
-    response = client.post(
-        "/api/v1/cart/lines",
-        headers=headers,
-        json={"sku_id": sku_id, "quantity": 1, "fulfilment": "pickup", "location_id": counter_id},
-    )
-    assert response.status_code == 201, response.json
-    order = checkout(client, headers)
-    assert order.status_code == 201, order.json
-    return order.json["id"]
 
 
 def reserved(app, counter_id, sku_id) -> tuple[int, int]:
@@ -95,8 +81,7 @@ def test_the_outbox_drains_through_a_worker_on_rabbitmq(stack):
 
 
 def test_a_voucher_expires_through_the_worker(shared):
-    from tests.procurement.conftest import Org, make_org
-    from tests.procurement.test_vouchers import voucher_order
+    from tests.procurement.conftest import Org, make_org, voucher_order
 
     redis = broker_url("redis")
     app = shared.app(redis)
