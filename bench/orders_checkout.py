@@ -26,7 +26,7 @@ from shop.catalog.models import Product
 from shop.db import make_engine, make_sessionmaker, transaction
 from shop.errors import DomainError
 from shop.inventory.ledger import check_balances
-from shop.orders import cart
+from shop.orders import cart, checkout
 from shop.orders import service as orders
 from shop.orders.models import Fulfilment
 from shop.promotions import quoting
@@ -78,7 +78,7 @@ def _client(job: tuple) -> tuple[int, int]:
                             "rush_sale_id": None,
                         },
                     )
-                    orders.checkout(
+                    checkout.checkout(
                         session,
                         actor,
                         line_ids=None,
