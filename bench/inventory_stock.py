@@ -25,11 +25,12 @@ from shop import clock, migrate
 from shop.auth import service as auth_service
 from shop.auth.models import Role
 from shop.catalog import service as catalog
-from shop.db import make_engine, make_sessionmaker, normalise_url, transaction
+from shop.db import make_engine, normalise_url, transaction
 from shop.errors import DomainError
 from shop.inventory import service as inventory
 from shop.inventory.ledger import check_balances
 from shop.inventory.models import LocationKind, china_today
+from shop.sessions import make_sessionmaker
 from shop.suppliers import service as suppliers
 from shop.suppliers.uscc import check_character
 

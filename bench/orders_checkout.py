@@ -23,7 +23,7 @@ from shop import clock, create_app
 from shop.auth import service as auth_service
 from shop.catalog import service as catalog
 from shop.catalog.models import Product
-from shop.db import make_engine, make_sessionmaker, transaction
+from shop.db import make_engine, transaction
 from shop.errors import DomainError
 from shop.inventory.ledger import check_balances
 from shop.orders import cart, checkout
@@ -32,6 +32,7 @@ from shop.orders.models import Fulfilment
 from shop.promotions import quoting
 from shop.promotions import service as offers
 from shop.promotions.pricing import PromotionKind
+from shop.sessions import make_sessionmaker
 
 CLIENTS = [int(n) for n in os.environ.get("BENCH_ORDERS_CLIENTS", "1,4,16").split(",")]
 QUOTES = int(os.environ.get("BENCH_QUOTES", 300))

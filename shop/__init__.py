@@ -9,7 +9,8 @@ from shop import config as config_module
 from shop import extensions, jobs, observability, request_session
 from shop import settings as settings_module
 from shop.auth import guard, passwords
-from shop.db import make_engine, make_sessionmaker
+from shop.db import make_engine
+from shop.sessions import make_sessionmaker
 from shop.web import (
     DOCS_ASSETS_URL,
     IdConverter,

@@ -35,9 +35,10 @@ from shop.errors import InvalidInput, NotFound
 from shop.inventory import service as inventory
 from shop.inventory.models import Location, LocationKind, china_today
 from shop.paging import paginate
-from shop.procurement import access, budgets, organisations
+from shop.procurement import access, budgets, imports, organisations
 from shop.procurement.access import APPROVER, FINANCE, PURCHASER
 from shop.procurement.errors import LinesRejected, NoLines, NotDraft, NotOrderable, OrderTooLarge
+from shop.procurement.imports import LINE_COLUMNS, MAX_LINES
 from shop.procurement.models import (
     BudgetEntryKind,
     BulkOrder,
@@ -49,22 +50,11 @@ from shop.procurement.models import (
 from shop.promotions import quoting
 
 S = BulkOrderStatus
-MAX_LINES = 10_000
 # A payment's amount is a 32-bit integer (and one Stripe charge is far smaller): larger purchases are split.
 MAX_ORDER_TOTAL_FEN = 2**31 - 1
 ORDER_FIELDS = ("title", "note", "supply_location_id", "voucher_expires_at")
 SUPPLY_KINDS = (LocationKind.CENTRE, LocationKind.HALL)
 PICKUP_KINDS = (LocationKind.HALL, LocationKind.COUNTER, LocationKind.ZONE)
-LINE_COLUMNS = (
-    "sku_code",
-    "quantity",
-    "department",
-    "pickup_location_id",
-    "delivery_address",
-    "recipient",
-    "phone",
-    "voucher_value_fen",
-)
 
 
 @dataclass(frozen=True)
@@ -314,8 +304,6 @@ def add_lines(
 
 def import_lines(session: Session, actor: Actor, order_id: int, *, filename: str, data: bytes, now: datetime):
     """Append the lines of a CSV or XLSX file to a draft: every row or none."""
-    from shop.procurement import imports
-
     _draft(session, actor, order_id)
     rows, errors = imports.parse(filename, data)
     return add_lines(session, actor, order_id, rows=rows, now=now, errors=errors)
