@@ -59,7 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     api = ShopApi(app)
     api.register_converter(IdConverter, id_converter_schema)
     register_error_handlers(app)
-    register_request_rules(app)
+    register_request_rules(app, rate_limit=extensions.check_rate_limit)
     serve_docs_assets(app)
     _register_blueprints(api)
     _register_cli(app)
