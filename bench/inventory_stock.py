@@ -27,7 +27,7 @@ from shop.auth.models import Role
 from shop.catalog import service as catalog
 from shop.db import make_engine, normalise_url, transaction
 from shop.errors import DomainError
-from shop.inventory import service as inventory
+from shop.inventory import locations, movements
 from shop.inventory.ledger import check_balances
 from shop.inventory.models import LocationKind, china_today
 from shop.sessions import make_sessionmaker
@@ -94,12 +94,12 @@ def seed(url: str) -> tuple[int, int]:
             },
         )
         certify(session, actor, product.id, now - timedelta(days=30))
-        centre = inventory.create_location(
+        centre = locations.create_location(
             session,
             actor,
             data={"kind": LocationKind.CENTRE, "name": "Centre", "district_id": YUZHONG, "address": "x"},
         )
-        hall = inventory.create_location(
+        hall = locations.create_location(
             session,
             actor,
             data={
@@ -112,7 +112,7 @@ def seed(url: str) -> tuple[int, int]:
         )
         sku_id = product.skus[0].id
         today = china_today(now)
-        inventory.receive_stock(
+        movements.receive_stock(
             session,
             actor,
             hall.id,
@@ -154,7 +154,7 @@ def _client(job: tuple) -> tuple[int, int]:
                         raise RuntimeError("the bare counter ran out")
             else:
                 with transaction(factory, write=True) as session:
-                    inventory.sell(session, hall_id, [{"sku_id": sku_id, "quantity": 1}], now=clock.now())
+                    movements.sell(session, hall_id, [{"sku_id": sku_id, "quantity": 1}], now=clock.now())
             done += 1
         except (sa.exc.OperationalError, DomainError):
             errors += 1
@@ -181,7 +181,7 @@ def main() -> None:
         engine = make_engine(url)
         with transaction(make_sessionmaker(engine)) as session:
             drifts = check_balances(session)
-            movements = session.scalar(sa.text("SELECT count(*) FROM stock_movements"))
+            moved = session.scalar(sa.text("SELECT count(*) FROM stock_movements"))
         engine.dispose()
         dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
         version = ""
@@ -199,7 +199,7 @@ def main() -> None:
             rows,
         )
     )
-    print(f"ledger check afterwards: {movements:,} movements, {len(drifts)} balance(s) drifting\n")
+    print(f"ledger check afterwards: {moved:,} movements, {len(drifts)} balance(s) drifting\n")
 
 
 if __name__ == "__main__":

@@ -17,8 +17,7 @@ from shop.auth.models import Role, User
 from shop.catalog import service as catalog
 from shop.catalog.models import BrandTier, Category, LabelKind, Product, ProductKind, Sku
 from shop.certification import service as certification
-from shop.inventory import devices
-from shop.inventory import service as inventory
+from shop.inventory import devices, locations, movements, stock, transfers
 from shop.inventory.models import CounterDevice, Location, LocationKind, china_today
 from shop.points import service as points
 from shop.points.models import PointsKind
@@ -466,7 +465,7 @@ def _load_inventory(session: Session, admin: Actor, operator: User, now: datetim
     and a transfer on its way to the counter."""
 
     def place(kind, parent, name, district_id, address, **extra):
-        return inventory.create_location(
+        return locations.create_location(
             session,
             admin,
             data={
@@ -516,7 +515,7 @@ def _load_inventory(session: Session, admin: Actor, operator: User, now: datetim
         nonlocal batches
         produced = today - timedelta(days=produced_days_ago)
         batches += 1
-        inventory.receive_stock(
+        movements.receive_stock(
             session,
             admin,
             location.id,
@@ -548,13 +547,13 @@ def _load_inventory(session: Session, admin: Actor, operator: User, now: datetim
     # Three weeks of sales at the hall and the counter: the low-stock suggestion has a velocity.
     for day in range(1, 22):
         at = now - timedelta(days=day, hours=-2)
-        inventory.sell(session, yuzhong.id, [{"sku_id": skus["FJ-NAVEL-5KG"].id, "quantity": 1 + day % 2}], now=at)
-        inventory.sell(session, hospital.id, [{"sku_id": skus["FL-ZHACAI-80G-10"].id, "quantity": 1}], now=at)
-    inventory.set_threshold(session, admin, hospital.id, skus["FL-ZHACAI-80G-10"].id, 10, now)
-    inventory.set_threshold(session, admin, hospital.id, skus["FJ-NAVEL-5KG"].id, 8, now)
-    inventory.set_threshold(session, admin, yuzhong.id, skus["FJ-NAVEL-5KG"].id, 20, now)
+        movements.sell(session, yuzhong.id, [{"sku_id": skus["FJ-NAVEL-5KG"].id, "quantity": 1 + day % 2}], now=at)
+        movements.sell(session, hospital.id, [{"sku_id": skus["FL-ZHACAI-80G-10"].id, "quantity": 1}], now=at)
+    stock.set_threshold(session, admin, hospital.id, skus["FL-ZHACAI-80G-10"].id, 10, now)
+    stock.set_threshold(session, admin, hospital.id, skus["FJ-NAVEL-5KG"].id, 8, now)
+    stock.set_threshold(session, admin, yuzhong.id, skus["FJ-NAVEL-5KG"].id, 20, now)
     # A restock on its way from the hall to the hospital counter, for the cabinet to confirm.
-    inventory.dispatch_transfer(
+    transfers.dispatch_transfer(
         session,
         admin,
         from_location_id=yuzhong.id,

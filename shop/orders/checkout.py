@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from shop.auth.actor import Actor
 from shop.catalog.models import Product, Sku
 from shop.errors import Conflict, InvalidInput
-from shop.inventory import service as inventory
+from shop.inventory import reservations
 from shop.inventory.errors import InsufficientStock
 from shop.inventory.models import china_today
 from shop.orders import cart
@@ -146,7 +146,7 @@ def checkout(
             order_id=order.id,
             note=f"order {order.number}",
         )
-    inventory.reserve_stock(
+    reservations.reserve_stock(
         session,
         location_id=location_id,
         reference=order.reservation_reference,
@@ -205,7 +205,7 @@ def _add_gift(session: Session, order: Order, gift, now: datetime) -> None:
         return
     try:
         with session.begin_nested():
-            inventory.reserve_stock(
+            reservations.reserve_stock(
                 session,
                 location_id=order.location_id,
                 reference=gift_reference(order, gift.promotion_id),

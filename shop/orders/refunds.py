@@ -11,7 +11,7 @@ from payments import service as payments
 from payments.errors import RefundExceedsPayment
 from shop.auth.actor import Actor
 from shop.errors import InvalidInput
-from shop.inventory import service as inventory
+from shop.inventory import reservations
 from shop.orders.errors import NotRefundable, RefundExceedsQuantity
 from shop.orders.models import OrderStatus
 from shop.orders.service import OrderSettings, claw_back_points, gift_reference, operated, units_share
@@ -92,7 +92,7 @@ def refund_order(
         )
     clawed = claw_back_points(session, order, amount)
     for reservation_reference, skus in back_to_stock.items():
-        inventory.return_reserved(
+        reservations.return_reserved(
             session, reference=reservation_reference, lines=skus, now=now, reason=f"refund of order {order.number}"
         )
     order.refunded_fen += amount

@@ -20,7 +20,7 @@ from payments.registry import Payments
 from shop.auth.actor import Actor
 from shop.auth.models import Role
 from shop.errors import Forbidden, NotFound
-from shop.inventory import service as inventory
+from shop.inventory import reservations
 from shop.inventory.models import Location
 from shop.orders.errors import (
     NotAwaitingPickup,
@@ -134,7 +134,7 @@ def mark_paid(session: Session, order: Order, *, actor_id: int | None, now: date
     if order.fulfilment == Fulfilment.PICKUP:
         order.pickup_code = f"{secrets.randbelow(1_000_000):06d}"
     for reference in hold_references(order):
-        inventory.commit_reservation(session, reference=reference, now=now)
+        reservations.commit_reservation(session, reference=reference, now=now)
     # Other attempts still open are closed here; money arriving through one later goes back.
     payments.cancel_pending(session, order.id, now=now)
     session.flush()
@@ -202,7 +202,7 @@ def confirm_offline_payment(
 
 def _release_holds(session: Session, order: Order, now: datetime) -> None:
     for reference in hold_references(order):
-        inventory.release_reservation(session, reference=reference, now=now)
+        reservations.release_reservation(session, reference=reference, now=now)
     if order.coupon_id:
         offers.release_coupon(session, order.coupon_id, order.buyer_id)
     for line in order.lines:

@@ -32,7 +32,7 @@ from shop.auth.actor import Actor
 from shop.catalog.models import Product, Sku
 from shop.certification.query import product_in_force
 from shop.errors import InvalidInput, NotFound
-from shop.inventory import service as inventory
+from shop.inventory import locations, reservations
 from shop.inventory.models import Location, LocationKind, china_today
 from shop.paging import paginate
 from shop.procurement import access, budgets, imports, organisations
@@ -72,7 +72,7 @@ def _can_supply(session: Session, actor: Actor, order: BulkOrder) -> bool:
     if order.supply_location_id is None or order.status in (S.DRAFT, S.SUBMITTED, S.REJECTED):
         return False
     location = session.get(Location, order.supply_location_id)
-    return location is not None and inventory.can_run(actor, location)
+    return location is not None and locations.can_run(actor, location)
 
 
 def _visible(session: Session, actor: Actor, order: BulkOrder | None) -> BulkOrder:
@@ -120,13 +120,13 @@ def list_bulk_orders(
 
 def list_supplied(session: Session, actor: Actor, *, status: S | None, page: int, size: int):
     """Hall operators: approved and later bulk orders supplied from their locations."""
-    inventory.require_operator(actor)
+    locations.require_operator(actor)
     stmt = (
         sa.select(BulkOrder)
         .join(Location, Location.id == BulkOrder.supply_location_id)
         .where(BulkOrder.status.not_in((S.DRAFT, S.SUBMITTED, S.REJECTED)))
     )
-    clause = inventory.scope_clause(actor)
+    clause = locations.scope_clause(actor)
     if clause is not None:
         stmt = stmt.where(clause)
     if status is not None:
@@ -425,7 +425,7 @@ def approve(session: Session, actor: Actor, order_id: int, *, note: str, now: da
     order.budget_id = budget.id
     order.approved_at = now
     if order.kind == BulkOrderKind.GOODS:
-        inventory.reserve_stock(
+        reservations.reserve_stock(
             session,
             location_id=order.supply_location_id,
             reference=order.reservation_reference,
@@ -479,7 +479,7 @@ def cancel(
                 actor_id=actor.user_id,
             )
         if order.kind == BulkOrderKind.GOODS:
-            inventory.release_reservation(session, reference=order.reservation_reference, now=now)
+            reservations.release_reservation(session, reference=order.reservation_reference, now=now)
         payments.cancel_pending(session, bulk_order_id=order.id, now=now)
     session.flush()
     return order
@@ -604,7 +604,7 @@ def mark_paid(
             actor_id=actor_id,
         )
     if order.kind == BulkOrderKind.GOODS:
-        inventory.commit_reservation(session, reference=order.reservation_reference, now=now)
+        reservations.commit_reservation(session, reference=order.reservation_reference, now=now)
     else:
         from shop.procurement import vouchers
 
