@@ -20,14 +20,16 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from bench.common import certify, scratch_sqlite, table
+from bench.common import scratch_sqlite, table
 from shop import clock, migrate
 from shop.auth import service as auth_service
 from shop.auth.models import Role
 from shop.catalog import service as catalog
 from shop.db import make_engine, normalise_url, transaction
+from shop.demo.catalog import certify
+from shop.demo.inventory import create_place
 from shop.errors import DomainError
-from shop.inventory import locations, movements
+from shop.inventory import movements
 from shop.inventory.ledger import check_balances
 from shop.inventory.models import LocationKind, china_today
 from shop.sessions import make_sessionmaker
@@ -93,23 +95,9 @@ def seed(url: str) -> tuple[int, int]:
                 "skus": [{"code": "HOT-1", "price_fen": 6980, "unit": "box"}],
             },
         )
-        certify(session, actor, product.id, now - timedelta(days=30))
-        centre = locations.create_location(
-            session,
-            actor,
-            data={"kind": LocationKind.CENTRE, "name": "Centre", "district_id": YUZHONG, "address": "x"},
-        )
-        hall = locations.create_location(
-            session,
-            actor,
-            data={
-                "kind": LocationKind.HALL,
-                "parent_id": centre.id,
-                "name": "Hall",
-                "district_id": YUZHONG,
-                "address": "x",
-            },
-        )
+        certify(session, actor, actor, product, "in_force", now, 7, 365)
+        centre = create_place(session, actor, LocationKind.CENTRE, None, "Centre", YUZHONG, "x")
+        hall = create_place(session, actor, LocationKind.HALL, centre, "Hall", YUZHONG, "x")
         sku_id = product.skus[0].id
         today = china_today(now)
         movements.receive_stock(

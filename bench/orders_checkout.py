@@ -17,13 +17,14 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from bench.common import certify, table
+from bench.common import table
 from bench.inventory_stock import SECONDS, scratch_database, seed
 from shop import clock, create_app
 from shop.auth import service as auth_service
 from shop.catalog import service as catalog
 from shop.catalog.models import Product
 from shop.db import make_engine, transaction
+from shop.demo.catalog import certify
 from shop.errors import DomainError
 from shop.inventory.ledger import check_balances
 from shop.orders import cart, checkout
@@ -126,7 +127,7 @@ def _fifty_line_cart(url: str) -> tuple[int, list[quoting.Item]]:
                 },
             )
             items.append(quoting.Item(key=str(n), sku_id=p.skus[0].id, quantity=1 + n % 3))
-            certify(session, admin, p.id, now - timedelta(days=30))
+            certify(session, admin, admin, p, "in_force", now, 7, 365)
         window = {"starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=1)}
         offers.create_promotion(
             session,
