@@ -110,33 +110,3 @@ def table(title: str, command: str, headers: list[str], rows: list[list]) -> str
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     body = ["| " + " | ".join(c.rjust(w) for c, w in zip(r, widths, strict=True)) + " |" for r in cells]
     return "\n".join([f"### {title}", f"command: `{command}`", "", line, rule, *body, ""])
-
-
-def certify(session, actor, product_id: int, published_at) -> None:
-    """Apply, approve and publish a certification of the product, in force a week after `published_at`."""
-    from datetime import timedelta
-
-    from shop.certification import service as certification
-
-    cert = certification.apply_for_certification(
-        session,
-        actor,
-        now=published_at - timedelta(hours=2),
-        data={
-            "product_id": product_id,
-            "production_base": "b",
-            "expected_yearly_output": 1,
-            "output_unit": "kg",
-            "households_benefiting": 1,
-        },
-    )
-    certification.approve_certification(session, actor, cert.id, now=published_at - timedelta(hours=1))
-    certification.publish_announcement(
-        session,
-        actor,
-        title="bench",
-        certification_ids=[cert.id],
-        objection_days=7,
-        validity_days=365,
-        now=published_at,
-    )

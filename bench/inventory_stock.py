@@ -20,16 +20,19 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from bench.common import certify, scratch_sqlite, table
+from bench.common import scratch_sqlite, table
 from shop import clock, migrate
 from shop.auth import service as auth_service
 from shop.auth.models import Role
 from shop.catalog import service as catalog
-from shop.db import make_engine, make_sessionmaker, normalise_url, transaction
+from shop.db import make_engine, normalise_url, transaction
+from shop.demo.catalog import certify
+from shop.demo.inventory import create_place
 from shop.errors import DomainError
-from shop.inventory import service as inventory
+from shop.inventory import movements
 from shop.inventory.ledger import check_balances
 from shop.inventory.models import LocationKind, china_today
+from shop.sessions import make_sessionmaker
 from shop.suppliers import service as suppliers
 from shop.suppliers.uscc import check_character
 
@@ -92,26 +95,12 @@ def seed(url: str) -> tuple[int, int]:
                 "skus": [{"code": "HOT-1", "price_fen": 6980, "unit": "box"}],
             },
         )
-        certify(session, actor, product.id, now - timedelta(days=30))
-        centre = inventory.create_location(
-            session,
-            actor,
-            data={"kind": LocationKind.CENTRE, "name": "Centre", "district_id": YUZHONG, "address": "x"},
-        )
-        hall = inventory.create_location(
-            session,
-            actor,
-            data={
-                "kind": LocationKind.HALL,
-                "parent_id": centre.id,
-                "name": "Hall",
-                "district_id": YUZHONG,
-                "address": "x",
-            },
-        )
+        certify(session, actor, actor, product, "in_force", now, 7, 365)
+        centre = create_place(session, actor, LocationKind.CENTRE, None, "Centre", YUZHONG, "x")
+        hall = create_place(session, actor, LocationKind.HALL, centre, "Hall", YUZHONG, "x")
         sku_id = product.skus[0].id
         today = china_today(now)
-        inventory.receive_stock(
+        movements.receive_stock(
             session,
             actor,
             hall.id,
@@ -153,7 +142,7 @@ def _client(job: tuple) -> tuple[int, int]:
                         raise RuntimeError("the bare counter ran out")
             else:
                 with transaction(factory, write=True) as session:
-                    inventory.sell(session, hall_id, [{"sku_id": sku_id, "quantity": 1}], now=clock.now())
+                    movements.sell(session, hall_id, [{"sku_id": sku_id, "quantity": 1}], now=clock.now())
             done += 1
         except (sa.exc.OperationalError, DomainError):
             errors += 1
@@ -180,7 +169,7 @@ def main() -> None:
         engine = make_engine(url)
         with transaction(make_sessionmaker(engine)) as session:
             drifts = check_balances(session)
-            movements = session.scalar(sa.text("SELECT count(*) FROM stock_movements"))
+            moved = session.scalar(sa.text("SELECT count(*) FROM stock_movements"))
         engine.dispose()
         dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
         version = ""
@@ -198,7 +187,7 @@ def main() -> None:
             rows,
         )
     )
-    print(f"ledger check afterwards: {movements:,} movements, {len(drifts)} balance(s) drifting\n")
+    print(f"ledger check afterwards: {moved:,} movements, {len(drifts)} balance(s) drifting\n")
 
 
 if __name__ == "__main__":

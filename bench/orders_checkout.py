@@ -17,21 +17,23 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from bench.common import certify, table
+from bench.common import table
 from bench.inventory_stock import SECONDS, scratch_database, seed
 from shop import clock, create_app
 from shop.auth import service as auth_service
 from shop.catalog import service as catalog
 from shop.catalog.models import Product
-from shop.db import make_engine, make_sessionmaker, transaction
+from shop.db import make_engine, transaction
+from shop.demo.catalog import certify
 from shop.errors import DomainError
 from shop.inventory.ledger import check_balances
-from shop.orders import cart
+from shop.orders import cart, checkout
 from shop.orders import service as orders
 from shop.orders.models import Fulfilment
 from shop.promotions import quoting
 from shop.promotions import service as offers
 from shop.promotions.pricing import PromotionKind
+from shop.sessions import make_sessionmaker
 
 CLIENTS = [int(n) for n in os.environ.get("BENCH_ORDERS_CLIENTS", "1,4,16").split(",")]
 QUOTES = int(os.environ.get("BENCH_QUOTES", 300))
@@ -78,7 +80,7 @@ def _client(job: tuple) -> tuple[int, int]:
                             "rush_sale_id": None,
                         },
                     )
-                    orders.checkout(
+                    checkout.checkout(
                         session,
                         actor,
                         line_ids=None,
@@ -125,7 +127,7 @@ def _fifty_line_cart(url: str) -> tuple[int, list[quoting.Item]]:
                 },
             )
             items.append(quoting.Item(key=str(n), sku_id=p.skus[0].id, quantity=1 + n % 3))
-            certify(session, admin, p.id, now - timedelta(days=30))
+            certify(session, admin, admin, p, "in_force", now, 7, 365)
         window = {"starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=1)}
         offers.create_promotion(
             session,

@@ -101,7 +101,7 @@ def _mark_outbox_written() -> None:
 
 
 def init_app(app: Flask) -> None:
-    outbox.install()  # also done by shop.db.make_sessionmaker, for sessions made outside an app
+    outbox.install()  # also done by shop.sessions.make_sessionmaker, for sessions made outside an app
     outbox.after_commit_hook = _mark_outbox_written
     app.extensions["search"] = SearchExtension(app)
 

@@ -157,11 +157,6 @@ def edit_distance(a: str, b: str, limit: int) -> int:
     return previous[-1]
 
 
-def fuzzy_matches(word: str, vocabulary: Iterable[str]) -> list[str]:
-    limit = max_edits(word)
-    return [term for term in vocabulary if term == word or (limit and edit_distance(word, term, limit) <= limit)]
-
-
 # --- highlight -------------------------------------------------------------------------------
 
 

@@ -9,7 +9,8 @@ from shop import config as config_module
 from shop import extensions, jobs, observability, request_session
 from shop import settings as settings_module
 from shop.auth import guard, passwords
-from shop.db import make_engine, make_sessionmaker
+from shop.db import make_engine
+from shop.sessions import make_sessionmaker
 from shop.web import (
     DOCS_ASSETS_URL,
     IdConverter,
@@ -58,7 +59,7 @@ def create_app(config: dict | None = None) -> Flask:
     api = ShopApi(app)
     api.register_converter(IdConverter, id_converter_schema)
     register_error_handlers(app)
-    register_request_rules(app)
+    register_request_rules(app, rate_limit=extensions.check_rate_limit)
     serve_docs_assets(app)
     _register_blueprints(api)
     _register_cli(app)

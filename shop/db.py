@@ -118,15 +118,6 @@ def begin_writing(session: Session) -> None:
         session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
-def make_sessionmaker(bind) -> sessionmaker[Session]:
-    """Sessions of the application, with the search outbox listening: any caller of the services (a
-    request, a command, a script without create_app) writes outbox rows in its own transaction."""
-    from search import outbox  # the outbox knows the catalog's models, which need this module first
-
-    outbox.install()
-    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
-
-
 @contextmanager
 def transaction(factory: sessionmaker[Session], *, write: bool = False) -> Iterator[Session]:
     """One unit of work outside a request (CLI, worker): commit on success, roll back on error.

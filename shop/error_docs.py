@@ -338,12 +338,6 @@ def declare_codes(operation: dict, view: Callable) -> None:
             responses[status] = error_response_doc(int(status), codes)
 
 
-def undeclared_statuses(operation: dict, view: Callable) -> set[int]:
-    """Error statuses the view can answer that its operation does not declare."""
-    declared = {int(status) for status in operation.get("responses", {}) if str(status).isdigit()}
-    return set(codes_by_status(view)) - declared
-
-
 class ErrorCodesPlugin(BasePlugin):
     """An apispec plugin: each operation's error responses list the codes its view can answer.
 

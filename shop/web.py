@@ -236,12 +236,11 @@ def authenticates(check: Callable[[], object]) -> Callable:
     return mark
 
 
-def register_request_rules(app) -> None:
-    """In this order: credentials, then rate limits, then characters, then a declared-required body."""
-    from shop.extensions import check_rate_limit  # extensions import this module
-
+def register_request_rules(app, *, rate_limit: Callable[[], object]) -> None:
+    """In this order: credentials, then rate limits (`rate_limit`: shop.extensions.check_rate_limit,
+    passed in because extensions import this module), then characters, then a declared-required body."""
     app.before_request(_authenticate_first)
-    app.before_request(check_rate_limit)
+    app.before_request(rate_limit)
     app.before_request(_refuse_control_characters)
     app.before_request(_require_declared_body)
 

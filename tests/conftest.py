@@ -16,7 +16,8 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from shop import create_app, migrate, settings
-from shop.db import make_engine, make_sessionmaker, normalise_url
+from shop.db import make_engine, normalise_url
+from shop.sessions import make_sessionmaker
 from tests import factories
 
 TEST_CONFIG = {

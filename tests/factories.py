@@ -17,8 +17,7 @@ from shop.catalog import service as catalog
 from shop.catalog.models import BrandTier, Category, Product
 from shop.certification import service as certification
 from shop.certification.models import Certification
-from shop.inventory import devices
-from shop.inventory import service as inventory
+from shop.inventory import devices, locations, movements
 from shop.inventory.models import Location, LocationKind, StockLevel, china_today
 from shop.supervision import service as supervision
 from shop.supervision.gates import is_eligible
@@ -196,7 +195,7 @@ class Factory:
         kind = LocationKind(kind)
         if parent is None and kind != LocationKind.CENTRE:
             parent = self.centre()
-        return inventory.create_location(
+        return locations.create_location(
             self.session,
             self.admin,
             data={
@@ -239,7 +238,7 @@ class Factory:
         """Receive a batch of `quantity` units of `sku` at `location`; returns its trace code."""
         today = china_today(clock.now())
         trace_code = trace_code or f"TC-{next(_seq):06d}"
-        inventory.receive_stock(
+        movements.receive_stock(
             self.session,
             self.admin,
             location.id,

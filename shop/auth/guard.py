@@ -59,13 +59,6 @@ def current_actor() -> Actor:
     return actor
 
 
-def optional_actor() -> Actor | None:
-    """The actor if a valid bearer token came with the request, else None (public endpoints)."""
-    if verify_jwt_in_request(optional=True) and get_jwt_identity() is not None:
-        return _load_actor()
-    return None
-
-
 def login_required(func=None, *, refresh: bool = False):
     """Require a valid access token (or refresh token) and load the actor into `g.actor`."""
 

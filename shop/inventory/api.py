@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 
 from shop import clock
 from shop.auth.guard import current_actor, login_required
-from shop.inventory import devices, service
+from shop.inventory import devices, locations, movements, stock, transfers
 from shop.inventory.schemas import (
     AvailabilityPageSchema,
     AvailabilityQueryArgs,
@@ -70,7 +70,7 @@ public_blp = Blueprint(
 @login_required
 def list_locations(query, paging):
     """The locations the caller runs (admins: all), in tree order."""
-    return page_body(service.list_locations(get_session(), current_actor(), filters=query, **paging), paging)
+    return page_body(locations.list_locations(get_session(), current_actor(), filters=query, **paging), paging)
 
 
 @blp.route("/locations", methods=["POST"])
@@ -80,7 +80,7 @@ def list_locations(query, paging):
 @login_required
 def create_location(args):
     """Admins: add the centre, a hall under it, a counter under a hall, or a zone under either."""
-    return service.create_location(get_session(), current_actor(), data=args)
+    return locations.create_location(get_session(), current_actor(), data=args)
 
 
 @blp.route("/locations/<int:location_id>", methods=["GET"])
@@ -89,7 +89,7 @@ def create_location(args):
 @login_required
 def get_location(location_id):
     """One location the caller runs."""
-    return service.get_location(get_session(), current_actor(), location_id)
+    return locations.get_location(get_session(), current_actor(), location_id)
 
 
 @blp.route("/locations/<int:location_id>", methods=["PATCH"])
@@ -99,7 +99,7 @@ def get_location(location_id):
 @login_required
 def update_location(args, location_id):
     """Admins: change name, district, address, host institution, opening hours or the active flag."""
-    return service.update_location(get_session(), current_actor(), location_id, data=args)
+    return locations.update_location(get_session(), current_actor(), location_id, data=args)
 
 
 @blp.route("/locations/<int:location_id>/counter-key", methods=["POST"])
@@ -132,7 +132,7 @@ def revoke_counter_key(location_id):
 @login_required
 def list_stock(query, paging, location_id):
     """Stock per SKU at a location: on hand, reserved, available, sellable (unexpired), expired."""
-    result = service.list_stock(get_session(), current_actor(), location_id, filters=query, now=clock.now(), **paging)
+    result = stock.list_stock(get_session(), current_actor(), location_id, filters=query, now=clock.now(), **paging)
     return page_body(result, paging)
 
 
@@ -144,7 +144,7 @@ def list_stock(query, paging, location_id):
 @login_required
 def list_batches(query, paging, location_id):
     """Stock per batch at a location, earliest best-before first; `expired=true` lists what to write off."""
-    result = service.list_batches(get_session(), current_actor(), location_id, filters=query, now=clock.now(), **paging)
+    result = stock.list_batches(get_session(), current_actor(), location_id, filters=query, now=clock.now(), **paging)
     return page_body(result, paging)
 
 
@@ -156,9 +156,7 @@ def list_batches(query, paging, location_id):
 @login_required
 def list_movements(query, paging, location_id):
     """The ledger of a location, newest first."""
-    return page_body(
-        service.list_movements(get_session(), current_actor(), location_id, filters=query, **paging), paging
-    )
+    return page_body(stock.list_movements(get_session(), current_actor(), location_id, filters=query, **paging), paging)
 
 
 @blp.route("/locations/<int:location_id>/thresholds/<int:sku_id>", methods=["PUT"])
@@ -168,13 +166,13 @@ def list_movements(query, paging, location_id):
 @login_required
 def set_threshold(args, location_id, sku_id):
     """Set the low-stock threshold of a SKU at a location (0: no alert)."""
-    return service.set_threshold(
+    return stock.set_threshold(
         get_session(), current_actor(), location_id, sku_id, args["low_stock_threshold"], clock.now()
     )
 
 
 def _movement_result(applied):
-    return service.describe(get_session(), applied, clock.now())
+    return movements.describe(get_session(), applied, clock.now())
 
 
 @blp.route("/locations/<int:location_id>/receipts", methods=["POST"])
@@ -185,7 +183,7 @@ def _movement_result(applied):
 def receive(args, location_id):
     """Receive a supplier's delivery: each line is a batch (trace code, harvest or production date,
     best-before) of a SKU. A known trace code must name the same batch."""
-    applied = service.receive_stock(get_session(), current_actor(), location_id, now=clock.now(), **args)
+    applied = movements.receive_stock(get_session(), current_actor(), location_id, now=clock.now(), **args)
     return _movement_result(applied)
 
 
@@ -197,7 +195,7 @@ def receive(args, location_id):
 def sell(args, location_id):
     """Record a sale over the counter: earliest best-before first, never expired or reserved units,
     only products whose certification is in force (409 `out_of_stock` / `not_certified`)."""
-    applied = service.record_sale(get_session(), current_actor(), location_id, now=clock.now(), **args)
+    applied = movements.record_sale(get_session(), current_actor(), location_id, now=clock.now(), **args)
     return _movement_result(applied)
 
 
@@ -208,7 +206,7 @@ def sell(args, location_id):
 @login_required
 def return_stock(args, location_id):
     """Take back sold units into the batch on their package, with a reason."""
-    applied = service.return_stock(get_session(), current_actor(), location_id, now=clock.now(), **args)
+    applied = movements.return_stock(get_session(), current_actor(), location_id, now=clock.now(), **args)
     return _movement_result(applied)
 
 
@@ -220,7 +218,7 @@ def return_stock(args, location_id):
 def count(args, location_id):
     """Record a stock count per batch: each difference becomes an adjustment with the reason.
     Batches left out of the count keep their balance."""
-    applied = service.count_stock(get_session(), current_actor(), location_id, now=clock.now(), **args)
+    applied = movements.count_stock(get_session(), current_actor(), location_id, now=clock.now(), **args)
     return _movement_result(applied)
 
 
@@ -231,7 +229,7 @@ def count(args, location_id):
 @login_required
 def write_off(args, location_id):
     """Write off units of batches (expired, damaged), with a reason; reserved units cannot be."""
-    applied = service.write_off_stock(get_session(), current_actor(), location_id, now=clock.now(), **args)
+    applied = movements.write_off_stock(get_session(), current_actor(), location_id, now=clock.now(), **args)
     return _movement_result(applied)
 
 
@@ -245,7 +243,7 @@ def write_off(args, location_id):
 @login_required
 def dispatch_transfer(args):
     """Dispatch stock from a location the caller runs to another; it is in transit until received."""
-    return service.dispatch_transfer(get_session(), current_actor(), now=clock.now(), **args)
+    return transfers.dispatch_transfer(get_session(), current_actor(), now=clock.now(), **args)
 
 
 @blp.route("/transfers", methods=["GET"])
@@ -256,7 +254,7 @@ def dispatch_transfer(args):
 @login_required
 def list_transfers(query, paging):
     """Transfers from or to the locations the caller runs, newest first."""
-    return page_body(service.list_transfers(get_session(), current_actor(), filters=query, **paging), paging)
+    return page_body(transfers.list_transfers(get_session(), current_actor(), filters=query, **paging), paging)
 
 
 @blp.route("/transfers/<int:transfer_id>", methods=["GET"])
@@ -265,7 +263,7 @@ def list_transfers(query, paging):
 @login_required
 def get_transfer(transfer_id):
     """One transfer from or to a location the caller runs."""
-    return service.get_transfer(get_session(), current_actor(), transfer_id)
+    return transfers.get_transfer(get_session(), current_actor(), transfer_id)
 
 
 @blp.route("/transfers/<int:transfer_id>/receive", methods=["POST"])
@@ -276,7 +274,7 @@ def get_transfer(transfer_id):
 def receive_transfer(args, transfer_id):
     """The destination's operators confirm what arrived; any shortfall is recorded on its line.
     A transfer is received once (409 `illegal_transition` after)."""
-    return service.receive_transfer(get_session(), current_actor(), transfer_id, lines=args["lines"], now=clock.now())
+    return transfers.receive_transfer(get_session(), current_actor(), transfer_id, lines=args["lines"], now=clock.now())
 
 
 # --- reports -----------------------------------------------------------------------------------------
@@ -292,7 +290,7 @@ def low_stock(query, paging):
     """SKUs at or below their threshold at the caller's locations, with a restock suggestion from the
     sales velocity of a recent window."""
     cfg = current_app.config
-    result = service.low_stock(
+    result = stock.low_stock(
         get_session(),
         current_actor(),
         location_id=query["location_id"],
@@ -332,7 +330,7 @@ def stale_counters(paging):
 def availability(query, paging, product_id):
     """Where a product whose certification is in force can be picked up now: active halls, counters
     and zones with units available in unexpired batches, optionally in one district."""
-    result = service.product_availability(
+    result = stock.product_availability(
         get_session(), product_id, district_id=query["district_id"], now=clock.now(), **paging
     )
     return page_body(result, paging)
@@ -344,4 +342,4 @@ def availability(query, paging, product_id):
 def trace(code):
     """What the trace code on a package tells: producer, origin, harvest date, best-before and the
     product's certification."""
-    return service.trace_batch(get_session(), code, clock.now())
+    return stock.trace_batch(get_session(), code, clock.now())

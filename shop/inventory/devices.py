@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 from shop.auth.actor import Actor
 from shop.auth.models import Role
 from shop.errors import InvalidInput, NotFound
-from shop.inventory import service
+from shop.inventory import locations, movements, transfers
 from shop.inventory.errors import EventIdReused, NotACounter
 from shop.inventory.models import (
     CounterDevice,
@@ -167,7 +167,7 @@ def report_sale(session: Session, counter: Location, payload: dict, *, now: date
     )
     if event is None:
         return stored, True
-    applied = service.sell(
+    applied = movements.sell(
         session, counter.id, payload["items"], now=now, counter_event_id=event.id, require_in_force=False
     )
     event.result = {
@@ -180,7 +180,7 @@ def report_sale(session: Session, counter: Location, payload: dict, *, now: date
                 "best_before": line["best_before"].isoformat(),
                 "quantity": -line["on_hand_delta"],
             }
-            for line in service.describe_moves(session, applied.moves)
+            for line in movements.describe_moves(session, applied.moves)
         ],
     }
     session.flush()
@@ -226,7 +226,7 @@ def report_restock(session: Session, counter: Location, payload: dict, *, now: d
         units = min(line.quantity_sent, reported[line.sku_id])
         received[line.id] = units
         reported[line.sku_id] -= units
-    service.receive_into(session, transfer, received, now=now, counter_event_id=event.id)
+    transfers.receive_into(session, transfer, received, now=now, counter_event_id=event.id)
     event.result = {
         **_envelope(event),
         "transfer_id": transfer.id,
@@ -262,7 +262,7 @@ def stale_counters(
     session: Session, actor: Actor, *, now: datetime, timeout_seconds: int, page: int, size: int
 ) -> tuple[list[dict], int]:
     """Active counters with an API key whose last heartbeat is older than the timeout, or never came."""
-    service.require_operator(actor)
+    locations.require_operator(actor)
     cutoff = now - timedelta(seconds=timeout_seconds)
     stmt = (
         sa.select(Location, CounterDevice)
@@ -275,7 +275,7 @@ def stale_counters(
             sa.or_(CounterDevice.last_heartbeat_at.is_(None), CounterDevice.last_heartbeat_at < cutoff),
         )
     )
-    scope = service.scope_clause(actor)
+    scope = locations.scope_clause(actor)
     if scope is not None:
         stmt = stmt.where(scope)
     total = session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0

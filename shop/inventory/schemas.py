@@ -5,8 +5,8 @@ import itertools
 import marshmallow as ma
 
 from shop.catalog.schemas import LabelSchema
+from shop.inventory.locations import WEEKDAYS
 from shop.inventory.models import LocationKind, MovementKind, TransferStatus
-from shop.inventory.service import WEEKDAYS
 from shop.reference.schemas import DistrictSchema, TownshipSchema
 from shop.web import SIGNED_INT4, Id, Int, Timestamp, page_schema
 

@@ -133,12 +133,12 @@ def _all_pages(fetch, size: int = 500) -> list[dict]:
 @register("alerts.low_stock", period=900)
 def low_stock_alerts(ctx: JobContext, **_kwargs):
     """Open an alert for each SKU at or below its low-stock threshold somewhere; close the rest."""
-    from shop.inventory import service
+    from shop.inventory import stock
 
     cfg = ctx.config
     with transaction(ctx.factory, write=True) as session:
         rows = _all_pages(
-            lambda page, size: service.low_stock(
+            lambda page, size: stock.low_stock(
                 session,
                 _system_actor(),
                 location_id=None,

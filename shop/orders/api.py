@@ -8,7 +8,8 @@ from payments import service as payments
 from shop import clock, idempotency
 from shop.auth.guard import current_actor, login_required
 from shop.extensions import rate_limited
-from shop.orders import cart, service
+from shop.orders import cart, refunds, service
+from shop.orders import checkout as checkouts
 from shop.orders.errors import WrongPickupCode
 from shop.orders.models import Order
 from shop.orders.schemas import (
@@ -62,7 +63,7 @@ def _idempotency_key() -> str | None:
 def _cart_body(coupon_code=None, points=0):
     session, actor = get_session(), current_actor()
     lines = cart.list_lines(session, actor.user_id)
-    quote = service.quote_cart(
+    quote = checkouts.quote_cart(
         session,
         actor.user_id,
         lines,
@@ -136,7 +137,7 @@ def checkout(args):
         key=_idempotency_key(),
         payload=args,
         create=lambda: (
-            service.checkout(
+            checkouts.checkout(
                 session,
                 actor,
                 line_ids=args["line_ids"],
@@ -347,7 +348,7 @@ def refund(args, order_id):
         scope=f"orders.{order_id}.refund",
         key=_idempotency_key(),
         payload=args,
-        create=lambda: service.refund_order(session, actor, order_id, settings=settings(), now=clock.now(), **args).id,
+        create=lambda: refunds.refund_order(session, actor, order_id, settings=settings(), now=clock.now(), **args).id,
     )
     return payments.get_refund(session, refund_id)
 

@@ -1,60 +1,42 @@
-"""Checkout and the life of an order: pay, cancel or expire, prepare, hand over, complete, refund.
+"""The life of an order: pay, cancel or expire, prepare, hand over, complete (checkout is in
+`shop.orders.checkout`, refunds in `shop.orders.refunds`).
 
 Every state change goes through Order.transition and locks the order row first, so a payment, a
 cancel and an expiry racing for one order cannot both win."""
 
 from __future__ import annotations
 
-import dataclasses
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from payments import payables
 from payments import service as payments
-from payments.errors import RefundExceedsPayment
 from payments.models import Payment
 from payments.registry import Payments
 from shop.auth.actor import Actor
 from shop.auth.models import Role
-from shop.catalog.models import Product, Sku
-from shop.errors import Conflict, Forbidden, InvalidInput, NotFound
-from shop.inventory import service as inventory
-from shop.inventory.errors import InsufficientStock
-from shop.inventory.models import Location, china_today
-from shop.orders import cart
+from shop.errors import Forbidden, NotFound
+from shop.inventory import reservations
+from shop.inventory.models import Location
 from shop.orders.errors import (
-    CartNotOrderable,
     NotAwaitingPickup,
     NotDelivery,
     NotPickup,
     NotReady,
-    NotRefundable,
     NotShipped,
     PickupLocked,
-    RefundExceedsQuantity,
     WrongPickupCode,
 )
-from shop.orders.models import Fulfilment, Order, OrderEvent, OrderLine, OrderStatus
+from shop.orders.models import Fulfilment, Order, OrderEvent, OrderStatus
 from shop.paging import paginate
 from shop.points import service as points
 from shop.points.models import PointsKind
-from shop.promotions import pricing, quoting
+from shop.promotions import quoting
 from shop.promotions import service as offers
-from shop.promotions.errors import CouponRefused
-from shop.promotions.models import Coupon
-from shop.reference.models import Township
-
-REFUNDABLE = (
-    OrderStatus.PAID,
-    OrderStatus.READY_FOR_PICKUP,
-    OrderStatus.SHIPPED,
-    OrderStatus.PARTIALLY_REFUNDED,
-    OrderStatus.COMPLETED,
-)
 
 
 @dataclass(frozen=True)
@@ -68,219 +50,15 @@ class OrderSettings:
     pickup_max_attempts: int = 5  # wrong pick-up codes before the code is locked
 
 
-# --- checkout --------------------------------------------------------------------------------
+# --- references of the stock an order holds ---------------------------------------------------
 
 
-def quote_cart(
-    session: Session,
-    user_id: int,
-    lines: list,
-    *,
-    coupon_code: str | None,
-    points_requested: int,
-    settings: OrderSettings,
-    now: datetime,
-) -> pricing.Quote | None:
-    """Cart lines priced for their buyer now, as checkout prices them (None for no lines)."""
-    if not lines:
-        return None
-    items = [
-        quoting.Item(key=str(line.id), sku_id=line.sku_id, quantity=line.quantity, rush_sale_id=line.rush_sale_id)
-        for line in lines
-    ]
-    return quoting.quote(
-        session,
-        user_id=user_id,
-        items=items,
-        coupon_code=coupon_code,
-        points_requested=points_requested,
-        settings=settings.points,
-        now=now,
-    )
-
-
-def checkout(
-    session: Session,
-    actor: Actor,
-    *,
-    line_ids: list[int] | None,
-    coupon_code: str | None,
-    points_requested: int,
-    delivery_address: dict | None,
-    settings: OrderSettings,
-    now: datetime,
-) -> Order:
-    """Re-price the cart on the server, hold everything the order needs, and create it pending payment."""
-    lines = cart.list_lines(session, actor.user_id, for_update=True)
-    if line_ids is not None:
-        lines = [line for line in lines if line.id in set(line_ids)]
-        if len(lines) != len(set(line_ids)):
-            raise InvalidInput("Some cart lines are not yours.", fields={"line_ids": ["Unknown lines."]})
-    if not lines:
-        raise InvalidInput("The cart is empty.", fields={"line_ids": ["Nothing to order."]})
-    places: dict[tuple[int, Fulfilment], list[int]] = {}
-    for line in lines:
-        places.setdefault((line.location_id, line.fulfilment), []).append(line.id)
-    if len(places) > 1:
-        # e.g. one SKU for pick-up and for delivery: the buyer checks out each group as its own order
-        raise InvalidInput(
-            "One order is picked up or shipped from one place; check out those lines separately.",
-            fields={"line_ids": ["Lines of different locations or fulfilments."]},
-            groups=[
-                {"location_id": location, "fulfilment": how.value, "line_ids": ids}
-                for (location, how), ids in places.items()
-            ],
-        )
-    location_id, fulfilment = next(iter(places))
-    if fulfilment == Fulfilment.DELIVERY and not delivery_address:
-        raise InvalidInput("A delivery needs an address.", fields={"delivery_address": ["Required for delivery."]})
-
-    quote = quote_cart(
-        session,
-        actor.user_id,
-        lines,
-        coupon_code=coupon_code,
-        points_requested=points_requested,
-        settings=settings,
-        now=now,
-    )
-    if quote.problems:
-        raise CartNotOrderable(lines=[{"line_id": int(q.key), "problem": q.problem} for q in quote.lines if q.problem])
-    if coupon_code and quote.coupon_problem:
-        raise CouponRefused(quote.coupon_problem)
-
-    order = Order(
-        buyer_id=actor.user_id,
-        status=OrderStatus.PENDING_PAYMENT,
-        location_id=location_id,
-        fulfilment=fulfilment,
-        delivery_address=delivery_address if fulfilment == Fulfilment.DELIVERY else None,
-        subtotal_fen=quote.subtotal_fen,
-        discount_fen=quote.discount_fen,
-        points_redeemed=quote.points_redeemed,
-        points_redeemed_value_fen=quote.points_redeemed_value_fen,
-        points_cost=quote.points_cost,
-        total_fen=quote.total_fen,
-        quote=_snapshot(quote),
-        expires_at=now + timedelta(minutes=settings.payment_minutes),
-        created_at=now,
-    )
-    order.events.append(
-        OrderEvent(from_status=None, to_status=OrderStatus.PENDING_PAYMENT, actor_id=actor.user_id, at=now)
-    )
-    session.add(order)
-    session.flush()
-    order.number = f"{china_today(now):%Y%m%d}{order.id:06d}"
-    _add_lines(session, order, quote)
-
-    if quote.coupon_code:
-        coupon_id = session.scalar(sa.select(Coupon.id).where(Coupon.code == quote.coupon_code))
-        offers.claim_coupon(session, coupon_id, actor.user_id, now)
-        order.coupon_id = coupon_id
-    for line in order.lines:
-        if line.rush_sale_id:
-            offers.claim_rush_sale(session, line.rush_sale_id, actor.user_id, line.quantity, now)
-    if quote.points_total:
-        points.post(
-            session,
-            actor.user_id,
-            -quote.points_total,
-            PointsKind.SPEND,
-            order_id=order.id,
-            note=f"order {order.number}",
-        )
-    inventory.reserve_stock(
-        session,
-        location_id=location_id,
-        reference=order.reservation_reference,
-        lines=[{"sku_id": line.sku_id, "quantity": line.quantity} for line in order.lines],
-        now=now,
-    )
-    for gift in quote.gifts:
-        _add_gift(session, order, gift, now)
-    cart.clear(session, actor.user_id, [line.id for line in lines])
-    session.flush()
-    if order.total_fen == 0:
-        _mark_paid(session, order, actor_id=actor.user_id, now=now)
-    return order
-
-
-def _snapshot(quote) -> dict:
-    """The quote as JSON, frozen with the order (plain data: the service stays free of the web layer)."""
-    return dataclasses.asdict(quote)
-
-
-def _add_lines(session: Session, order: Order, quote) -> None:
-    skus = {
-        sku.id: (sku, product, deep)
-        for sku, product, deep in session.execute(
-            sa.select(Sku, Product, sa.func.coalesce(Township.deep_poverty, False))
-            .join(Product, Product.id == Sku.product_id)
-            .outerjoin(Township, Township.id == Product.origin_township_id)
-            .where(Sku.id.in_([q.sku_id for q in quote.lines]))
-        ).all()
-    }
-    for q in quote.lines:
-        sku, product, deep = skus[q.sku_id]
-        order.lines.append(
-            OrderLine(
-                sku_id=sku.id,
-                product_id=product.id,
-                name=f"{product.name} {sku.name}".strip(),
-                quantity=q.quantity,
-                unit_price_fen=q.unit_price_fen,
-                subtotal_fen=q.subtotal_fen,
-                discount_fen=q.discount_fen,
-                points_value_fen=q.points_value_fen,
-                total_fen=q.total_fen,
-                points_cost=q.points_cost,
-                rush_sale_id=q.rush_sale_id,
-                deep_poverty=bool(deep),
-                adjustments=[a.__dict__ for a in q.adjustments],
-            )
-        )
-    session.flush()
-
-
-def _gift_reference(order: Order, promotion_id: int) -> str:
+def gift_reference(order: Order, promotion_id: int) -> str:
     return f"{order.reservation_reference}:gift:{promotion_id}"
 
 
-def _add_gift(session: Session, order: Order, gift, now: datetime) -> None:
-    """A gift is given while the promotion's gift stock lasts and the location has it; else it is skipped."""
-    if not offers.claim_gift(session, gift.promotion_id, gift.quantity):
-        return
-    try:
-        with session.begin_nested():
-            inventory.reserve_stock(
-                session,
-                location_id=order.location_id,
-                reference=_gift_reference(order, gift.promotion_id),
-                lines=[{"sku_id": gift.sku_id, "quantity": gift.quantity}],
-                now=now,
-            )
-    except (InsufficientStock, Conflict):
-        offers.release_gift(session, gift.promotion_id, gift.quantity)
-        return
-    sku = session.get(Sku, gift.sku_id)
-    order.lines.append(
-        OrderLine(
-            sku_id=sku.id,
-            product_id=sku.product_id,
-            name=f"{gift.label} 赠品 gift",
-            quantity=gift.quantity,
-            unit_price_fen=0,
-            subtotal_fen=0,
-            discount_fen=0,
-            total_fen=0,
-            gift_promotion_id=gift.promotion_id,
-        )
-    )
-    session.flush()
-
-
-def _references(order: Order) -> list[str]:
-    gifts = [_gift_reference(order, line.gift_promotion_id) for line in order.lines if line.gift_promotion_id]
+def hold_references(order: Order) -> list[str]:
+    gifts = [gift_reference(order, line.gift_promotion_id) for line in order.lines if line.gift_promotion_id]
     return [order.reservation_reference, *gifts]
 
 
@@ -350,13 +128,13 @@ def list_events(session: Session, actor: Actor, order_id: int, *, page: int, siz
 # --- paying ----------------------------------------------------------------------------------
 
 
-def _mark_paid(session: Session, order: Order, *, actor_id: int | None, now: datetime) -> None:
+def mark_paid(session: Session, order: Order, *, actor_id: int | None, now: datetime) -> None:
     order.transition(OrderStatus.PAID, actor_id=actor_id, at=now)
     order.paid_fen, order.paid_at = order.total_fen, now
     if order.fulfilment == Fulfilment.PICKUP:
         order.pickup_code = f"{secrets.randbelow(1_000_000):06d}"
-    for reference in _references(order):
-        inventory.commit_reservation(session, reference=reference, now=now)
+    for reference in hold_references(order):
+        reservations.commit_reservation(session, reference=reference, now=now)
     # Other attempts still open are closed here; money arriving through one later goes back.
     payments.cancel_pending(session, order.id, now=now)
     session.flush()
@@ -423,8 +201,8 @@ def confirm_offline_payment(
 
 
 def _release_holds(session: Session, order: Order, now: datetime) -> None:
-    for reference in _references(order):
-        inventory.release_reservation(session, reference=reference, now=now)
+    for reference in hold_references(order):
+        reservations.release_reservation(session, reference=reference, now=now)
     if order.coupon_id:
         offers.release_coupon(session, order.coupon_id, order.buyer_id)
     for line in order.lines:
@@ -483,7 +261,7 @@ def expire_due(
 # --- fulfilment ------------------------------------------------------------------------------
 
 
-def _operated(session: Session, actor: Actor, order_id: int) -> Order:
+def operated(session: Session, actor: Actor, order_id: int) -> Order:
     order = _lock(session, order_id)
     if not _can_operate(session, actor, order):
         raise NotFound("No such order.")
@@ -491,7 +269,7 @@ def _operated(session: Session, actor: Actor, order_id: int) -> Order:
 
 
 def mark_ready(session: Session, actor: Actor, order_id: int, *, now: datetime) -> Order:
-    order = _operated(session, actor, order_id)
+    order = operated(session, actor, order_id)
     if order.fulfilment != Fulfilment.PICKUP:
         raise NotPickup("Only pick-up orders wait at a counter.")
     order.transition(OrderStatus.READY_FOR_PICKUP, actor_id=actor.user_id, at=now)
@@ -506,7 +284,7 @@ def hand_over(
     Each wrong code counts against the order, by one conditional UPDATE, so parallel guesses cannot
     pass the limit; the last allowed one locks the code (even the right code is then refused) until
     the buyer asks for a new one. Raises WrongPickupCode after counting: the caller commits."""
-    order = _operated(session, actor, order_id)
+    order = operated(session, actor, order_id)
     if order.status != OrderStatus.READY_FOR_PICKUP:
         raise NotReady(status=order.status.value)
     limit = settings.pickup_max_attempts
@@ -567,7 +345,7 @@ def renew_pickup_code(session: Session, actor: Actor, order_id: int, *, now: dat
 
 
 def ship(session: Session, actor: Actor, order_id: int, *, tracking_number: str, now: datetime) -> Order:
-    order = _operated(session, actor, order_id)
+    order = operated(session, actor, order_id)
     if order.fulfilment != Fulfilment.DELIVERY:
         raise NotDelivery("Only delivery orders are shipped.")
     order.transition(OrderStatus.SHIPPED, actor_id=actor.user_id, at=now, reason=tracking_number)
@@ -604,122 +382,20 @@ def _complete(session: Session, order: Order, *, actor_id: int, settings: OrderS
     return order
 
 
-# --- refunds ---------------------------------------------------------------------------------
+# --- points follow the money (refunds here and at the gateway) --------------------------------
 
 
-def _units_share(whole: int, quantity: int, done: int, part: int) -> int:
+def units_share(whole: int, quantity: int, done: int, part: int) -> int:
     """What `part` more units carry of `whole` spread over `quantity` units, `done` of them refunded
     already. Cumulative floors: refunding every unit, in any steps, returns exactly `whole`."""
     return whole * (done + part) // quantity - whole * done // quantity
 
 
-def refund_order(
-    session: Session,
-    actor: Actor,
-    order_id: int,
-    *,
-    lines: list[dict],
-    reason: str,
-    reference: str | None,
-    settings: OrderSettings,
-    now: datetime,
-):
-    """Refund units of some lines: money back through the payment's gateway (never more than was paid),
-    spent points back, earned points clawed back, stock back to the location."""
-    order = _operated(session, actor, order_id)
-    if order.status not in REFUNDABLE:
-        raise NotRefundable("This order cannot be refunded.", status=order.status.value)
-    by_id = {line.id: line for line in order.lines}
-    wanted: dict[int, int] = {}
-    for item in lines:
-        if item["line_id"] not in by_id:
-            raise InvalidInput("Not a line of this order.", fields={"lines": [f"Unknown line {item['line_id']}."]})
-        wanted[item["line_id"]] = wanted.get(item["line_id"], 0) + item["quantity"]
-    amount = returned_points = 0
-    detail = []
-    back_to_stock: dict[str, dict[int, int]] = {}
-    for line_id, quantity in sorted(wanted.items()):
-        line = by_id[line_id]
-        if line.refunded_quantity + quantity > line.quantity:
-            raise RefundExceedsQuantity(
-                "More units than are left to refund.",
-                line_id=line_id,
-                refundable=line.quantity - line.refunded_quantity,
-            )
-        done = line.refunded_quantity
-        cash = _units_share(line.total_fen, line.quantity, done, quantity)
-        returned_points += _units_share(
-            line.points_value_fen, line.quantity, done, quantity
-        ) // settings.points.point_value_fen + _units_share(line.points_cost, line.quantity, done, quantity)
-        line.refunded_quantity += quantity
-        line.refunded_fen += cash
-        amount += cash
-        detail.append({"line_id": line_id, "quantity": quantity, "amount_fen": cash})
-        reference_key = (
-            _gift_reference(order, line.gift_promotion_id) if line.gift_promotion_id else order.reservation_reference
-        )
-        back_to_stock.setdefault(reference_key, {})
-        back_to_stock[reference_key][line.sku_id] = back_to_stock[reference_key].get(line.sku_id, 0) + quantity
-    if order.refunded_fen + amount > order.paid_fen:
-        raise RefundExceedsPayment(
-            "A refund cannot exceed what was paid.",
-            paid_fen=order.paid_fen,
-            refunded_fen=order.refunded_fen,
-            requested_fen=amount,
-        )
-    if returned_points:
-        points.post(
-            session,
-            order.buyer_id,
-            returned_points,
-            PointsKind.RETURN,
-            order_id=order.id,
-            note=f"refund of order {order.number}",
-        )
-    clawed = _claw_back_points(session, order, amount)
-    for reservation_reference, skus in back_to_stock.items():
-        inventory.return_reserved(
-            session, reference=reservation_reference, lines=skus, now=now, reason=f"refund of order {order.number}"
-        )
-    order.refunded_fen += amount
-    fully = all(line.refunded_quantity == line.quantity for line in order.lines)
-    order.transition(
-        OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED, actor_id=actor.user_id, at=now, reason=reason
-    )
-    session.flush()
-    # Money moves last, once everything else here has succeeded; if the gateway fails, all of this rolls
-    # back, and a retry asks the gateway for the same refund (its key names it).
-    result = payments.refund_payment(
-        session,
-        order_id=order.id,
-        buyer_id=order.buyer_id,
-        amount_fen=amount,
-        reference=reference,
-        actor_id=actor.user_id,
-        gateway=settings.payments.gateway,
-    )
-    refund = payments.record_refund(
-        session,
-        order_id=order.id,
-        amount_fen=amount,
-        lines=detail,
-        points_returned=returned_points + result.points_returned,
-        points_clawed_back=clawed,
-        reference=reference,
-        external_id=result.external_id,
-        reason=reason,
-        actor_id=actor.user_id,
-        now=now,
-    )
-    session.flush()
-    return refund
-
-
-def _claw_back_points(session: Session, order: Order, amount: int) -> int:
+def claw_back_points(session: Session, order: Order, amount: int) -> int:
     """Points earned by a completed order go back in proportion to the money refunded."""
     if not (order.points_earned and amount):
         return 0
-    clawed = _units_share(order.points_earned, order.paid_fen, order.refunded_fen, amount)
+    clawed = units_share(order.points_earned, order.paid_fen, order.refunded_fen, amount)
     if clawed:
         points.post(
             session,
@@ -755,7 +431,7 @@ class OrderPayable(payables.RowPayable):
         return self.order.expires_at <= now
 
     def mark_paid(self, session: Session, payment: Payment, *, actor_id: int | None, now: datetime) -> None:
-        _mark_paid(session, self.order, actor_id=actor_id, now=now)
+        mark_paid(session, self.order, actor_id=actor_id, now=now)
 
     def take_outside_refund(
         self, session: Session, payment: Payment, amount_fen: int, now: datetime
@@ -767,7 +443,7 @@ class OrderPayable(payables.RowPayable):
         amount = min(amount_fen, order.paid_fen - order.refunded_fen)
         if amount <= 0:
             return payables.OutsideRefund(0)
-        clawed = _claw_back_points(session, order, amount)
+        clawed = claw_back_points(session, order, amount)
         order.refunded_fen += amount
         fully = order.refunded_fen == order.paid_fen
         order.transition(

@@ -32,12 +32,13 @@ from shop.auth.actor import Actor
 from shop.catalog.models import Product, Sku
 from shop.certification.query import product_in_force
 from shop.errors import InvalidInput, NotFound
-from shop.inventory import service as inventory
+from shop.inventory import locations, reservations
 from shop.inventory.models import Location, LocationKind, china_today
 from shop.paging import paginate
-from shop.procurement import access, budgets, organisations
+from shop.procurement import access, budgets, imports, organisations
 from shop.procurement.access import APPROVER, FINANCE, PURCHASER
 from shop.procurement.errors import LinesRejected, NoLines, NotDraft, NotOrderable, OrderTooLarge
+from shop.procurement.imports import LINE_COLUMNS, MAX_LINES
 from shop.procurement.models import (
     BudgetEntryKind,
     BulkOrder,
@@ -49,22 +50,11 @@ from shop.procurement.models import (
 from shop.promotions import quoting
 
 S = BulkOrderStatus
-MAX_LINES = 10_000
 # A payment's amount is a 32-bit integer (and one Stripe charge is far smaller): larger purchases are split.
 MAX_ORDER_TOTAL_FEN = 2**31 - 1
 ORDER_FIELDS = ("title", "note", "supply_location_id", "voucher_expires_at")
 SUPPLY_KINDS = (LocationKind.CENTRE, LocationKind.HALL)
 PICKUP_KINDS = (LocationKind.HALL, LocationKind.COUNTER, LocationKind.ZONE)
-LINE_COLUMNS = (
-    "sku_code",
-    "quantity",
-    "department",
-    "pickup_location_id",
-    "delivery_address",
-    "recipient",
-    "phone",
-    "voucher_value_fen",
-)
 
 
 @dataclass(frozen=True)
@@ -82,7 +72,7 @@ def _can_supply(session: Session, actor: Actor, order: BulkOrder) -> bool:
     if order.supply_location_id is None or order.status in (S.DRAFT, S.SUBMITTED, S.REJECTED):
         return False
     location = session.get(Location, order.supply_location_id)
-    return location is not None and inventory.can_run(actor, location)
+    return location is not None and locations.can_run(actor, location)
 
 
 def _visible(session: Session, actor: Actor, order: BulkOrder | None) -> BulkOrder:
@@ -130,13 +120,13 @@ def list_bulk_orders(
 
 def list_supplied(session: Session, actor: Actor, *, status: S | None, page: int, size: int):
     """Hall operators: approved and later bulk orders supplied from their locations."""
-    inventory.require_operator(actor)
+    locations.require_operator(actor)
     stmt = (
         sa.select(BulkOrder)
         .join(Location, Location.id == BulkOrder.supply_location_id)
         .where(BulkOrder.status.not_in((S.DRAFT, S.SUBMITTED, S.REJECTED)))
     )
-    clause = inventory.scope_clause(actor)
+    clause = locations.scope_clause(actor)
     if clause is not None:
         stmt = stmt.where(clause)
     if status is not None:
@@ -314,8 +304,6 @@ def add_lines(
 
 def import_lines(session: Session, actor: Actor, order_id: int, *, filename: str, data: bytes, now: datetime):
     """Append the lines of a CSV or XLSX file to a draft: every row or none."""
-    from shop.procurement import imports
-
     _draft(session, actor, order_id)
     rows, errors = imports.parse(filename, data)
     return add_lines(session, actor, order_id, rows=rows, now=now, errors=errors)
@@ -437,7 +425,7 @@ def approve(session: Session, actor: Actor, order_id: int, *, note: str, now: da
     order.budget_id = budget.id
     order.approved_at = now
     if order.kind == BulkOrderKind.GOODS:
-        inventory.reserve_stock(
+        reservations.reserve_stock(
             session,
             location_id=order.supply_location_id,
             reference=order.reservation_reference,
@@ -491,7 +479,7 @@ def cancel(
                 actor_id=actor.user_id,
             )
         if order.kind == BulkOrderKind.GOODS:
-            inventory.release_reservation(session, reference=order.reservation_reference, now=now)
+            reservations.release_reservation(session, reference=order.reservation_reference, now=now)
         payments.cancel_pending(session, bulk_order_id=order.id, now=now)
     session.flush()
     return order
@@ -616,7 +604,7 @@ def mark_paid(
             actor_id=actor_id,
         )
     if order.kind == BulkOrderKind.GOODS:
-        inventory.commit_reservation(session, reference=order.reservation_reference, now=now)
+        reservations.commit_reservation(session, reference=order.reservation_reference, now=now)
     else:
         from shop.procurement import vouchers
 

@@ -10,7 +10,6 @@ import re
 from collections.abc import Iterator
 
 from shop.errors import InvalidInput
-from shop.procurement.bulk_orders import LINE_COLUMNS, MAX_LINES
 from shop.procurement.errors import LinesRejected
 
 MAX_BYTES = 10 * 1024 * 1024
@@ -27,6 +26,18 @@ ALIASES = {
 _BY_ALIAS = {alias.lower(): column for column, aliases in ALIASES.items() for alias in aliases}
 TEXT_LIMITS = {"department": 100, "delivery_address": 300, "recipient": 100, "phone": 20, "sku_code": 64}
 PHONE_RE = re.compile(r"^[0-9+\- ]{5,20}$")
+
+MAX_LINES = 10_000  # of one bulk order
+LINE_COLUMNS = (
+    "sku_code",
+    "quantity",
+    "department",
+    "pickup_location_id",
+    "delivery_address",
+    "recipient",
+    "phone",
+    "voucher_value_fen",
+)
 
 
 def _rows_csv(data: bytes) -> Iterator[list[str]]:

@@ -543,21 +543,3 @@ class RollupSchema(ma.Schema):
 
 
 # --- volume tiers ------------------------------------------------------------------------------
-
-
-class TierArgs(ma.Schema):
-    min_quantity = Int(required=True, strict=True, validate=ma.validate.Range(min=2, max=1_000_000))
-    unit_price_fen = Int(required=True, strict=True, validate=ma.validate.Range(min=1, max=10**9))
-
-
-class TiersArgs(ma.Schema):
-    tiers = ma.fields.List(ma.fields.Nested(TierArgs), required=True, validate=ma.validate.Length(max=20))
-
-
-class TierSchema(ma.Schema):
-    min_quantity = Int(required=True)
-    unit_price_fen = Int(validate=BIG, required=True)
-
-
-class TierListSchema(ma.Schema):
-    items = ma.fields.List(ma.fields.Nested(TierSchema), required=True)

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from payments.errors import RefundExceedsPayment
 from shop.auth.actor import Actor
 from shop.errors import InvalidInput, NotFound
-from shop.inventory import service as inventory
+from shop.inventory import locations, movements
 from shop.paging import paginate
 from shop.procurement import access, budgets
 from shop.procurement.errors import VoucherNotRedeemable
@@ -206,7 +206,7 @@ def redeem(
     if channel == RedemptionChannel.COUNTER:
         if location_id is None:
             raise InvalidInput("The counter that redeems.", fields={"location_id": ["Required."]})
-        inventory.get_location(session, actor, location_id)  # operators of that location only
+        locations.get_location(session, actor, location_id)  # operators of that location only
     voucher = find(session, raw_code)
     expire_due(session, now, voucher_ids=[voucher.id])
     if voucher.gift_sku_id is not None:
@@ -223,7 +223,7 @@ def redeem(
     remaining = _take(session, voucher, amount, now)
     session.expire(voucher)
     if voucher.gift_sku_id is not None:
-        inventory.sell(
+        movements.sell(
             session,
             location_id,
             [{"sku_id": voucher.gift_sku_id, "quantity": 1}],

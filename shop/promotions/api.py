@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from shop import clock
 from shop.auth.guard import current_actor, login_required
-from shop.promotions import quoting, service
+from shop.promotions import quoting, service, tiers
 from shop.promotions.schemas import (
     CouponArgs,
     CouponPageSchema,
@@ -19,6 +19,8 @@ from shop.promotions.schemas import (
     RushSaleArgs,
     RushSalePageSchema,
     RushSaleSchema,
+    TierListSchema,
+    TiersArgs,
 )
 from shop.request_session import get_session
 from shop.settings import current as current_settings
@@ -28,7 +30,7 @@ blp = Blueprint(
     "promotions",
     __name__,
     url_prefix="/api/v1",
-    description="Promotions (满减, 满赠, discounts), coupons, points rush sales, quotes",
+    description="Promotions (满减, 满赠, discounts), coupons, points rush sales, quotes; suppliers' volume tiers",
 )
 
 
@@ -130,3 +132,24 @@ def create_quote(args):
         settings=points_settings(),
         now=clock.now(),
     )
+
+
+# --- volume tiers ------------------------------------------------------------------------------
+
+
+@blp.route("/skus/<int:sku_id>/volume-tiers", methods=["GET"])
+@blp.response(200, TierListSchema)
+@documented_errors(404)
+def list_volume_tiers(sku_id):
+    """A SKU's volume prices for organisations (public)."""
+    return {"items": tiers.list_tiers(get_session(), sku_id)}
+
+
+@blp.route("/skus/<int:sku_id>/volume-tiers", methods=["PUT"])
+@blp.arguments(TiersArgs)
+@blp.response(200, TierListSchema)
+@documented_errors(404)
+@login_required
+def replace_volume_tiers(args, sku_id):
+    """The SKU's supplier (or admins): set its whole list of volume tiers (cheaper with more units)."""
+    return {"items": tiers.replace_tiers(get_session(), current_actor(), sku_id, tiers=args["tiers"], now=clock.now())}

@@ -3,7 +3,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from shop.promotions.pricing import CouponKind, PromotionKind
-from shop.web import Id, Int, Timestamp, page_schema
+from shop.web import BIG, Id, Int, Timestamp, page_schema
 
 FEN = {"strict": True, "validate": ma.validate.Range(min=0, max=1_000_000_000)}
 FEN_SCHEMA = {"type": "integer", "minimum": 0, "maximum": 1_000_000_000}
@@ -170,3 +170,24 @@ class QuoteSchema(ma.Schema):
     coupon_problem = ma.fields.String(allow_none=True)
     applied_promotions = ma.fields.List(Id(), required=True)
     problems = ma.fields.List(ma.fields.String(), required=True)
+
+
+# --- volume tiers (organisations buying many units) ---
+
+
+class TierArgs(ma.Schema):
+    min_quantity = Int(required=True, strict=True, validate=ma.validate.Range(min=2, max=1_000_000))
+    unit_price_fen = Int(required=True, strict=True, validate=ma.validate.Range(min=1, max=10**9))
+
+
+class TiersArgs(ma.Schema):
+    tiers = ma.fields.List(ma.fields.Nested(TierArgs), required=True, validate=ma.validate.Length(max=20))
+
+
+class TierSchema(ma.Schema):
+    min_quantity = Int(required=True)
+    unit_price_fen = Int(validate=BIG, required=True)
+
+
+class TierListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(TierSchema), required=True)

@@ -17,8 +17,8 @@ from shop.auth.actor import Actor
 from shop.auth.models import Role
 from shop.catalog.models import Category, Product
 from shop.errors import Forbidden, InvalidInput, NotFound
+from shop.inventory.locations import scope_clause as operated_locations
 from shop.inventory.models import Location
-from shop.inventory.service import scope_clause as operated_locations
 from shop.orders.models import Order
 from shop.paging import paginate
 from shop.supervision import complaints

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from shop.auth.actor import Actor
 from shop.auth.models import Role
+from shop.orders import refunds
 from shop.orders import service as orders
 from shop.orders.models import Order
 
@@ -19,7 +20,7 @@ def refund_runner(settings: orders.OrderSettings, now: datetime):
     def run(session: Session, order_id: int, lines: list[dict], reason: str, actor_id: int):
         order = session.get(Order, order_id)
         delegated = Actor(user_id=actor_id, grants=frozenset({(Role.HALL_OPERATOR, order.location_id)}))
-        return orders.refund_order(
+        return refunds.refund_order(
             session,
             delegated,
             order_id,

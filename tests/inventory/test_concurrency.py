@@ -11,7 +11,7 @@ from shop import clock, create_app, migrate
 from shop.auth.models import Role
 from shop.db import transaction
 from shop.errors import DomainError
-from shop.inventory import service
+from shop.inventory import reservations
 from shop.inventory.ledger import check_balances
 from shop.inventory.models import CounterEvent, Movement, MovementKind, StockLevel, china_today
 from tests.conftest import TEST_CONFIG
@@ -82,7 +82,7 @@ def test_parallel_sales_transfers_and_reservations_never_oversell(committed_app)
         else:
             try:
                 with committed_app.app_context(), transaction(sessionmaker) as session:
-                    service.reserve_stock(
+                    reservations.reserve_stock(
                         session,
                         location_id=w["counter"],
                         reference=f"order:{i}",

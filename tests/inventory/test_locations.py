@@ -2,7 +2,7 @@ from datetime import UTC, datetime
 
 from shop import clock
 from shop.auth.models import Role
-from shop.inventory.service import is_open
+from shop.inventory.locations import is_open
 from tests.factories import FENGJIE, YUZHONG
 
 HOURS = {"mon": [{"opens": "08:30", "closes": "12:00"}, {"opens": "13:30", "closes": "17:30"}], "note": "节假日休息"}

@@ -3,7 +3,7 @@ from datetime import timedelta
 from shop import clock
 from shop.auth.models import Role
 from shop.certification import service as certification
-from shop.inventory import service
+from shop.inventory import movements, reservations
 from shop.inventory.models import LocationKind, china_today
 from tests.factories import ANPING, FENGJIE, WUSHAN, YUZHONG
 
@@ -25,9 +25,9 @@ def test_availability_lists_pickup_points_with_sellable_stock(client, make, sess
     make.stock(closed, sku, 9)
     make.stock(centre, sku, 50)  # the centre is not a pickup point
     make.stock(empty, sku, 1)
-    service.sell(session, empty.id, [{"sku_id": sku.id, "quantity": 1}], now=clock.now())
+    movements.sell(session, empty.id, [{"sku_id": sku.id, "quantity": 1}], now=clock.now())
     closed.is_active = False
-    service.reserve_stock(
+    reservations.reserve_stock(
         session, location_id=zone.id, reference="order:z", lines=[{"sku_id": sku.id, "quantity": 1}], now=clock.now()
     )  # all reserved
     session.flush()

@@ -6,7 +6,7 @@ import pytest
 
 from shop import clock
 from shop.errors import Conflict, IllegalTransition, NotFound
-from shop.inventory import service
+from shop.inventory import movements, reservations
 from shop.inventory.errors import InsufficientStock, LocationInactive, NotInForce
 from shop.inventory.ledger import check_balances
 from shop.inventory.models import StockLevel, china_today
@@ -31,36 +31,36 @@ def stocked(make):
 def test_reserve_fefo_then_commit(session, stocked):
     hall, sku = stocked
     now = clock.now()
-    reservation = service.reserve_stock(
+    reservation = reservations.reserve_stock(
         session, location_id=hall.id, reference="order:1", lines=[{"sku_id": sku.id, "quantity": 4}], now=now
     )
     assert reservation.status == "held"
-    held = service.reserved_lines(session, reservation)
+    held = reservations.reserved_lines(session, reservation)
     assert [(m.reserved) for m in held] == [3, 1]
     assert _level(session, hall, sku) == (8, 4)
     # reserved units are not for sale
     with pytest.raises(InsufficientStock):
-        service.sell(session, hall.id, [{"sku_id": sku.id, "quantity": 5}], now=now)
-    service.commit_reservation(session, reference="order:1", now=now)
+        movements.sell(session, hall.id, [{"sku_id": sku.id, "quantity": 5}], now=now)
+    reservations.commit_reservation(session, reference="order:1", now=now)
     assert _level(session, hall, sku) == (4, 0)
     with pytest.raises(IllegalTransition):
-        service.commit_reservation(session, reference="order:1", now=now)
+        reservations.commit_reservation(session, reference="order:1", now=now)
     with pytest.raises(IllegalTransition):
-        service.release_reservation(session, reference="order:1", now=now)
+        reservations.release_reservation(session, reference="order:1", now=now)
     assert check_balances(session) == []
 
 
 def test_release_gives_units_back(session, stocked):
     hall, sku = stocked
     now = clock.now()
-    service.reserve_stock(
+    reservations.reserve_stock(
         session, location_id=hall.id, reference="order:2", lines=[{"sku_id": sku.id, "quantity": 8}], now=now
     )
     assert _level(session, hall, sku) == (8, 8)
-    service.release_reservation(session, reference="order:2", now=now)
+    reservations.release_reservation(session, reference="order:2", now=now)
     assert _level(session, hall, sku) == (8, 0)
     with pytest.raises(NotFound):
-        service.release_reservation(session, reference="order:nope", now=now)
+        reservations.release_reservation(session, reference="order:nope", now=now)
     assert check_balances(session) == []
 
 
@@ -68,12 +68,12 @@ def test_reservations_are_idempotent_by_reference(session, stocked):
     hall, sku = stocked
     now = clock.now()
     lines = [{"sku_id": sku.id, "quantity": 2}]
-    first = service.reserve_stock(session, location_id=hall.id, reference="order:3", lines=lines, now=now)
-    again = service.reserve_stock(session, location_id=hall.id, reference="order:3", lines=lines, now=now)
+    first = reservations.reserve_stock(session, location_id=hall.id, reference="order:3", lines=lines, now=now)
+    again = reservations.reserve_stock(session, location_id=hall.id, reference="order:3", lines=lines, now=now)
     assert again.id == first.id
     assert _level(session, hall, sku) == (8, 2)
     with pytest.raises(Conflict, match="another reservation"):
-        service.reserve_stock(
+        reservations.reserve_stock(
             session, location_id=hall.id, reference="order:3", lines=[{"sku_id": sku.id, "quantity": 3}], now=now
         )
 
@@ -82,14 +82,14 @@ def test_reservation_refusals(session, make, stocked):
     hall, sku = stocked
     now = clock.now()
     with pytest.raises(InsufficientStock) as short:
-        service.reserve_stock(
+        reservations.reserve_stock(
             session, location_id=hall.id, reference="order:4", lines=[{"sku_id": sku.id, "quantity": 9}], now=now
         )
     assert short.value.details["available"] == 8
     uncertified = make.sku(certified=False)
     make.stock(hall, uncertified, 5)
     with pytest.raises(NotInForce):
-        service.reserve_stock(
+        reservations.reserve_stock(
             session,
             location_id=hall.id,
             reference="order:5",
@@ -98,7 +98,7 @@ def test_reservation_refusals(session, make, stocked):
         )
     # an expired batch is never reserved
     with pytest.raises(InsufficientStock):
-        service.reserve_stock(
+        reservations.reserve_stock(
             session,
             location_id=hall.id,
             reference="order:6",
@@ -108,7 +108,7 @@ def test_reservation_refusals(session, make, stocked):
     hall.is_active = False
     session.flush()
     with pytest.raises(LocationInactive):
-        service.reserve_stock(
+        reservations.reserve_stock(
             session, location_id=hall.id, reference="order:7", lines=[{"sku_id": sku.id, "quantity": 1}], now=now
         )
 
@@ -116,17 +116,17 @@ def test_reservation_refusals(session, make, stocked):
 def test_a_reserved_batch_that_expired_is_not_handed_over(session, stocked):
     hall, sku = stocked
     now = clock.now()
-    service.reserve_stock(
+    reservations.reserve_stock(
         session, location_id=hall.id, reference="order:8", lines=[{"sku_id": sku.id, "quantity": 1}], now=now
     )
     with pytest.raises(Conflict) as refused:
-        service.commit_reservation(session, reference="order:8", now=now + timedelta(days=3))
+        reservations.commit_reservation(session, reference="order:8", now=now + timedelta(days=3))
     assert refused.value.code == "reserved_batch_expired"
 
 
 def test_a_count_cannot_go_below_what_is_reserved(client, make, session, stocked):
     hall, sku = stocked
-    service.reserve_stock(
+    reservations.reserve_stock(
         session, location_id=hall.id, reference="order:9", lines=[{"sku_id": sku.id, "quantity": 3}], now=clock.now()
     )
     operator = make.headers(make.operator(hall))

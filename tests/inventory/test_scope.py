@@ -7,7 +7,7 @@ import pytest
 
 from shop import clock
 from shop.auth.models import Role
-from shop.inventory import service
+from shop.inventory import transfers
 from shop.inventory.models import Location, china_today
 
 
@@ -17,7 +17,7 @@ def world(make):
     counter_a = make.counter(hall_a)
     sku = make.sku()
     code = make.stock(hall_a, sku, 20)
-    transfer = service.dispatch_transfer(
+    transfer = transfers.dispatch_transfer(
         make.session,
         make.admin,
         from_location_id=hall_a.id,

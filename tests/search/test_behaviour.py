@@ -376,7 +376,7 @@ def _pay_with_points(client, make, session, sku, location, quantity):
 
 def test_sales_of_completed_orders_and_counter_sales_order_the_sales_sort(client, corpus, index, session, make):
     from shop.auth.models import Role
-    from shop.inventory import service as inventory
+    from shop.inventory import movements
 
     hall = make.hall()
     counter = make.counter(hall)
@@ -388,7 +388,7 @@ def test_sales_of_completed_orders_and_counter_sales_order_the_sales_sort(client
     assert _order(client, corpus, index, sort="sales") == sorted(IN_FORCE, key=lambda k: corpus[k])
     # over the counter: 5 peppers in two sales
     for units in (2, 3):
-        inventory.record_sale(
+        movements.record_sale(
             session,
             make.actor(operator),
             counter.id,
@@ -457,8 +457,8 @@ def test_in_stock_filter_and_availability(client, corpus, index, session, make):
         items = {item["id"]: item["in_stock"] for item in _search(client, index)["items"]}
         assert items[corpus["orange"]] is False
     # the counter closes: its stock is no longer available anywhere
-    from shop.inventory import service as inventory
+    from shop.inventory import locations
 
-    inventory.update_location(session, make.admin, counter.id, data={"is_active": False})
+    locations.update_location(session, make.admin, counter.id, data={"is_active": False})
     index.refresh()
     assert _found(client, corpus, index, in_stock="true") == {"orange"}

@@ -8,7 +8,8 @@ SCRIPT = """
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from search import outbox
-from shop.db import make_engine, make_sessionmaker
+from shop.db import make_engine
+from shop.sessions import make_sessionmaker
 
 assert not event.contains(Session, "after_flush", outbox._after_flush)
 make_sessionmaker(make_engine("sqlite://"))

@@ -1,0 +1,165 @@
+"""Reservations for orders: units set aside at a location (FEFO by batch), then released, or
+committed as a sale, and sold units returned into the batches they left."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from shop.errors import NotFound
+from shop.inventory import ledger
+from shop.inventory.errors import (
+    ReferenceReused,
+    ReservationNotSold,
+    ReservedBatchExpired,
+    ReturnExceedsSale,
+)
+from shop.inventory.ledger import Move
+from shop.inventory.locations import require_active
+from shop.inventory.models import (
+    Batch,
+    Location,
+    Movement,
+    MovementKind,
+    Reservation,
+    ReservationStatus,
+    china_today,
+)
+from shop.inventory.movements import known_skus, merge_lines, require_products_in_force
+
+
+def reserve_stock(
+    session: Session, *, location_id: int, reference: str, lines: list[dict], now: datetime
+) -> Reservation:
+    """Set units aside at a location for an order, FEFO by batch, only of products in force.
+    The reference (e.g. "order:123") makes it idempotent: the same reference and lines return the
+    existing reservation; other lines under a used reference are refused."""
+    wanted = merge_lines(lines, "sku_id")
+    existing = session.scalar(sa.select(Reservation).where(Reservation.reference == reference))
+    if existing is not None:
+        return _same_reservation(session, existing, location_id, wanted)
+    location = session.get(Location, location_id)
+    if location is None:
+        raise NotFound("No such location.")
+    require_active(location)
+    reservation = Reservation(reference=reference, location_id=location_id, created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(reservation)
+            session.flush()
+    except IntegrityError:
+        existing = session.scalar(sa.select(Reservation).where(Reservation.reference == reference))
+        return _same_reservation(session, existing, location_id, wanted)
+    ledger.lock_levels(session, location_id, wanted)
+    known_skus(session, list(wanted))
+    require_products_in_force(session, list(wanted), now)
+    today = china_today(now)
+    moves = [
+        Move(MovementKind.RESERVE, sku_id, batch_id, best_before, reserved=units)
+        for sku_id, quantity in sorted(wanted.items())
+        for batch_id, best_before, units in ledger.pick_fefo(session, location_id, sku_id, quantity, today)
+    ]
+    ledger.apply(session, location_id, moves, now=now, reservation_id=reservation.id, reference=reference)
+    return reservation
+
+
+def _same_reservation(session: Session, reservation: Reservation, location_id: int, wanted: dict) -> Reservation:
+    held = defaultdict(int)
+    for move in reserved_lines(session, reservation):
+        held[move.sku_id] += move.reserved
+    if reservation.location_id != location_id or dict(held) != wanted:
+        raise ReferenceReused("This reference is used by another reservation.", reference=reservation.reference)
+    return reservation
+
+
+def reserved_lines(session: Session, reservation: Reservation) -> list[Move]:
+    """The batches and units a reservation holds: its reserve movements."""
+    rows = session.execute(
+        sa.select(Movement.sku_id, Movement.batch_id, Batch.best_before, sa.func.sum(Movement.reserved_delta))
+        .join(Batch, Batch.id == Movement.batch_id)
+        .where(Movement.reservation_id == reservation.id, Movement.kind == MovementKind.RESERVE)
+        .group_by(Movement.sku_id, Movement.batch_id, Batch.best_before)
+        .order_by(Movement.batch_id)
+    ).all()
+    return [Move(MovementKind.RESERVE, sku, batch, bb, reserved=units) for sku, batch, bb, units in rows]
+
+
+def _close_reservation(session: Session, reference: str, target: ReservationStatus, now: datetime):
+    reservation = session.scalar(
+        sa.select(Reservation)
+        .where(Reservation.reference == reference)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if reservation is None:
+        raise NotFound("No such reservation.")
+    reservation.transition(target, at=now)
+    session.flush()
+    held = reserved_lines(session, reservation)
+    ledger.lock_levels(session, reservation.location_id, [m.sku_id for m in held])
+    return reservation, held
+
+
+def release_reservation(session: Session, *, reference: str, now: datetime) -> Reservation:
+    """Give reserved units back to available stock (an order cancelled or expired)."""
+    reservation, held = _close_reservation(session, reference, ReservationStatus.RELEASED, now)
+    moves = [Move(MovementKind.RELEASE, m.sku_id, m.batch_id, m.best_before, reserved=-m.reserved) for m in held]
+    ledger.apply(session, reservation.location_id, moves, now=now, reservation_id=reservation.id, reference=reference)
+    return reservation
+
+
+def commit_reservation(session: Session, *, reference: str, now: datetime) -> Reservation:
+    """The reserved units are sold (picked up or shipped): they leave on hand and reserved together.
+    Refused if a reserved batch has expired meanwhile."""
+    reservation, held = _close_reservation(session, reference, ReservationStatus.COMMITTED, now)
+    today = china_today(now)
+    expired = sorted({m.batch_id for m in held if m.best_before < today})
+    if expired:
+        raise ReservedBatchExpired("A reserved batch has expired.", batch_ids=expired)
+    moves = [
+        Move(MovementKind.SALE, m.sku_id, m.batch_id, m.best_before, on_hand=-m.reserved, reserved=-m.reserved)
+        for m in held
+    ]
+    ledger.apply(session, reservation.location_id, moves, now=now, reservation_id=reservation.id, reference=reference)
+    return reservation
+
+
+def return_reserved(session: Session, *, reference: str, lines: dict[int, int], now: datetime, reason: str) -> None:
+    """Units a committed reservation sold come back to its location (a refund), into the batches they
+    left, latest best-before first; never more units of a SKU than the reservation took."""
+    reservation = session.scalar(sa.select(Reservation).where(Reservation.reference == reference))
+    if reservation is None or reservation.status != ReservationStatus.COMMITTED:
+        raise ReservationNotSold("Only sold units can come back.", reference=reference)
+    ledger.lock_levels(session, reservation.location_id, sorted(lines))
+    returned = dict(
+        session.execute(
+            sa.select(Movement.batch_id, sa.func.sum(Movement.on_hand_delta))
+            .where(Movement.reservation_id == reservation.id, Movement.kind == MovementKind.RETURN)
+            .group_by(Movement.batch_id)
+        ).all()
+    )
+    moves = []
+    for sku_id, quantity in sorted(lines.items()):
+        left = quantity
+        taken = [m for m in reserved_lines(session, reservation) if m.sku_id == sku_id]
+        for move in sorted(taken, key=lambda m: (m.best_before, m.batch_id), reverse=True):
+            room = move.reserved - returned.get(move.batch_id, 0)
+            units = min(room, left)
+            if units > 0:
+                moves.append(Move(MovementKind.RETURN, sku_id, move.batch_id, move.best_before, on_hand=units))
+                left -= units
+        if left:
+            raise ReturnExceedsSale("More units than the reservation sold.", sku_id=sku_id)
+    ledger.apply(
+        session,
+        reservation.location_id,
+        moves,
+        now=now,
+        reservation_id=reservation.id,
+        reference=reference,
+        reason=reason,
+    )

@@ -1,0 +1,232 @@
+"""Checkout: re-price the cart on the server, hold everything the order needs (coupon, rush-sale
+quota, points, stock, gifts) and create the order pending payment."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from shop.auth.actor import Actor
+from shop.catalog.models import Product, Sku
+from shop.errors import Conflict, InvalidInput
+from shop.inventory import reservations
+from shop.inventory.errors import InsufficientStock
+from shop.inventory.models import china_today
+from shop.orders import cart
+from shop.orders.errors import CartNotOrderable
+from shop.orders.models import Fulfilment, Order, OrderEvent, OrderLine, OrderStatus
+from shop.orders.service import OrderSettings, gift_reference, mark_paid
+from shop.points import service as points
+from shop.points.models import PointsKind
+from shop.promotions import pricing, quoting
+from shop.promotions import service as offers
+from shop.promotions.errors import CouponRefused
+from shop.promotions.models import Coupon
+from shop.reference.models import Township
+
+
+def quote_cart(
+    session: Session,
+    user_id: int,
+    lines: list,
+    *,
+    coupon_code: str | None,
+    points_requested: int,
+    settings: OrderSettings,
+    now: datetime,
+) -> pricing.Quote | None:
+    """Cart lines priced for their buyer now, as checkout prices them (None for no lines)."""
+    if not lines:
+        return None
+    items = [
+        quoting.Item(key=str(line.id), sku_id=line.sku_id, quantity=line.quantity, rush_sale_id=line.rush_sale_id)
+        for line in lines
+    ]
+    return quoting.quote(
+        session,
+        user_id=user_id,
+        items=items,
+        coupon_code=coupon_code,
+        points_requested=points_requested,
+        settings=settings.points,
+        now=now,
+    )
+
+
+def checkout(
+    session: Session,
+    actor: Actor,
+    *,
+    line_ids: list[int] | None,
+    coupon_code: str | None,
+    points_requested: int,
+    delivery_address: dict | None,
+    settings: OrderSettings,
+    now: datetime,
+) -> Order:
+    """Re-price the cart on the server, hold everything the order needs, and create it pending payment."""
+    lines = cart.list_lines(session, actor.user_id, for_update=True)
+    if line_ids is not None:
+        lines = [line for line in lines if line.id in set(line_ids)]
+        if len(lines) != len(set(line_ids)):
+            raise InvalidInput("Some cart lines are not yours.", fields={"line_ids": ["Unknown lines."]})
+    if not lines:
+        raise InvalidInput("The cart is empty.", fields={"line_ids": ["Nothing to order."]})
+    places: dict[tuple[int, Fulfilment], list[int]] = {}
+    for line in lines:
+        places.setdefault((line.location_id, line.fulfilment), []).append(line.id)
+    if len(places) > 1:
+        # e.g. one SKU for pick-up and for delivery: the buyer checks out each group as its own order
+        raise InvalidInput(
+            "One order is picked up or shipped from one place; check out those lines separately.",
+            fields={"line_ids": ["Lines of different locations or fulfilments."]},
+            groups=[
+                {"location_id": location, "fulfilment": how.value, "line_ids": ids}
+                for (location, how), ids in places.items()
+            ],
+        )
+    location_id, fulfilment = next(iter(places))
+    if fulfilment == Fulfilment.DELIVERY and not delivery_address:
+        raise InvalidInput("A delivery needs an address.", fields={"delivery_address": ["Required for delivery."]})
+
+    quote = quote_cart(
+        session,
+        actor.user_id,
+        lines,
+        coupon_code=coupon_code,
+        points_requested=points_requested,
+        settings=settings,
+        now=now,
+    )
+    if quote.problems:
+        raise CartNotOrderable(lines=[{"line_id": int(q.key), "problem": q.problem} for q in quote.lines if q.problem])
+    if coupon_code and quote.coupon_problem:
+        raise CouponRefused(quote.coupon_problem)
+
+    order = Order(
+        buyer_id=actor.user_id,
+        status=OrderStatus.PENDING_PAYMENT,
+        location_id=location_id,
+        fulfilment=fulfilment,
+        delivery_address=delivery_address if fulfilment == Fulfilment.DELIVERY else None,
+        subtotal_fen=quote.subtotal_fen,
+        discount_fen=quote.discount_fen,
+        points_redeemed=quote.points_redeemed,
+        points_redeemed_value_fen=quote.points_redeemed_value_fen,
+        points_cost=quote.points_cost,
+        total_fen=quote.total_fen,
+        quote=_snapshot(quote),
+        expires_at=now + timedelta(minutes=settings.payment_minutes),
+        created_at=now,
+    )
+    order.events.append(
+        OrderEvent(from_status=None, to_status=OrderStatus.PENDING_PAYMENT, actor_id=actor.user_id, at=now)
+    )
+    session.add(order)
+    session.flush()
+    order.number = f"{china_today(now):%Y%m%d}{order.id:06d}"
+    _add_lines(session, order, quote)
+
+    if quote.coupon_code:
+        coupon_id = session.scalar(sa.select(Coupon.id).where(Coupon.code == quote.coupon_code))
+        offers.claim_coupon(session, coupon_id, actor.user_id, now)
+        order.coupon_id = coupon_id
+    for line in order.lines:
+        if line.rush_sale_id:
+            offers.claim_rush_sale(session, line.rush_sale_id, actor.user_id, line.quantity, now)
+    if quote.points_total:
+        points.post(
+            session,
+            actor.user_id,
+            -quote.points_total,
+            PointsKind.SPEND,
+            order_id=order.id,
+            note=f"order {order.number}",
+        )
+    reservations.reserve_stock(
+        session,
+        location_id=location_id,
+        reference=order.reservation_reference,
+        lines=[{"sku_id": line.sku_id, "quantity": line.quantity} for line in order.lines],
+        now=now,
+    )
+    for gift in quote.gifts:
+        _add_gift(session, order, gift, now)
+    cart.clear(session, actor.user_id, [line.id for line in lines])
+    session.flush()
+    if order.total_fen == 0:
+        mark_paid(session, order, actor_id=actor.user_id, now=now)
+    return order
+
+
+def _snapshot(quote) -> dict:
+    """The quote as JSON, frozen with the order (plain data: the service stays free of the web layer)."""
+    return dataclasses.asdict(quote)
+
+
+def _add_lines(session: Session, order: Order, quote) -> None:
+    skus = {
+        sku.id: (sku, product, deep)
+        for sku, product, deep in session.execute(
+            sa.select(Sku, Product, sa.func.coalesce(Township.deep_poverty, False))
+            .join(Product, Product.id == Sku.product_id)
+            .outerjoin(Township, Township.id == Product.origin_township_id)
+            .where(Sku.id.in_([q.sku_id for q in quote.lines]))
+        ).all()
+    }
+    for q in quote.lines:
+        sku, product, deep = skus[q.sku_id]
+        order.lines.append(
+            OrderLine(
+                sku_id=sku.id,
+                product_id=product.id,
+                name=f"{product.name} {sku.name}".strip(),
+                quantity=q.quantity,
+                unit_price_fen=q.unit_price_fen,
+                subtotal_fen=q.subtotal_fen,
+                discount_fen=q.discount_fen,
+                points_value_fen=q.points_value_fen,
+                total_fen=q.total_fen,
+                points_cost=q.points_cost,
+                rush_sale_id=q.rush_sale_id,
+                deep_poverty=bool(deep),
+                adjustments=[a.__dict__ for a in q.adjustments],
+            )
+        )
+    session.flush()
+
+
+def _add_gift(session: Session, order: Order, gift, now: datetime) -> None:
+    """A gift is given while the promotion's gift stock lasts and the location has it; else it is skipped."""
+    if not offers.claim_gift(session, gift.promotion_id, gift.quantity):
+        return
+    try:
+        with session.begin_nested():
+            reservations.reserve_stock(
+                session,
+                location_id=order.location_id,
+                reference=gift_reference(order, gift.promotion_id),
+                lines=[{"sku_id": gift.sku_id, "quantity": gift.quantity}],
+                now=now,
+            )
+    except (InsufficientStock, Conflict):
+        offers.release_gift(session, gift.promotion_id, gift.quantity)
+        return
+    sku = session.get(Sku, gift.sku_id)
+    order.lines.append(
+        OrderLine(
+            sku_id=sku.id,
+            product_id=sku.product_id,
+            name=f"{gift.label} 赠品 gift",
+            quantity=gift.quantity,
+            unit_price_fen=0,
+            subtotal_fen=0,
+            discount_fen=0,
+            total_fen=0,
+            gift_promotion_id=gift.promotion_id,
+        )
+    )
+    session.flush()
