@@ -45,7 +45,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from payments import intents
 from payments import service as payments_service
@@ -53,7 +53,8 @@ from payments.errors import NotPayable
 from payments.intents import OutsideRefund, Payable
 from payments.models import Payment, PaymentEvent, PaymentStatus
 from payments.registry import Payments
-from shop.errors import NotFound
+from shop.db import transaction
+from shop.errors import DomainError, NotFound
 
 __all__ = [
     "OutsideRefund",
@@ -206,3 +207,25 @@ def handle_stripe_event(session: Session, event: dict, *, payments: Payments, no
 
 def reconcile_payment(session: Session, payment_id: int, *, payments: Payments, now: datetime) -> str:
     return intents.reconcile_payment(session, payment_id, resolve=payments.resolve, stripe=payments.stripe, now=now)
+
+
+def reconcile_pending(
+    factory: sessionmaker[Session], *, payments: Payments, pending_before: datetime, limit: int, clock
+) -> tuple[dict[str, int], list[tuple[int, DomainError]]]:
+    """Ask Stripe about attempts pending since before `pending_before` (a webhook may have been lost)
+    and apply what it says, each attempt in its own transaction: the outcomes counted, and the
+    attempts Stripe could not be asked about (safe to ask again later). The one body of
+    `flask payments reconcile` and the worker's `payments.reconcile` job."""
+    with transaction(factory) as session:
+        ids = payments_service.to_reconcile(session, "stripe", pending_before=pending_before, limit=limit)
+    outcomes: dict[str, int] = {}
+    failed: list[tuple[int, DomainError]] = []
+    for payment_id in ids:
+        try:
+            with transaction(factory, write=True) as session:
+                outcome = reconcile_payment(session, payment_id, payments=payments, now=clock.now())
+        except DomainError as error:
+            failed.append((payment_id, error))
+            continue
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes, failed

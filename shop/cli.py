@@ -124,33 +124,24 @@ def payments_reconcile(older_than, limit):
     from datetime import timedelta
 
     from payments import payables
-    from payments import service as payments
     from shop import clock
-    from shop.errors import DomainError
     from shop.settings import current as current_settings
 
     cfg = current_app.config
-    factory = current_app.extensions["shop"]["sessionmaker"]
     minutes = cfg["PAYMENTS_RECONCILE_AFTER_MINUTES"] if older_than is None else older_than
-    now = clock.now()
-    registry = current_settings().payments
-    with transaction(factory) as session:
-        ids = payments.to_reconcile(session, "stripe", pending_before=now - timedelta(minutes=minutes), limit=limit)
-    outcomes: dict[str, int] = {}
-    failed = 0
-    for payment_id in ids:
-        try:
-            with transaction(factory) as session:
-                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-                outcome = payables.reconcile_payment(session, payment_id, payments=registry, now=clock.now())
-        except DomainError as error:
-            failed += 1
-            click.echo(f"payment {payment_id}: {error.code}: {error.message}", err=True)
-            continue
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    outcomes, failures = payables.reconcile_pending(
+        current_app.extensions["shop"]["sessionmaker"],
+        payments=current_settings().payments,
+        pending_before=clock.now() - timedelta(minutes=minutes),
+        limit=limit,
+        clock=clock,
+    )
+    for payment_id, error in failures:
+        click.echo(f"payment {payment_id}: {error.code}: {error.message}", err=True)
+    done = sum(outcomes.values())
     summary = ", ".join(f"{name} {count}" for name, count in sorted(outcomes.items())) or "nothing to do"
-    click.echo(f"reconciled {len(ids) - failed} of {len(ids)} payments: {summary}")
-    if failed:
+    click.echo(f"reconciled {done} of {done + len(failures)} payments: {summary}")
+    if failures:
         raise SystemExit(1)
 
 

@@ -1,5 +1,6 @@
 """The one transition helper of every state machine (order, bulk order, certification, payment,
-stock transfer, stock reservation).
+stock transfer, stock reservation, and the supervision workflows: complaint, after-sales request,
+amendment, sanction, price flag).
 
 A model with a `status` column mixes in `StateMachine`, names its table of legal moves (kept beside
 the model) and says how it keeps the record of a move. Every move then has one signature:

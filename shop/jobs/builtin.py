@@ -58,25 +58,17 @@ def vouchers_expire(ctx: JobContext, voucher_ids: list[int] | None = None, **_kw
 @register("payments.reconcile", period=600)
 def payments_reconcile(ctx: JobContext, **_kwargs):
     """Ask Stripe about attempts pending for a while (a lost webhook), each in its own transaction."""
-    from payments import service as payments
-    from shop import payables
-    from shop.errors import DomainError
-    from shop.orders.gateway_api import settings
+    from payments import payables
 
     if not ctx.config["STRIPE_SECRET_KEY"]:
         return "stripe not configured"
-    payable_settings = settings()
+    registry = ctx.app.extensions["payments"]
     before = clock.now() - timedelta(minutes=ctx.config["PAYMENTS_RECONCILE_AFTER_MINUTES"])
-    with transaction(ctx.factory) as session:
-        ids = payments.to_reconcile(session, "stripe", pending_before=before, limit=500)
-    outcomes: dict[str, int] = {}
-    for payment_id in ids:
-        try:
-            with transaction(ctx.factory, write=True) as session:
-                outcome = payables.reconcile_payment(session, payment_id, settings=payable_settings, now=clock.now())
-        except DomainError as error:
-            outcome = f"error:{error.code}"
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    outcomes, failed = payables.reconcile_pending(
+        ctx.factory, payments=registry, pending_before=before, limit=500, clock=clock
+    )
+    for _payment_id, error in failed:
+        outcomes[f"error:{error.code}"] = outcomes.get(f"error:{error.code}", 0) + 1
     return outcomes
 
 

@@ -7,31 +7,25 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from shop.db import Base, enum_column, utcnow_column_default
-from shop.errors import IllegalTransition
+from shop.transitions import StateMachine
 
 
-class Workflow:
-    """A row with a state machine: `TRANSITIONS` maps a state to the states it may move to, and
-    `transition` is the one way its state changes, written like Certification.transition."""
+class Workflow(StateMachine):
+    """A supervision row with a state machine (shop.transitions): each move is an event row."""
 
-    ENTITY: str
-    TRANSITIONS: dict
-    status: object
     events: list
-
-    def transition(self, target, *, actor_id: int | None, at: datetime, reason: str | None = None) -> None:
-        if target not in self.TRANSITIONS[self.status]:
-            raise IllegalTransition(self.ENTITY, self.status.value, target.value)
-        self.events.append(
-            self.event_class()(
-                from_status=self.status.value, to_status=target.value, actor_id=actor_id, at=at, reason=reason
-            )
-        )
-        self.status = target
 
     @classmethod
     def event_class(cls):
+        """The row's event model (its first event, the one that records its creation, is made with it)."""
         return cls.__mapper__.relationships["events"].mapper.class_
+
+    def record_transition(self, source, target, *, actor_id: int | None, at: datetime, reason: str) -> None:
+        self.events.append(
+            self.event_class()(
+                from_status=source.value, to_status=target.value, actor_id=actor_id, at=at, reason=reason or None
+            )
+        )
 
 
 class EventColumns:
