@@ -155,6 +155,24 @@ def test_schemas_read_no_request_state():
     assert wrong == []
 
 
+def test_api_modules_build_no_settings_per_request():
+    """Settings are built once (shop/settings.py) and read with `current()`; the JWT lifetimes are
+    flask-jwt-extended's own configuration, read where tokens are answered."""
+    readers = set()
+    for name, path in MODULES.items():
+        if not _is_api(path.stem):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "config"
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "current_app"
+            ):
+                readers.add(name)
+    assert readers <= {"shop.auth.api"}
+
+
 def test_the_rules_see_the_layout():
     """The rules would pass vacuously if the walk found nothing: it finds the slices and their rooms."""
     assert {"shop.orders.service", "shop.orders.api", "payments.payables", "payments.api", "search.api"} <= set(MODULES)
