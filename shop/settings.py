@@ -45,6 +45,7 @@ class Settings:
     supervision: SupervisionSettings
     certification: CertificationSettings
     inventory: InventorySettings
+    points_expire_days: int  # 0: never
 
     @property
     def voucher_secret(self) -> str:
@@ -99,6 +100,7 @@ def build(cfg) -> Settings:
             restock_cover_days=cfg["INVENTORY_RESTOCK_COVER_DAYS"],
             heartbeat_timeout_seconds=cfg["INVENTORY_HEARTBEAT_TIMEOUT_SECONDS"],
         ),
+        points_expire_days=cfg["POINTS_EXPIRE_DAYS"],
     )
 
 
