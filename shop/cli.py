@@ -80,6 +80,16 @@ def points_check():
     click.echo("points balances agree with the ledger")
 
 
+@points_cli.command("expire")
+@with_appcontext
+def points_expire():
+    """Expire points earned more than POINTS_EXPIRE_DAYS ago and not spent since (the worker does it daily)."""
+    from shop.jobs import runner
+
+    expired = runner.run(current_app._get_current_object(), "points.expire")
+    click.echo(f"points expired for {expired} buyers")
+
+
 @click.group("orders", help="Orders.")
 def orders_cli():
     pass

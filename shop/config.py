@@ -80,6 +80,7 @@ def from_env() -> dict:
         "ORDER_PAYMENT_MINUTES": _int("ORDER_PAYMENT_MINUTES", 30),
         "POINTS_VALUE_FEN": _int("POINTS_VALUE_FEN", 1),
         "POINTS_MAX_SHARE_BP": _int("POINTS_MAX_SHARE_BP", 5000),
+        "POINTS_EXPIRE_DAYS": _int("POINTS_EXPIRE_DAYS", 730),  # 0: points never expire
         "POINTS_EARN_PER_YUAN": _int("POINTS_EARN_PER_YUAN", 1),
         "POINTS_EARN_PER_YUAN_DEEP_POVERTY": _int("POINTS_EARN_PER_YUAN_DEEP_POVERTY", 2),
         "PAGE_SIZE_DEFAULT": _int("PAGE_SIZE_DEFAULT", 20),

@@ -24,12 +24,28 @@ class SupervisionSettings:
 
 
 @dataclass(frozen=True)
+class CertificationSettings:
+    objection_days: int  # the default of an announcement that names none
+    validity_days: int
+
+
+@dataclass(frozen=True)
+class InventorySettings:
+    velocity_window_days: int  # defaults of the low-stock view
+    restock_cover_days: int
+    heartbeat_timeout_seconds: int
+
+
+@dataclass(frozen=True)
 class Settings:
     points: PointsSettings
     orders: orders.OrderSettings
     procurement: bulk_orders.ProcurementSettings
     payments: Payments
     supervision: SupervisionSettings
+    certification: CertificationSettings
+    inventory: InventorySettings
+    points_expire_days: int  # 0: never
 
     @property
     def voucher_secret(self) -> str:
@@ -76,6 +92,15 @@ def build(cfg) -> Settings:
                 rise_days=cfg["PRICE_RISE_DAYS"],
             ),
         ),
+        certification=CertificationSettings(
+            objection_days=cfg["CERTIFICATION_OBJECTION_DAYS"], validity_days=cfg["CERTIFICATION_VALIDITY_DAYS"]
+        ),
+        inventory=InventorySettings(
+            velocity_window_days=cfg["INVENTORY_VELOCITY_WINDOW_DAYS"],
+            restock_cover_days=cfg["INVENTORY_RESTOCK_COVER_DAYS"],
+            heartbeat_timeout_seconds=cfg["INVENTORY_HEARTBEAT_TIMEOUT_SECONDS"],
+        ),
+        points_expire_days=cfg["POINTS_EXPIRE_DAYS"],
     )
 
 

@@ -163,6 +163,38 @@ def test_services_and_models_import_no_flask():
     assert wrong == []
 
 
+def test_schemas_read_no_request_state():
+    """Schemas shape data; who may see what is decided before dumping (e.g. orders.disclosure)."""
+    wrong = []
+    for name, path in MODULES.items():
+        if path.stem != "schemas":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "flask":
+                wrong += [f"{name} imports flask.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                wrong += [f"{name} imports flask" for alias in node.names if alias.name == "flask"]
+    assert wrong == []
+
+
+def test_api_modules_build_no_settings_per_request():
+    """Settings are built once (shop/settings.py) and read with `current()`; the JWT lifetimes are
+    flask-jwt-extended's own configuration, read where tokens are answered."""
+    readers = set()
+    for name, path in MODULES.items():
+        if not _is_api(path.stem):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == "config"
+                and isinstance(node.value, ast.Name)
+                and node.value.id == "current_app"
+            ):
+                readers.add(name)
+    assert readers <= {"shop.auth.api"}
+
+
 def test_the_rules_see_the_layout():
     """The rules would pass vacuously if the walk found nothing: it finds the slices and their rooms."""
     assert {"shop.orders.service", "shop.orders.api", "payments.payables", "payments.api", "search.api"} <= set(MODULES)

@@ -124,7 +124,8 @@ def list_users(query, paging):
 @documented_errors(403, 404)
 @login_required
 def grant_role(args, user_id):
-    """Admins: grant a role, with its scope (supplier, district, location or organisation id)."""
+    """Admins: grant a role, with its scope (supplier, district, location or organisation id), to
+    somebody else (never to themselves: 403 `self_grant`)."""
     return service.grant_role(get_session(), current_actor(), user_id=user_id, **args)
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from shop.errors import Conflict, Unauthenticated
+from shop.errors import Conflict, Forbidden, Unauthenticated
 
 
 class AuthCode(StrEnum):
     BAD_CREDENTIALS = "bad_credentials"
     INVALID_TOKEN = "invalid_token"
     LOGIN_TAKEN = "login_taken"
+    SELF_GRANT = "self_grant"
     SELF_REVOKE = "self_revoke"
     TOKEN_EXPIRED = "token_expired"
     TOKEN_REVOKED = "token_revoked"
@@ -29,6 +30,13 @@ class InvalidToken(Unauthenticated):
 class LoginTaken(Conflict):
     code = AuthCode.LOGIN_TAKEN
     message = "An account with this login exists already."
+
+
+class SelfGrant(Forbidden):
+    """Anywhere roles are given (admins' user management, an organisation's members)."""
+
+    code = AuthCode.SELF_GRANT
+    message = "Nobody grants roles to themselves; another admin (in an organisation: another approver) must."
 
 
 class SelfRevoke(Conflict):

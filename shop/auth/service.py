@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from shop import clock
 from shop.auth import passwords
 from shop.auth.actor import Actor
-from shop.auth.errors import BadCredentials, LoginTaken, SelfRevoke
+from shop.auth.errors import BadCredentials, LoginTaken, SelfGrant, SelfRevoke
 from shop.auth.models import ROLE_SCOPE, RevokedToken, RevokedTokenFamily, Role, RoleGrant, ScopeKind, User
 from shop.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
 from shop.paging import paginate
@@ -119,6 +119,8 @@ def _scope_exists(session: Session, kind: ScopeKind, scope_id: int) -> bool:
 
 def grant_role(session: Session, actor: Actor, *, user_id: int, role: Role, scope_id: int | None) -> RoleGrant:
     actor.require(Role.ADMIN)
+    if user_id == actor.user_id:
+        raise SelfGrant()
     user = get_user(session, user_id)
     kind = ROLE_SCOPE[role]
     if kind is None:

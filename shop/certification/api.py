@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from flask import current_app
 from flask_smorest import Blueprint
 
 from shop import clock
@@ -24,6 +23,7 @@ from shop.certification.schemas import (
     ReasonArgs,
 )
 from shop.request_session import get_session
+from shop.settings import current as current_settings
 from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint(
@@ -161,14 +161,14 @@ def dismiss(args, objection_id):
 @login_required
 def publish(args):
     """Certifiers: publish approved certifications of their districts as one announcement batch."""
-    cfg = current_app.config
+    cfg = current_settings().certification
     return service.publish_announcement(
         get_session(),
         current_actor(),
         title=args["title"],
         certification_ids=args["certification_ids"],
-        objection_days=args["objection_days"] or cfg["CERTIFICATION_OBJECTION_DAYS"],
-        validity_days=cfg["CERTIFICATION_VALIDITY_DAYS"],
+        objection_days=args["objection_days"] or cfg.objection_days,
+        validity_days=cfg.validity_days,
         now=clock.now(),
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_smorest import Blueprint
 
 from shop import clock
@@ -42,6 +41,7 @@ from shop.inventory.schemas import (
     WriteOffArgs,
 )
 from shop.request_session import get_session
+from shop.settings import current as current_settings
 from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint(
@@ -289,14 +289,14 @@ def receive_transfer(args, transfer_id):
 def low_stock(query, paging):
     """SKUs at or below their threshold at the caller's locations, with a restock suggestion from the
     sales velocity of a recent window."""
-    cfg = current_app.config
+    cfg = current_settings().inventory
     result = stock.low_stock(
         get_session(),
         current_actor(),
         location_id=query["location_id"],
         now=clock.now(),
-        window_days=query["window_days"] or cfg["INVENTORY_VELOCITY_WINDOW_DAYS"],
-        cover_days=query["cover_days"] or cfg["INVENTORY_RESTOCK_COVER_DAYS"],
+        window_days=query["window_days"] or cfg.velocity_window_days,
+        cover_days=query["cover_days"] or cfg.restock_cover_days,
         **paging,
     )
     return page_body(result, paging)
@@ -313,7 +313,7 @@ def stale_counters(paging):
         get_session(),
         current_actor(),
         now=clock.now(),
-        timeout_seconds=current_app.config["INVENTORY_HEARTBEAT_TIMEOUT_SECONDS"],
+        timeout_seconds=current_settings().inventory.heartbeat_timeout_seconds,
         **paging,
     )
     return page_body(result, paging)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import current_app, g, request
+from flask import g, request
 from flask_smorest import Blueprint
 
 from shop import clock
@@ -21,6 +21,7 @@ from shop.inventory.schemas import (
     HeartbeatSchema,
 )
 from shop.request_session import get_session
+from shop.settings import current as current_settings
 from shop.web import authenticated_already, authenticates, documented_errors
 
 SECURITY_SCHEME = {"type": "apiKey", "in": "header", "name": COUNTER_KEY_HEADER}
@@ -109,5 +110,5 @@ def heartbeat(args, counter_id):
         g.counter,
         status,
         now=clock.now(),
-        timeout_seconds=current_app.config["INVENTORY_HEARTBEAT_TIMEOUT_SECONDS"],
+        timeout_seconds=current_settings().inventory.heartbeat_timeout_seconds,
     )

@@ -55,6 +55,17 @@ def vouchers_expire(ctx: JobContext, voucher_ids: list[int] | None = None, **_kw
     return _batches(ctx, lambda s, n: vouchers.expire_due(s, clock.now(), voucher_ids=voucher_ids, limit=n), 500)
 
 
+@register("points.expire", period=86400)
+def points_expire(ctx: JobContext, user_ids: list[int] | None = None, **_kwargs):
+    """Expire points earned more than POINTS_EXPIRE_DAYS ago and not spent since."""
+    from shop.points import service
+
+    days = ctx.app.extensions["shop"]["settings"].points_expire_days
+    return _batches(
+        ctx, lambda s, n: service.expire_due(s, clock.now(), expire_days=days, user_ids=user_ids, limit=n), 500
+    )
+
+
 @register("payments.reconcile", period=600)
 def payments_reconcile(ctx: JobContext, **_kwargs):
     """Ask Stripe about attempts pending for a while (a lost webhook), each in its own transaction."""

@@ -8,7 +8,7 @@ from payments import service as payments
 from shop import clock, idempotency
 from shop.auth.guard import current_actor, login_required
 from shop.extensions import rate_limited
-from shop.orders import cart, refunds, service
+from shop.orders import cart, disclosure, refunds, service
 from shop.orders import checkout as checkouts
 from shop.orders.errors import WrongPickupCode
 from shop.orders.models import Order
@@ -149,7 +149,7 @@ def checkout(args):
             ).id
         ),
     )
-    return session.get(Order, order_id)
+    return disclosure.for_reader(actor, session.get(Order, order_id))
 
 
 @blp.route("/orders", methods=["GET"])
@@ -159,7 +159,13 @@ def checkout(args):
 @login_required
 def list_my_orders(query, paging):
     """The buyer's own orders, newest first (unpaid ones past their time show as cancelled)."""
-    return page_body(service.list_my_orders(get_session(), current_actor(), now=clock.now(), **query, **paging), paging)
+    actor = current_actor()
+    return page_body(
+        disclosure.page_for_reader(
+            actor, service.list_my_orders(get_session(), actor, now=clock.now(), **query, **paging)
+        ),
+        paging,
+    )
 
 
 @blp.route("/operator/orders", methods=["GET"])
@@ -170,7 +176,11 @@ def list_my_orders(query, paging):
 @login_required
 def list_location_orders(query, paging):
     """Hall operators: the orders of their locations."""
-    return page_body(service.list_location_orders(get_session(), current_actor(), **query, **paging), paging)
+    actor = current_actor()
+    return page_body(
+        disclosure.page_for_reader(actor, service.list_location_orders(get_session(), actor, **query, **paging)),
+        paging,
+    )
 
 
 @blp.route("/orders/<int:order_id>", methods=["GET"])
@@ -179,7 +189,8 @@ def list_location_orders(query, paging):
 @login_required
 def get_order(order_id):
     """One order: its buyer, the operators of its location and admins see it."""
-    return service.get_order(get_session(), current_actor(), order_id, now=clock.now())
+    actor = current_actor()
+    return disclosure.for_reader(actor, service.get_order(get_session(), actor, order_id, now=clock.now()))
 
 
 @blp.route("/orders/<int:order_id>/events", methods=["GET"])
@@ -200,7 +211,10 @@ def cancel(order_id):
     """The buyer cancels an unpaid order; stock, coupon and points are released. An open Stripe
     payment is closed at Stripe first: if it is completing, 409 `payment_in_progress`; if Stripe
     cannot be reached, 503 and the order stays as it was."""
-    return service.cancel_order(get_session(), current_actor(), order_id, now=clock.now(), settings=settings())
+    actor = current_actor()
+    return disclosure.for_reader(
+        actor, service.cancel_order(get_session(), actor, order_id, now=clock.now(), settings=settings())
+    )
 
 
 @blp.route("/orders/<int:order_id>/payments", methods=["POST"])
@@ -276,7 +290,8 @@ def confirm_offline(args, payment_id):
 @login_required
 def ready(order_id):
     """Operators of the location: the order waits at the counter."""
-    return service.mark_ready(get_session(), current_actor(), order_id, now=clock.now())
+    actor = current_actor()
+    return disclosure.for_reader(actor, service.mark_ready(get_session(), actor, order_id, now=clock.now()))
 
 
 @blp.route("/orders/<int:order_id>/pickup", methods=["POST"])
@@ -290,12 +305,13 @@ def pickup(args, order_id):
     is 409 `wrong_pickup_code` (with `attempts_left`) and is recorded in the order's events; after
     `PICKUP_MAX_ATTEMPTS` wrong codes the code is locked (409 `pickup_locked`, `pickup_locked_at` on
     the order) until the buyer asks for a new one."""
-    session = get_session()
+    session, actor = get_session(), current_actor()
     try:
-        return service.hand_over(session, current_actor(), order_id, settings=settings(), now=clock.now(), **args)
+        order = service.hand_over(session, actor, order_id, settings=settings(), now=clock.now(), **args)
     except WrongPickupCode:
         session.commit()  # the wrong code counts although the answer is an error
         raise
+    return disclosure.for_reader(actor, order)
 
 
 @blp.route("/orders/<int:order_id>/pickup-code", methods=["POST"])
@@ -306,7 +322,8 @@ def pickup(args, order_id):
 def renew_pickup_code(order_id):
     """The buyer gets a new pick-up code (the old one stops working, wrong attempts start again from
     zero): after the code was locked by wrong codes, or if someone else saw it."""
-    return service.renew_pickup_code(get_session(), current_actor(), order_id, now=clock.now())
+    actor = current_actor()
+    return disclosure.for_reader(actor, service.renew_pickup_code(get_session(), actor, order_id, now=clock.now()))
 
 
 @blp.route("/orders/<int:order_id>/ship", methods=["POST"])
@@ -316,7 +333,8 @@ def renew_pickup_code(order_id):
 @login_required
 def ship(args, order_id):
     """Operators of the hall: the delivery has left."""
-    return service.ship(get_session(), current_actor(), order_id, now=clock.now(), **args)
+    actor = current_actor()
+    return disclosure.for_reader(actor, service.ship(get_session(), actor, order_id, now=clock.now(), **args))
 
 
 @blp.route("/orders/<int:order_id>/delivered", methods=["POST"])
@@ -325,7 +343,10 @@ def ship(args, order_id):
 @login_required
 def delivered(order_id):
     """The buyer (or the hall) confirms the delivery arrived; the order completes and earns points."""
-    return service.confirm_delivery(get_session(), current_actor(), order_id, settings=settings(), now=clock.now())
+    actor = current_actor()
+    return disclosure.for_reader(
+        actor, service.confirm_delivery(get_session(), actor, order_id, settings=settings(), now=clock.now())
+    )
 
 
 @blp.route("/orders/<int:order_id>/refunds", methods=["POST"])

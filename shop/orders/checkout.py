@@ -41,14 +41,10 @@ def quote_cart(
     """Cart lines priced for their buyer now, as checkout prices them (None for no lines)."""
     if not lines:
         return None
-    items = [
-        quoting.Item(key=str(line.id), sku_id=line.sku_id, quantity=line.quantity, rush_sale_id=line.rush_sale_id)
-        for line in lines
-    ]
     return quoting.quote(
         session,
         user_id=user_id,
-        items=items,
+        requested={str(line.id): line for line in lines},
         coupon_code=coupon_code,
         points_requested=points_requested,
         settings=settings.points,

@@ -94,6 +94,9 @@ class Order(StateMachine, Base):
     lines: Mapped[list[OrderLine]] = relationship(order_by="OrderLine.id", cascade="all, delete-orphan")
     events: Mapped[list[OrderEvent]] = relationship(order_by="OrderEvent.id", cascade="all, delete-orphan")
 
+    # Not stored: the code as its reader may see it, set by orders.disclosure (hidden unless set).
+    shown_pickup_code = None
+
     @property
     def reservation_reference(self) -> str:
         return f"order:{self.id}"

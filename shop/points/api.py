@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from flask import current_app
 from flask_smorest import Blueprint
 
 from shop.auth.guard import current_actor, login_required
 from shop.points import service
 from shop.points.schemas import AdjustArgs, PointsEntryPageSchema, PointsEntrySchema, PointsSchema
 from shop.request_session import get_session
+from shop.settings import current as current_settings
 from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint("points", __name__, url_prefix="/api/v1", description="Points balance and history")
@@ -19,7 +19,7 @@ def my_points():
     """The logged-in buyer's points balance."""
     return {
         "balance": service.balance(get_session(), current_actor().user_id),
-        "point_value_fen": current_app.config["POINTS_VALUE_FEN"],
+        "point_value_fen": current_settings().points.point_value_fen,
     }
 
 

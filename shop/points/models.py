@@ -15,6 +15,7 @@ class PointsKind(enum.StrEnum):
     RETURN = "return"  # an unpaid order expired or was cancelled, or a refund returned spent points
     CLAWBACK = "clawback"  # an order that earned points was refunded
     ADJUST = "adjust"  # an admin's correction, with a note
+    EXPIRE = "expire"  # credits older than POINTS_EXPIRE_DAYS that were not spent
 
 
 class PointsAccount(Base):

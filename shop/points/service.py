@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -78,6 +79,51 @@ def adjust(session: Session, actor: Actor, *, user_id: int, delta: int, note: st
     if session.get(User, user_id) is None:
         raise NotFound("No such user.")
     return post(session, user_id, delta, PointsKind.ADJUST, note=note, actor_id=actor.user_id)
+
+
+def _expirable(session: Session, cutoff: datetime, *, user_ids: list[int] | None, limit: int) -> list[tuple[int, int]]:
+    """(user, points to expire now): credits made before `cutoff` less every debit ever made
+    (spends, clawbacks, earlier expiries: the oldest points go first), at most the balance."""
+    old_credits = sa.func.sum(
+        sa.case((sa.and_(PointsEntry.delta > 0, PointsEntry.created_at < cutoff), PointsEntry.delta), else_=0)
+    )
+    debits = sa.func.sum(sa.case((PointsEntry.delta < 0, -PointsEntry.delta), else_=0))
+    ledger = (
+        sa.select(PointsEntry.user_id, (old_credits - debits).label("unspent_old"))
+        .group_by(PointsEntry.user_id)
+        .having(old_credits - debits > 0)
+    )
+    if user_ids is not None:
+        ledger = ledger.where(PointsEntry.user_id.in_(user_ids))
+    ledger = ledger.subquery()
+    amount = sa.case((ledger.c.unspent_old < PointsAccount.balance, ledger.c.unspent_old), else_=PointsAccount.balance)
+    rows = session.execute(
+        sa.select(ledger.c.user_id, amount)
+        .join(PointsAccount, PointsAccount.user_id == ledger.c.user_id)
+        .where(PointsAccount.balance > 0)
+        .order_by(ledger.c.user_id)
+        .limit(limit)
+    ).all()
+    return [(user_id, int(points)) for user_id, points in rows]
+
+
+def expire_due(
+    session: Session, now: datetime, *, expire_days: int, user_ids: list[int] | None = None, limit: int = 500
+) -> int:
+    """Post an `expire` entry for each buyer (up to `limit`) holding points earned more than
+    `expire_days` before `now` and not spent since (0 days: points never expire). Running it again
+    expires nothing more. Returns how many buyers lost points."""
+    if expire_days <= 0:
+        return 0
+    cutoff = now - timedelta(days=expire_days)
+    done = 0
+    for user_id, _ in _expirable(session, cutoff, user_ids=user_ids, limit=limit):
+        # the account locked first, so a spend in flight cannot make the amount read here too large
+        session.execute(sa.select(PointsAccount.user_id).where(PointsAccount.user_id == user_id).with_for_update())
+        for _, points in _expirable(session, cutoff, user_ids=[user_id], limit=1):
+            post(session, user_id, -points, PointsKind.EXPIRE, note=f"earned before {cutoff:%Y-%m-%d %H:%M} UTC")
+            done += 1
+    return done
 
 
 @dataclass(frozen=True)

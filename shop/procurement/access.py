@@ -18,9 +18,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shop.auth.actor import Actor
+from shop.auth.errors import SelfGrant
 from shop.auth.models import Role
 from shop.errors import Forbidden, NotFound
-from shop.procurement.errors import ApproverCannotPay, SelfGrant, SubmitterCannotApprove
+from shop.procurement.errors import ApproverCannotPay, SubmitterCannotApprove
 from shop.procurement.models import BulkOrder, BulkOrderEvent, BulkOrderStatus, Organisation
 
 PURCHASER, APPROVER, FINANCE = Role.ORG_MEMBER, Role.ORG_APPROVER, Role.ORG_FINANCE

@@ -23,7 +23,6 @@ class ProcurementCode(StrEnum):
     ORGANISATION_EXISTS = "organisation_exists"
     ORGANISATION_NOT_VERIFIED = "organisation_not_verified"
     OVER_PER_CAPITA_CAP = "over_per_capita_cap"
-    SELF_GRANT = "self_grant"
     SELF_REMOVAL = "self_removal"
     SET_BY_ADMIN = "set_by_admin"
     SUBMITTER_CANNOT_APPROVE = "submitter_cannot_approve"
@@ -118,11 +117,6 @@ class SubmitterCannotApprove(Conflict):
 class ApproverCannotPay(Conflict):
     code = ProcurementCode.APPROVER_CANNOT_PAY
     message = "Who approved a bulk order cannot pay it or confirm its payment; another finance member must."
-
-
-class SelfGrant(Forbidden):
-    code = ProcurementCode.SELF_GRANT
-    message = "Nobody grants roles to themselves; another approver or an admin must."
 
 
 class SetByAdmin(Forbidden):

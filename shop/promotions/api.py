@@ -122,11 +122,10 @@ def create_rush_sale(args):
 @login_required
 def create_quote(args):
     """Price a list of SKUs for the logged-in buyer now: every line's discounts explained."""
-    items = [quoting.Item(key=str(i), **item) for i, item in enumerate(args["items"])]
     return quoting.quote(
         get_session(),
         user_id=current_actor().user_id,
-        items=items,
+        requested={str(i): item for i, item in enumerate(args["items"])},
         coupon_code=args["coupon_code"],
         points_requested=args["points"],
         settings=points_settings(),

@@ -3,8 +3,10 @@ load the terms from the database, then call the pure pricing engine."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,6 +22,23 @@ from shop.promotions import service as offers
 @dataclass(frozen=True)
 class Item:
     key: str
+    sku_id: int
+    quantity: int
+    rush_sale_id: int | None = None
+
+
+class Requested(Protocol):
+    """What a buyer asks to be priced: a cart line, or an item of a quote request."""
+
+    sku_id: int
+    quantity: int
+    rush_sale_id: int | None
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """An item of a quote request."""
+
     sku_id: int
     quantity: int
     rush_sale_id: int | None = None
@@ -71,12 +90,17 @@ def quote(
     session: Session,
     *,
     user_id: int,
-    items: list[Item],
+    requested: Mapping[str, Requested],
     coupon_code: str | None,
     points_requested: int,
     settings: PointsSettings,
     now: datetime,
 ) -> pricing.Quote:
+    """The one buyer's quote (cart, checkout, quote requests): what is requested, by the key each
+    quoted line answers with, priced for the buyer now."""
+    items = [
+        Item(key=key, sku_id=r.sku_id, quantity=r.quantity, rush_sale_id=r.rush_sale_id) for key, r in requested.items()
+    ]
     lines = build_lines(session, items, user_id, now)
     coupon = None
     if coupon_code:

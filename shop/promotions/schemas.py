@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from shop.promotions import quoting
 from shop.promotions.pricing import CouponKind, PromotionKind
 from shop.web import BIG, Id, Int, Timestamp, page_schema
 
@@ -115,6 +116,10 @@ class QuoteItemArgs(ma.Schema):
     sku_id = Id(required=True)
     quantity = Int(required=True, strict=True, validate=ma.validate.Range(min=1, max=10_000))
     rush_sale_id = Id(load_default=None)
+
+    @ma.post_load
+    def _wanted(self, data, **_kwargs):
+        return quoting.Wanted(**data)
 
 
 class QuoteArgs(ma.Schema):

@@ -171,6 +171,21 @@ def test_only_admins_manage_roles(client, make):
     assert client.get("/api/v1/admin/users", headers=make.headers(someone)).status_code == 403
 
 
+def test_nobody_grants_roles_to_themselves(client, make, session):
+    admin = make.user(Role.ADMIN)
+    for body in ({"role": "regulator"}, {"role": "certifier", "scope_id": 500236}, {"role": "admin"}):
+        response = client.post(f"/api/v1/admin/users/{admin.id}/roles", json=body, headers=make.headers(admin))
+        assert response.status_code == 403 and response.json["error"]["code"] == "self_grant"
+    me = client.get("/api/v1/auth/me", headers=make.headers(admin)).json
+    assert sorted(g["role"] for g in me["grants"]) == ["admin", "buyer"]
+    # another admin may
+    other = make.user(Role.ADMIN)
+    body = {"role": "regulator"}
+    assert (
+        client.post(f"/api/v1/admin/users/{admin.id}/roles", json=body, headers=make.headers(other)).status_code == 201
+    )
+
+
 def test_admin_finds_users(client, make):
     admin = make.user(Role.ADMIN)
     make.user(login="findme@test.cq")

@@ -394,3 +394,16 @@ def test_the_expire_command(app, client, shop, session):
         assert "expired 1" in runner.invoke(args=["orders", "expire"]).output
     assert client.get(f"/api/v1/orders/{order['id']}", headers=shop.buyer_headers).json["status"] == "cancelled"
     assert level(session, shop.counter, shop.sku) == (10, 0)
+
+
+def test_pickup_code_in_lists_only_for_its_buyer(client, shop, session):
+    add_to_cart(client, shop.buyer_headers, shop.sku, shop.counter, 1)
+    order = checkout(client, shop.buyer_headers).json
+    client.post(f"/api/v1/orders/{order['id']}/payments", headers=shop.buyer_headers, json={"gateway": "points"})
+    mine = client.get("/api/v1/orders", headers=shop.buyer_headers).json["items"]
+    assert [o["id"] for o in mine] == [order["id"]] and len(mine[0]["pickup_code"]) == 6
+    theirs = client.get("/api/v1/operator/orders", headers=shop.operator_headers).json["items"]
+    assert order["id"] in [o["id"] for o in theirs]
+    assert all(o["pickup_code"] is None for o in theirs)
+    ready = client.post(f"/api/v1/orders/{order['id']}/ready", headers=shop.operator_headers)
+    assert ready.status_code == 200 and ready.json["pickup_code"] is None

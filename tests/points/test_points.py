@@ -7,6 +7,7 @@ from shop.db import transaction
 from shop.points import service
 from shop.points.errors import InsufficientPoints
 from shop.points.models import PointsAccount, PointsKind
+from tests.conftest import configured
 from tests.factories import Factory
 
 
@@ -78,3 +79,15 @@ def test_parallel_spending_never_overdraws(committed_app):
         assert service.check(session) == []
     runner = committed_app.test_cli_runner()
     assert "agree" in runner.invoke(args=["points", "check"]).output
+
+
+def test_the_point_value_shown_is_the_one_built_at_start_up(app, client, make):
+    headers = make.headers(make.user())
+    app.config["POINTS_VALUE_FEN"] = 3  # not read per request
+    try:
+        assert client.get("/api/v1/points", headers=headers).json["point_value_fen"] == 1
+    finally:
+        app.config["POINTS_VALUE_FEN"] = 1
+    with configured(app, POINTS_VALUE_FEN=3):
+        assert client.get("/api/v1/points", headers=headers).json["point_value_fen"] == 3
+    assert client.get("/api/v1/points", headers=headers).json["point_value_fen"] == 1
