@@ -11,7 +11,7 @@ BUILT_IN = sorted(name for name, job in JOBS.items() if job.func.__module__ == b
 
 
 @pytest.mark.parametrize("name", BUILT_IN)
-def test_each_built_in_job_runs_once_without_error(app, name):
+def test_each_built_in_job_runs_once_without_error(app, session, name):
     runner.run(app, name)
 
 
