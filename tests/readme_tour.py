@@ -169,6 +169,7 @@ def run(workdir: Path, *, workers: int = 2, echo: bool = False) -> Result:
             stdout=None if echo else subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            errors="replace",  # an answer that is not UTF-8 text must not stop the report
             timeout=300,
         )
     finally:
