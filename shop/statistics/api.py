@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+
+from shop import clock
+from shop.auth.guard import current_actor, login_required
+from shop.request_session import get_session
+from shop.statistics import plan, queries
+from shop.statistics.queries import FILTERS
+from shop.statistics.schemas import (
+    PeriodArgs,
+    PlanArgs,
+    PlanSchema,
+    ProgressSchema,
+    SalesQueryArgs,
+    SalesSchema,
+    TownshipCheckPageSchema,
+)
+from shop.web import documented_errors
+
+blp = Blueprint(
+    "statistics", __name__, url_prefix="/api/v1/statistics", description="Sales statistics and the yearly plan"
+)
+
+
+@blp.route("/sales", methods=["GET"])
+@blp.arguments(SalesQueryArgs, location="query")
+@blp.response(200, SalesSchema)
+@documented_errors(403)
+@login_required
+def sales(args):
+    """Totals of sales facts grouped by dimensions and period, filtered, with year-on-year change. A
+    certifier sees its districts' products, an organisation its own purchases."""
+    filters = {name: args.pop(name) for name in list(args) if name in FILTERS}
+    return {"items": queries.sales_totals(get_session(), current_actor(), filters=filters, **args)}
+
+
+@blp.route("/deep-poverty-townships", methods=["GET"])
+@blp.arguments(PeriodArgs, location="query")
+@blp.response(200, TownshipCheckPageSchema)
+@documented_errors(403)
+@login_required
+def deep_poverty(args):
+    """只增不减: each deep-poverty township's sales against the same period a year before."""
+    return {"items": queries.deep_poverty_check(get_session(), current_actor(), **args)}
+
+
+@blp.route("/plans/<int:year>", methods=["PUT"])
+@blp.arguments(PlanArgs)
+@blp.response(200, PlanSchema)
+@documented_errors(403)
+@login_required
+def set_plan(args, year):
+    """The coordinator enters or changes targets of the year's guiding plan."""
+    targets = plan.set_targets(get_session(), current_actor(), year, targets=args["targets"], now=clock.now())
+    return {"year": year, "targets": targets}
+
+
+@blp.route("/plans/<int:year>/progress", methods=["GET"])
+@blp.response(200, ProgressSchema)
+@documented_errors(403)
+@login_required
+def plan_progress(year):
+    """Each target of the year with the amount sold toward it, its share and the pace."""
+    return plan.progress(get_session(), current_actor(), year, now=clock.now())

@@ -1,0 +1,97 @@
+"""Sales facts (one append-only row per sale, per channel) and the yearly guiding plan."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shop.db import Base, enum_column, utcnow_column_default
+
+
+class Channel(enum.StrEnum):
+    ONLINE = "online"  # a shop order, completed
+    HALL = "hall"
+    COUNTER = "counter"  # staffed or a smart cabinet's session
+    ZONE = "zone"
+    BULK = "bulk"  # an organisation's bulk order of goods, when received
+    VOUCHER = "voucher"  # a pickup voucher redeemed for goods
+    PLATFORM_832 = "832"  # the national 832 platform, imported
+
+
+class BuyerType(enum.StrEnum):
+    INDIVIDUAL = "individual"
+    UNION = "union"
+    AGENCY = "agency"
+    STATE_OWNED_ENTERPRISE = "state_owned_enterprise"
+    HOSPITAL = "hospital"
+    SCHOOL = "school"
+    ENTERPRISE = "enterprise"
+    SOCIAL_ORGANISATION = "social_organisation"
+
+
+class SalesFact(Base):
+    """One sale (or, with negative quantity and amount, one refund of a counted sale). Append-only:
+    the database refuses UPDATE and DELETE. `source_key` names the row of the source it stands for,
+    so writing it twice (a replay, a backfill) keeps one."""
+
+    __tablename__ = "sales_facts"
+    __table_args__ = (
+        sa.Index("ix_sales_facts_year_channel", "year", "channel"),
+        sa.Index("ix_sales_facts_district_day", "origin_district_id", "day"),
+        sa.Index("ix_sales_facts_organisation_year", "organisation_id", "year"),
+        sa.Index("ix_sales_facts_township_day", "origin_township_id", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    source_key: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    occurred_at: Mapped[datetime]
+    day: Mapped[date] = mapped_column(sa.Date, index=True)  # Asia/Shanghai
+    year: Mapped[int] = mapped_column(sa.SmallInteger)
+    quarter: Mapped[int] = mapped_column(sa.SmallInteger)
+    month: Mapped[int] = mapped_column(sa.SmallInteger)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "sales_channel"))
+    buyer_type: Mapped[BuyerType] = mapped_column(enum_column(BuyerType, "buyer_type"))
+    organisation_id: Mapped[int | None] = mapped_column(sa.ForeignKey("organisations.id"))
+    location_id: Mapped[int | None] = mapped_column(sa.ForeignKey("locations.id"))
+    product_id: Mapped[int | None] = mapped_column(sa.ForeignKey("products.id"))
+    sku_id: Mapped[int | None] = mapped_column(sa.ForeignKey("skus.id"))
+    supplier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("suppliers.id"))
+    category_id: Mapped[int | None] = mapped_column(sa.ForeignKey("categories.id"))
+    origin_district_id: Mapped[int | None] = mapped_column(sa.ForeignKey("districts.id"))
+    origin_township_id: Mapped[int | None] = mapped_column(sa.ForeignKey("townships.id"))
+    deep_poverty: Mapped[bool] = mapped_column(default=False)
+    # Counts toward reserved shares: certified in force at the sale, from a poverty-alleviated origin.
+    eligible: Mapped[bool] = mapped_column(default=False)
+    quantity: Mapped[int]
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    # The 832 platform's supplier and product as written in its records (no row of ours).
+    external_supplier: Mapped[str | None] = mapped_column(sa.String(200))
+    external_product: Mapped[str | None] = mapped_column(sa.String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow_column_default)
+
+
+class PlanKind(enum.StrEnum):
+    DISTRICT = "district"  # sales of the products of an origin district
+    ORG_KIND = "org_kind"  # purchases by a kind of buyer
+    CHANNEL = "channel"
+
+
+class PlanTarget(Base):
+    """年度指导性计划: one target of the year's guiding plan."""
+
+    __tablename__ = "plan_targets"
+    __table_args__ = (
+        sa.UniqueConstraint("year", "kind", "key"),
+        sa.CheckConstraint("target_fen > 0", name="target_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int]
+    kind: Mapped[PlanKind] = mapped_column(enum_column(PlanKind, "plan_kind"))
+    key: Mapped[str] = mapped_column(sa.String(40))  # a district id, a buyer type or a channel
+    target_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    updated_at: Mapped[datetime]
