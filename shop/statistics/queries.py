@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from shop.auth.actor import Actor
 from shop.auth.models import Role
 from shop.errors import Forbidden, InvalidInput
+from shop.procurement.models import Organisation
 from shop.reference.models import Township
 from shop.statistics.models import SalesFact
 
@@ -234,3 +235,16 @@ def completed_fen(session: Session, organisation_id: int, fiscal_year: int) -> i
         )
         or 0
     )
+
+
+def completed_by_district(session: Session, fiscal_year: int) -> dict[int, int]:
+    """Completion summed per district of the organisations."""
+    return {
+        district_id: int(amount or 0)
+        for district_id, amount in session.execute(
+            sa.select(Organisation.district_id, sa.func.sum(F.amount_fen))
+            .join(Organisation, Organisation.id == F.organisation_id)
+            .where(F.year == fiscal_year, F.eligible.is_(True))
+            .group_by(Organisation.district_id)
+        )
+    }
