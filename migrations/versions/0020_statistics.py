@@ -11,7 +11,7 @@ import shop.db
 
 
 revision = "0020_statistics"
-down_revision = "0013_separation_of_duties"
+down_revision = "0014_jobs"
 branch_labels = None
 depends_on = None
 
