@@ -5,9 +5,11 @@ from flask_smorest import Blueprint
 from shop import clock
 from shop.auth.guard import current_actor, login_required
 from shop.request_session import get_session
-from shop.statistics import plan, queries
+from shop.statistics import plan, platform832, queries
 from shop.statistics.queries import FILTERS
 from shop.statistics.schemas import (
+    Import832Args,
+    Import832Schema,
     PeriodArgs,
     PlanArgs,
     PlanSchema,
@@ -63,3 +65,23 @@ def set_plan(args, year):
 def plan_progress(year):
     """Each target of the year with the amount sold toward it, its share and the pace."""
     return plan.progress(get_session(), current_actor(), year, now=clock.now())
+
+
+@blp.route("/organisations/<int:organisation_id>/platform-832-imports", methods=["POST"])
+@blp.arguments(Import832Args, location="files")
+@blp.response(201, Import832Schema)
+@documented_errors(404)
+@login_required
+def import_832(files, organisation_id):
+    """The organisation's approver or finance, or the coordinator: import the organisation's purchase
+    records from the national 832 platform. One bad cell and nothing is imported (422
+    `import_rejected` naming row and column); order numbers imported before are skipped."""
+    upload = files["file"]
+    return platform832.import_records(
+        get_session(),
+        current_actor(),
+        organisation_id,
+        filename=upload.filename or "",
+        data=upload.read(),
+        now=clock.now(),
+    )

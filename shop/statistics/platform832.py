@@ -78,6 +78,12 @@ def _cell(value) -> str:
     return str(value)
 
 
+def _rejected(row: int, column: str, reason: str, **extra) -> ImportRejected:
+    return ImportRejected(
+        f"Row {row}, column {column}: {reason} Nothing was imported.", row=row, column=column, reason=reason, **extra
+    )
+
+
 def parse(session: Session, filename: str, data: bytes) -> list[dict]:
     """Typed rows, or ImportRejected naming the first bad cell (row and column)."""
     if len(data) > MAX_BYTES:
@@ -89,10 +95,10 @@ def parse(session: Session, filename: str, data: bytes) -> list[dict]:
     columns = [_BY_ALIAS.get(name.strip().lower()) for name in header]
     for name, column in zip(header, columns, strict=True):
         if name.strip() and column is None:
-            raise ImportRejected(row=1, column=name.strip(), reason=f"Unknown column; use {', '.join(ALIASES)}.")
+            raise _rejected(1, name.strip(), f"Unknown column; use {', '.join(ALIASES)}.")
     for column in ALIASES:
         if column not in columns:
-            raise ImportRejected(row=1, column=column, reason="Missing column.")
+            raise _rejected(1, column, "Missing column.")
     districts = {}
     for district_id, name, name_en in session.execute(sa.select(District.id, District.name, District.name_en)):
         districts[name] = districts[name_en.lower()] = districts[str(district_id)] = district_id
@@ -114,7 +120,7 @@ def parse(session: Session, filename: str, data: bytes) -> list[dict]:
 
 def _typed(column: str, value: str, row: int, districts: dict):
     def bad(reason: str):
-        raise ImportRejected(row=row, column=column, value=value[:100], reason=reason)
+        raise _rejected(row, column, reason, value=value[:100])
 
     if value == "":
         bad("Required.")

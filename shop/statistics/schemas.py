@@ -3,10 +3,11 @@ from __future__ import annotations
 from datetime import date
 
 import marshmallow as ma
+from flask_smorest.fields import Upload
 
 from shop.statistics.models import BuyerType, Channel, PlanKind
 from shop.statistics.queries import DIMENSIONS, PERIODS
-from shop.web import BIG, SIGNED_BIG, SIGNED_INT4, Id, Int
+from shop.web import BIG, SIGNED_BIG, Id, Int
 
 DAYS = ma.validate.Range(min=date(2001, 1, 1), max=date(2100, 12, 31))
 YEARS = ma.validate.Range(min=2001, max=2100)
@@ -114,4 +115,18 @@ class YearPath(ma.Schema):
     year = Int(required=True, validate=YEARS)
 
 
-del SIGNED_INT4
+class Import832Args(ma.Schema):
+    file = Upload(
+        required=True,
+        metadata={
+            "description": "CSV (UTF-8 or GB18030) or XLSX, header in row 1: order_number, date, supplier, "
+            "product, origin_county, amount (yuan; Chinese headers too)"
+        },
+    )
+
+
+class Import832Schema(ma.Schema):
+    rows = Int(required=True)
+    imported = Int(required=True)
+    duplicates = Int(required=True, metadata={"description": "Order numbers imported before or twice in the file"})
+    amount_fen = Int(validate=BIG, required=True)
