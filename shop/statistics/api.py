@@ -1,13 +1,19 @@
 from __future__ import annotations
 
+from flask import Response
 from flask_smorest import Blueprint
 
 from shop import clock
 from shop.auth.guard import current_actor, login_required
 from shop.request_session import get_session
-from shop.statistics import plan, platform832, queries
+from shop.statistics import bulletins, plan, platform832, queries
 from shop.statistics.queries import FILTERS
 from shop.statistics.schemas import (
+    BulletinArgs,
+    BulletinListSchema,
+    BulletinSchema,
+    ChartsSchema,
+    ExportArgs,
     Import832Args,
     Import832Schema,
     PeriodArgs,
@@ -85,3 +91,66 @@ def import_832(files, organisation_id):
         data=upload.read(),
         now=clock.now(),
     )
+
+
+@blp.route("/bulletins", methods=["POST"])
+@blp.arguments(BulletinArgs)
+@blp.response(201, BulletinSchema)
+@documented_errors(403, 409)
+@login_required
+def publish_bulletin(args):
+    """The coordinator publishes the bulletin of a month or quarter: a numbered snapshot of the figures
+    that never changes (409 `bulletin_exists` for a period published already)."""
+    return bulletins.publish(get_session(), current_actor(), now=clock.now(), **args)
+
+
+@blp.route("/bulletins", methods=["GET"])
+@blp.response(200, BulletinListSchema)
+@login_required
+def list_bulletins():
+    """The bulletins the caller's roles may read, newest first."""
+    return {"items": bulletins.list_bulletins(get_session(), current_actor())}
+
+
+@blp.route("/bulletins/<int:bulletin_id>", methods=["GET"])
+@blp.response(200, BulletinSchema)
+@documented_errors(404)
+@login_required
+def get_bulletin(bulletin_id):
+    """One bulletin with its figures."""
+    return bulletins.get_bulletin(get_session(), current_actor(), bulletin_id)
+
+
+@blp.route("/bulletins/<int:bulletin_id>/charts", methods=["GET"])
+@blp.response(200, ChartsSchema)
+@documented_errors(404)
+@login_required
+def bulletin_charts(bulletin_id):
+    """Each figure as an ECharts option (chart-ready JSON)."""
+    return {"options": bulletins.echarts(bulletins.get_bulletin(get_session(), current_actor(), bulletin_id))}
+
+
+@blp.route("/bulletins/<int:bulletin_id>/export", methods=["GET"])
+@blp.arguments(ExportArgs, location="query")
+@blp.doc(
+    responses={
+        "200": {
+            "description": "XLSX with a native chart per figure, or CSV (UTF-8 with a BOM)",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                bulletins.XLSX: {"schema": {"type": "string", "format": "binary"}},
+            },
+        }
+    }
+)
+@documented_errors(404)
+@login_required
+def export_bulletin(args, bulletin_id):
+    """The bulletin as XLSX (a sheet and a native chart per figure) or CSV."""
+    bulletin = bulletins.get_bulletin(get_session(), current_actor(), bulletin_id)
+    name = f"bulletin-{bulletin.number}.{args['format']}"
+    if args["format"] == "csv":
+        body, mimetype = bulletins.to_csv(bulletin), "text/csv; charset=utf-8"
+    else:
+        body, mimetype = bulletins.to_xlsx(bulletin), bulletins.XLSX
+    return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -95,3 +95,35 @@ class PlanTarget(Base):
     target_fen: Mapped[int] = mapped_column(sa.BigInteger)
     set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     updated_at: Mapped[datetime]
+
+
+class BulletinPeriod(enum.StrEnum):
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+class Bulletin(Base):
+    """定期通报: a numbered, immutable snapshot of the figures of one month or quarter against the plan.
+    The database refuses UPDATE and DELETE."""
+
+    __tablename__ = "bulletins"
+    __table_args__ = (
+        sa.UniqueConstraint("period", "year", "period_no"),
+        sa.UniqueConstraint("year", "serial"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    year: Mapped[int]
+    serial: Mapped[int]  # 第N期 of the year
+    period: Mapped[BulletinPeriod] = mapped_column(enum_column(BulletinPeriod, "bulletin_period"))
+    period_no: Mapped[int]  # the month (1-12) or the quarter (1-4)
+    date_from: Mapped[date] = mapped_column(sa.Date)
+    date_to: Mapped[date] = mapped_column(sa.Date)
+    audience: Mapped[list] = mapped_column(sa.JSON)  # the roles that may read it
+    figures: Mapped[dict] = mapped_column(sa.JSON)
+    published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    published_at: Mapped[datetime]
+
+    @property
+    def number(self) -> str:
+        return f"{self.year}-{self.serial:03d}"

@@ -5,9 +5,10 @@ from datetime import date
 import marshmallow as ma
 from flask_smorest.fields import Upload
 
-from shop.statistics.models import BuyerType, Channel, PlanKind
+from shop.auth.models import Role
+from shop.statistics.models import BulletinPeriod, BuyerType, Channel, PlanKind
 from shop.statistics.queries import DIMENSIONS, PERIODS
-from shop.web import BIG, SIGNED_BIG, Id, Int
+from shop.web import BIG, SIGNED_BIG, Id, Int, Timestamp
 
 DAYS = ma.validate.Range(min=date(2001, 1, 1), max=date(2100, 12, 31))
 YEARS = ma.validate.Range(min=2001, max=2100)
@@ -130,3 +131,51 @@ class Import832Schema(ma.Schema):
     imported = Int(required=True)
     duplicates = Int(required=True, metadata={"description": "Order numbers imported before or twice in the file"})
     amount_fen = Int(validate=BIG, required=True)
+
+
+class BulletinArgs(ma.Schema):
+    period = ma.fields.Enum(BulletinPeriod, by_value=True, required=True)
+    year = Int(required=True, strict=True, validate=YEARS)
+    number = Int(
+        required=True,
+        strict=True,
+        validate=ma.validate.Range(min=1, max=12),
+        metadata={"description": "Month or quarter"},
+    )
+    audience = ma.fields.List(
+        ma.fields.Enum(Role, by_value=True),
+        load_default=None,
+        validate=ma.validate.Length(max=20),
+        metadata={"description": "The roles that may read it (the coordinator and admins always)"},
+    )
+
+
+class BulletinSchema(ma.Schema):
+    id = Int(required=True)
+    number = ma.fields.String(required=True, metadata={"description": "year-serial, e.g. 2026-003"})
+    year = Int(required=True)
+    serial = Int(required=True)
+    period = ma.fields.Enum(BulletinPeriod, by_value=True, required=True)
+    period_no = Int(required=True)
+    date_from = ma.fields.Date(required=True)
+    date_to = ma.fields.Date(required=True)
+    audience = ma.fields.List(ma.fields.String(), required=True)
+    figures = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Raw(), required=True)
+    published_at = Timestamp(required=True)
+
+
+class BulletinListSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(BulletinSchema), required=True)
+
+
+class ExportArgs(ma.Schema):
+    format = ma.fields.String(load_default="xlsx", validate=ma.validate.OneOf(["xlsx", "csv"]))
+
+
+class ChartsSchema(ma.Schema):
+    options = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.Dict(),
+        required=True,
+        metadata={"description": "Per figure, an ECharts option object for chart.setOption"},
+    )
