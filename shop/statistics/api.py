@@ -56,7 +56,7 @@ def deep_poverty(args):
 @blp.route("/plans/<int:year>", methods=["PUT"])
 @blp.arguments(PlanArgs)
 @blp.response(200, PlanSchema)
-@documented_errors(403)
+@documented_errors(403, 404)
 @login_required
 def set_plan(args, year):
     """The coordinator enters or changes targets of the year's guiding plan."""
@@ -66,7 +66,7 @@ def set_plan(args, year):
 
 @blp.route("/plans/<int:year>/progress", methods=["GET"])
 @blp.response(200, ProgressSchema)
-@documented_errors(403)
+@documented_errors(403, 404)
 @login_required
 def plan_progress(year):
     """Each target of the year with the amount sold toward it, its share and the pace."""

@@ -10,12 +10,13 @@ from sqlalchemy.orm import Session
 
 from shop.auth.actor import Actor
 from shop.auth.models import Role
-from shop.errors import InvalidInput
+from shop.errors import InvalidInput, NotFound
 from shop.inventory.models import CHINA
 from shop.reference.models import District
 from shop.statistics.models import BuyerType, Channel, PlanKind, PlanTarget, SalesFact
 from shop.statistics.queries import SEES_ALL, scope_clause
 
+YEARS = range(2001, 2101)
 PLANNERS = tuple(r for r in SEES_ALL if r != Role.REGULATOR)
 COLUMN = {
     PlanKind.DISTRICT: SalesFact.origin_district_id,
@@ -39,6 +40,7 @@ def _check_key(session: Session, kind: PlanKind, key: str) -> str:
 def set_targets(session: Session, actor: Actor, year: int, *, targets: list[dict], now: datetime) -> list[PlanTarget]:
     """Enter or change targets of the year (the coordinator; admins)."""
     actor.require(*PLANNERS)
+    _year(year)
     for item in targets:
         kind = PlanKind(item["kind"])
         key = _check_key(session, kind, str(item["key"]))
@@ -57,6 +59,11 @@ def set_targets(session: Session, actor: Actor, year: int, *, targets: list[dict
     )
 
 
+def _year(year: int) -> None:
+    if year not in YEARS:
+        raise NotFound("No such plan year.")
+
+
 def elapsed_bp(year: int, now: datetime) -> int:
     """How much of the calendar year has passed at `now` (Asia/Shanghai), in basis points."""
     today = now.astimezone(CHINA).date()
@@ -71,6 +78,7 @@ def elapsed_bp(year: int, now: datetime) -> int:
 def progress(session: Session, actor: Actor, year: int, *, now: datetime) -> dict:
     """Each target with the amount sold toward it, its share of the target and the pace: the share
     against the share of the year gone (10000 = on pace)."""
+    _year(year)
     scope = scope_clause(actor)
     targets = list(
         session.scalars(sa.select(PlanTarget).where(PlanTarget.year == year).order_by(PlanTarget.kind, PlanTarget.key))
