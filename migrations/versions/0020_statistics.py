@@ -200,6 +200,43 @@ def upgrade() -> None:
         batch_op.create_index("ix_sales_facts_year_channel", ["year", "channel"], unique=False)
 
     # ### end Alembic commands ###
+    op.create_table(
+        "hub_feed_batches",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("batch_id", sa.String(length=64), nullable=False),
+        sa.Column("fact_count", sa.Integer(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "pending", "sent", "failed", name="feed_status", native_enum=False, create_constraint=True, length=32
+            ),
+            nullable=False,
+        ),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", shop.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.String(length=500), nullable=True),
+        sa.Column("created_at", shop.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", shop.db.UTCDateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_hub_feed_batches")),
+        sa.UniqueConstraint("batch_id", name=op.f("uq_hub_feed_batches_batch_id")),
+    )
+    with op.batch_alter_table("hub_feed_batches", schema=None) as batch_op:
+        batch_op.create_index("ix_hub_feed_batches_status_next_attempt_at", ["status", "next_attempt_at"], unique=False)
+
+    op.create_table(
+        "hub_feed_items",
+        sa.Column("fact_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("batch_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["batch_id"], ["hub_feed_batches.id"], name=op.f("fk_hub_feed_items_batch_id_hub_feed_batches")
+        ),
+        sa.ForeignKeyConstraint(["fact_id"], ["sales_facts.id"], name=op.f("fk_hub_feed_items_fact_id_sales_facts")),
+        sa.PrimaryKeyConstraint("fact_id", name=op.f("pk_hub_feed_items")),
+    )
+    with op.batch_alter_table("hub_feed_items", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_hub_feed_items_batch_id"), ["batch_id"], unique=False)
+
     for table in IMMUTABLE:
         _guard(table)
     _roles([*ROLES, "coordinator"])
@@ -218,6 +255,8 @@ def downgrade() -> None:
         batch_op.drop_index("ix_sales_facts_district_day")
         batch_op.drop_index(batch_op.f("ix_sales_facts_day"))
 
+    op.drop_table("hub_feed_items")
+    op.drop_table("hub_feed_batches")
     op.drop_table("sales_facts")
     op.drop_table("plan_targets")
     op.drop_table("bulletins")

@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 from shop import clock
 from shop.auth.guard import current_actor, login_required
 from shop.request_session import get_session
-from shop.statistics import bulletins, plan, platform832, queries
+from shop.statistics import bulletins, feed, plan, platform832, queries
 from shop.statistics.queries import FILTERS
 from shop.statistics.schemas import (
     BulletinArgs,
@@ -14,6 +14,7 @@ from shop.statistics.schemas import (
     BulletinSchema,
     ChartsSchema,
     ExportArgs,
+    FeedStatusSchema,
     Import832Args,
     Import832Schema,
     PeriodArgs,
@@ -154,3 +155,12 @@ def export_bulletin(args, bulletin_id):
     else:
         body, mimetype = bulletins.to_xlsx(bulletin), bulletins.XLSX
     return Response(body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@blp.route("/feed", methods=["GET"])
+@blp.response(200, FeedStatusSchema)
+@documented_errors(403)
+@login_required
+def feed_status():
+    """The coordinator, regulators and admins: the feed to the national monitoring hub at a glance."""
+    return feed.status(get_session(), current_actor())

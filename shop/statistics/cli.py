@@ -41,3 +41,18 @@ def check():
     if differences:
         raise SystemExit(1)
     click.echo("facts agree with their sources")
+
+
+@statistics_cli.command("feed")
+@with_appcontext
+def feed_hub():
+    """Batch new facts for the national hub and deliver the batches that are due."""
+    from shop import clock
+    from shop.statistics import feed
+
+    hub = feed.settings_from(current_app.config)
+    if hub is None:
+        click.echo("STATISTICS_HUB_URL is not set: nothing fed")
+        return
+    outcome = feed.run(current_app.extensions["shop"]["sessionmaker"], hub, clock.now())
+    click.echo(", ".join(f"{k} {v}" for k, v in outcome.items()))

@@ -127,3 +127,39 @@ class Bulletin(Base):
     @property
     def number(self) -> str:
         return f"{self.year}-{self.serial:03d}"
+
+
+class FeedStatus(enum.StrEnum):
+    PENDING = "pending"  # waiting for its (next) attempt
+    SENT = "sent"  # the hub acknowledged it
+    FAILED = "failed"  # refused by the hub, or out of attempts: needs a person
+
+
+class FeedBatch(Base):
+    """The outbox of the feed to the national monitoring hub: one signed batch of facts, with its
+    idempotent batch id (the hub keeps the first of any repeats), its attempts and back-off."""
+
+    __tablename__ = "hub_feed_batches"
+    __table_args__ = (sa.Index("ix_hub_feed_batches_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    batch_id: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    fact_count: Mapped[int]
+    body: Mapped[str] = mapped_column(sa.Text)  # the exact JSON that is signed and sent
+    status: Mapped[FeedStatus] = mapped_column(enum_column(FeedStatus, "feed_status"), default=FeedStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class FeedItem(Base):
+    """Which batch carries a fact: each fact travels in exactly one batch."""
+
+    __tablename__ = "hub_feed_items"
+
+    fact_id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), sa.ForeignKey("sales_facts.id"), primary_key=True
+    )
+    batch_id: Mapped[int] = mapped_column(sa.ForeignKey("hub_feed_batches.id"), index=True)

@@ -6,7 +6,7 @@ import marshmallow as ma
 from flask_smorest.fields import Upload
 
 from shop.auth.models import Role
-from shop.statistics.models import BulletinPeriod, BuyerType, Channel, PlanKind
+from shop.statistics.models import BulletinPeriod, BuyerType, Channel, FeedStatus, PlanKind
 from shop.statistics.queries import DIMENSIONS, PERIODS
 from shop.web import BIG, SIGNED_BIG, Id, Int, Timestamp
 
@@ -178,4 +178,25 @@ class ChartsSchema(ma.Schema):
         values=ma.fields.Dict(),
         required=True,
         metadata={"description": "Per figure, an ECharts option object for chart.setOption"},
+    )
+
+
+class FeedBatchSchema(ma.Schema):
+    batch_id = ma.fields.String(required=True)
+    fact_count = Int(required=True)
+    status = ma.fields.Enum(FeedStatus, by_value=True, required=True)
+    attempts = Int(required=True)
+    next_attempt_at = Timestamp(required=True)
+    last_error = ma.fields.String(allow_none=True, required=True)
+    created_at = Timestamp(required=True)
+
+
+class FeedStatusSchema(ma.Schema):
+    batches = ma.fields.Dict(keys=ma.fields.String(), values=Int(validate=BIG), required=True)
+    facts_not_batched = Int(validate=BIG, required=True)
+    last_sent_at = Timestamp(allow_none=True, required=True)
+    waiting = ma.fields.List(
+        ma.fields.Nested(FeedBatchSchema),
+        required=True,
+        metadata={"description": "Pending and failed, oldest first (50)"},
     )
