@@ -27,7 +27,7 @@ COLUMN = {
 
 def _check_key(session: Session, kind: PlanKind, key: str) -> str:
     if kind == PlanKind.DISTRICT:
-        if not key.isdigit() or session.get(District, int(key)) is None:
+        if not (key.isascii() and key.isdigit() and len(key) <= 9) or session.get(District, int(key)) is None:
             raise InvalidInput("No such district.", fields={"key": [f"Unknown district {key}."]})
     elif kind == PlanKind.ORG_KIND:
         if key not in {b.value for b in BuyerType} or key == BuyerType.INDIVIDUAL:

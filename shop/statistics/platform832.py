@@ -38,7 +38,7 @@ ALIASES = {
     "amount": ("amount", "金额", "金额(元)", "订单金额"),
 }
 _BY_ALIAS = {alias.lower(): column for column, aliases in ALIASES.items() for alias in aliases}
-AMOUNT_RE = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+AMOUNT_RE = re.compile(r"^\d{1,12}(\.\d{1,2})?$", re.ASCII)
 
 
 def _rows(filename: str, data: bytes) -> Iterator[list[str]]:
