@@ -1,7 +1,7 @@
 """statistics: sales facts and the yearly plan
 
 Revision ID: 0020_statistics
-Revises: 0014_jobs
+Revises: 0015_supervision
 Create Date: 2026-12-01 04:00:09.649709
 """
 
@@ -11,7 +11,7 @@ import shop.db
 
 
 revision = "0020_statistics"
-down_revision = "0014_jobs"
+down_revision = "0015_supervision"
 branch_labels = None
 depends_on = None
 
