@@ -14,7 +14,7 @@ def facts(session, **where) -> list[SalesFact]:
     return list(session.scalars(stmt.execution_options(populate_existing=True)))
 
 
-def completed_order(client, shop, quantity=2):  # noqa: F811
+def picked_up_order(client, shop, quantity=2):  # noqa: F811
     order = paid_order(client, shop, quantity=quantity)
     client.post(f"/api/v1/orders/{order['id']}/ready", headers=shop.operator_headers)
     done = client.post(

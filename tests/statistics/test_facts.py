@@ -7,20 +7,20 @@ import pytest
 import sqlalchemy as sa
 
 from shop import clock
-from shop.inventory import service as inventory
+from shop.inventory import movements as inventory
 from shop.points import service as points
 from shop.points.models import PointsKind
 from shop.statistics import facts as statistics
 from shop.statistics.models import SalesFact
 from tests.factories import level
 from tests.orders.conftest import Shop, paid_order
-from tests.statistics.conftest import P, completed_order, facts, received_bulk_order, voucher_order
+from tests.statistics.conftest import P, facts, picked_up_order, received_bulk_order, voucher_order
 
 KEY = "X-Counter-Key"
 
 
 def test_a_completed_shop_order_is_a_fact_and_a_later_refund_a_negative_one(client, session, shop, make):
-    order = completed_order(client, shop, quantity=2)
+    order = picked_up_order(client, shop, quantity=2)
     line = order["lines"][0]
     [fact] = facts(session, channel="online")
     assert (fact.quantity, fact.amount_fen) == (2, line["total_fen"])
@@ -166,7 +166,7 @@ def test_facts_agree_with_sources_after_a_random_mix_of_sales(client, session, m
             action = "order"
         if action == "order":
             points.post(session, buyer.id, 100_000, PointsKind.ADJUST, note="test")
-            order = completed_order(client, shop, quantity=rng.randint(1, 3))
+            order = picked_up_order(client, shop, quantity=rng.randint(1, 3))
             completed.append(order)
             expected["online"] += order["lines"][0]["total_fen"]
         elif action == "refund":

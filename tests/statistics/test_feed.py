@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from shop import clock
 from shop.auth.models import Role
-from shop.inventory import service as inventory
+from shop.inventory import movements as inventory
 from shop.statistics import feed
 from shop.statistics.models import FeedBatch, FeedStatus
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from shop import clock
 from shop.auth.models import Role
-from shop.inventory import service as inventory
+from shop.inventory import movements as inventory
 from shop.inventory.models import CHINA
 from shop.procurement import vouchers
 from tests.factories import FENGJIE, PINGAN, WUSHAN, YUZHONG
