@@ -50,7 +50,8 @@ def _fill_postgres(conn, facts: int, districts: list[int], townships: list[tuple
                 ({channels})[1 + g % {len(Channel)}], ({buyers})[1 + (g / 7) % {len(BuyerType)}],
                 NULL, NULL, NULL, NULL, NULL, NULL,
                 t.district_id, t.id, t.deep, g % 5 <> 0, 1 + g % 4, 500 + (g * 7919) % 20000, now()
-            FROM (SELECT g, DATE '{THIS_YEAR - 1}-01-01' + (g % 730)::int AS d FROM generate_series(1::bigint, {facts}) g) s
+            FROM (SELECT g, DATE '{THIS_YEAR - 1}-01-01' + (g % 730)::int AS d
+                  FROM generate_series(1::bigint, {facts}) g) s
             JOIN bench_townships t ON t.n = (s.g * 31) % {len(townships)}
             """
         )
