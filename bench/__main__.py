@@ -4,7 +4,7 @@
 import os
 import sys
 
-from bench import catalog_http, inventory_stock, orders_checkout, procurement_bulk, search, worker
+from bench import catalog_http, inventory_stock, orders_checkout, procurement_bulk, search, statistics_queries, worker
 
 BENCHES = {
     "catalog": catalog_http.main,
@@ -13,6 +13,7 @@ BENCHES = {
     "search": search.main,
     "procurement": procurement_bulk.main,
     "worker": worker.main,
+    "statistics": statistics_queries.main,
 }
 
 if __name__ == "__main__":

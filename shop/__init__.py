@@ -81,6 +81,7 @@ def _register_blueprints(api: ShopApi) -> None:
     from shop.procurement.api import blp as procurement_blp
     from shop.promotions.api import blp as promotions_blp
     from shop.reference.api import blp as reference_blp
+    from shop.statistics.api import blp as statistics_blp
     from shop.supervision.api import blp as supervision_blp
     from shop.suppliers.api import blp as suppliers_blp
 
@@ -100,6 +101,7 @@ def _register_blueprints(api: ShopApi) -> None:
         procurement_blp,
         payments_blp,
         supervision_blp,
+        statistics_blp,
     ):
         api.register_blueprint(blp)
     counter_api.register(api)
@@ -111,6 +113,7 @@ def _register_cli(app: Flask) -> None:
     from shop.inventory.cli import inventory_cli
     from shop.jobs.cli import jobs_cli
     from shop.procurement.cli import procurement_cli
+    from shop.statistics.cli import statistics_cli
 
     app.cli.add_command(db_cli)
     app.cli.add_command(demo_cli)
@@ -122,3 +125,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(procurement_cli)
     app.cli.add_command(payments_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(statistics_cli)

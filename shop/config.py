@@ -104,6 +104,10 @@ def from_env() -> dict:
         "PAYMENTS_RECONCILE_AFTER_MINUTES": _int("PAYMENTS_RECONCILE_AFTER_MINUTES", 10),
         # Pickup-voucher codes are derived from this secret: keep it out of the database and its backups.
         "VOUCHER_CODE_SECRET": os.environ.get("VOUCHER_CODE_SECRET", ""),
+        # The national monitoring hub that sales facts are fed to (off when the URL is empty).
+        "STATISTICS_HUB_URL": os.environ.get("STATISTICS_HUB_URL", ""),
+        "STATISTICS_HUB_SECRET": os.environ.get("STATISTICS_HUB_SECRET", ""),
+        "STATISTICS_HUB_TIMEOUT": float(os.environ.get("STATISTICS_HUB_TIMEOUT", "10")),
         **search_settings(),
         **operations_settings(),
     }

@@ -13,5 +13,6 @@ from shop.points import models as points_models  # noqa: F401
 from shop.procurement import models as procurement_models  # noqa: F401
 from shop.promotions import models as promotions_models  # noqa: F401
 from shop.reference import models as reference_models  # noqa: F401
+from shop.statistics import models as statistics_models  # noqa: F401
 from shop.supervision import models as supervision_models  # noqa: F401
 from shop.suppliers import models as supplier_models  # noqa: F401

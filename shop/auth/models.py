@@ -19,6 +19,7 @@ class Role(enum.StrEnum):
     ORG_MEMBER = "org_member"
     ORG_APPROVER = "org_approver"
     ORG_FINANCE = "org_finance"
+    COORDINATOR = "coordinator"  # the municipal assistance office: plans, bulletins, all figures
 
 
 class ScopeKind(enum.StrEnum):
@@ -39,6 +40,7 @@ ROLE_SCOPE: dict[Role, ScopeKind | None] = {
     Role.ORG_MEMBER: ScopeKind.ORGANISATION,
     Role.ORG_APPROVER: ScopeKind.ORGANISATION,
     Role.ORG_FINANCE: ScopeKind.ORGANISATION,
+    Role.COORDINATOR: None,
 }
 
 

@@ -16,6 +16,7 @@ from shop.catalog.models import Product
 from shop.demo import accounts, catalog, inventory, offers, procurement, supervision
 from shop.demo.accounts import ACCOUNTS, DEMO_PASSWORD
 from shop.demo.inventory import DEMO_COUNTER_KEY
+from shop.statistics import demo as statistics_demo
 
 __all__ = ["ACCOUNTS", "DEMO_COUNTER_KEY", "DEMO_PASSWORD", "has_data", "load"]
 
@@ -36,4 +37,5 @@ def load(session: Session, *, objection_days: int = 7, validity_days: int = 3 * 
         **offers.load(session, admin, users["buyer@demo.cq"], now),
         **procurement.load(session, admin, users, now),
         **supervision.load(session, users, now),
+        **statistics_demo.load(session, password=DEMO_PASSWORD, now=now),
     }

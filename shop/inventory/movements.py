@@ -30,6 +30,7 @@ from shop.inventory.models import (
     china_today,
 )
 from shop.inventory.stock import stock_rows
+from shop.statistics import facts as sales_facts
 
 
 @dataclass
@@ -190,6 +191,7 @@ def sell(
     counter_event_id: int | None = None,
     require_in_force: bool = True,
     reference: str | None = None,
+    counts_as_sale: bool = True,
 ) -> Applied:
     """Units of SKUs leave the shelf: earliest best-before first, never expired, never reserved.
     The caller checked the location; with `require_in_force` a product not in force is refused."""
@@ -214,6 +216,8 @@ def sell(
         counter_event_id=counter_event_id,
         reference=reference,
     )
+    if counts_as_sale:  # a shelf sale; goods handed over for a voucher are the redemption's fact
+        sales_facts.record_shelf_sale(session, location_id, moves, now=now)
     return Applied(location_id, moves)
 
 

@@ -212,3 +212,12 @@ def ledger_checks(ctx: JobContext, **_kwargs):
                 found[ledger] = (f"{len(rows)} {ledger} balance(s) differ from the ledger", {"rows": len(rows)})
         record_alerts(session, "ledger_drift", found)
     return results
+
+
+@register("statistics.feed", period=60)
+def statistics_feed(ctx: JobContext, **_kwargs):
+    """Batch new sales facts for the national monitoring hub and deliver the batches that are due."""
+    from shop.statistics import feed
+
+    hub = feed.settings_from(ctx.config)
+    return feed.run(ctx.factory, hub, clock.now()) if hub else {"skipped": "STATISTICS_HUB_URL is not set"}

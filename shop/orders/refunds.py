@@ -17,6 +17,7 @@ from shop.orders.models import OrderStatus
 from shop.orders.service import OrderSettings, claw_back_points, gift_reference, operated, units_share
 from shop.points import service as points
 from shop.points.models import PointsKind
+from shop.statistics import facts as sales_facts
 
 REFUNDABLE = (
     OrderStatus.PAID,
@@ -125,5 +126,5 @@ def refund_order(
         actor_id=actor.user_id,
         now=now,
     )
-    session.flush()
+    sales_facts.record_order_refund(session, order, refund)
     return refund

@@ -37,6 +37,7 @@ from shop.points import service as points
 from shop.points.models import PointsKind
 from shop.promotions import quoting
 from shop.promotions import service as offers
+from shop.statistics import facts as sales_facts
 
 
 @dataclass(frozen=True)
@@ -378,7 +379,7 @@ def _complete(session: Session, order: Order, *, actor_id: int, settings: OrderS
             session, order.buyer_id, earned, PointsKind.EARN, order_id=order.id, note=f"order {order.number} completed"
         )
     order.points_earned = earned
-    session.flush()
+    sales_facts.record_order_completed(session, order)
     return order
 
 

@@ -48,6 +48,7 @@ from shop.procurement.models import (
     BulkOrderStatus,
 )
 from shop.promotions import quoting
+from shop.statistics import facts as sales_facts
 
 S = BulkOrderStatus
 # A payment's amount is a 32-bit integer (and one Stripe charge is far smaller): larger purchases are split.
@@ -632,6 +633,7 @@ def receive(session: Session, actor: Actor, order_id: int, *, note: str, now: da
     order.transition(S.RECEIVED, actor_id=actor.user_id, at=now, reason=note)
     order.acceptance_note = note
     session.flush()
+    sales_facts.record_bulk_received(session, order, now=now)
     return order
 
 

@@ -1,7 +1,7 @@
 """预留份额: an organisation's yearly pledge of assistance purchases, its revisions, its completion.
 
-A purchase counts toward completion only once it is received, paid and evaluated (a bulk order in
-state evaluated or completed); the amount counted is what was paid."""
+Completion is counted from the sales facts (shop.statistics): purchases of certified products from
+eligible origins in every channel, vouchers by the value redeemed."""
 
 from __future__ import annotations
 
@@ -14,20 +14,12 @@ from shop.auth.actor import Actor
 from shop.errors import InvalidInput, NotFound
 from shop.procurement import access
 from shop.procurement.access import APPROVER, FINANCE
-from shop.procurement.models import COUNTS_FOR_PLEDGE, BulkOrder, Pledge, PledgeRevision
+from shop.procurement.models import Pledge, PledgeRevision
+from shop.statistics import queries as statistics
 
 
 def completed_fen(session: Session, organisation_id: int, fiscal_year: int) -> int:
-    return int(
-        session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(BulkOrder.paid_fen), 0)).where(
-                BulkOrder.organisation_id == organisation_id,
-                BulkOrder.fiscal_year == fiscal_year,
-                BulkOrder.status.in_(COUNTS_FOR_PLEDGE),
-            )
-        )
-        or 0
-    )
+    return statistics.completed_fen(session, organisation_id, fiscal_year)
 
 
 FISCAL_YEARS = range(2000, 2101)  # the years a pledge (and a budget) may be filed for

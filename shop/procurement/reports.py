@@ -15,7 +15,6 @@ from shop.auth.models import Role
 from shop.catalog.models import Product, Sku
 from shop.procurement import access, pledges
 from shop.procurement.models import (
-    COUNTS_FOR_PLEDGE,
     PURCHASED,
     Budget,
     BulkOrder,
@@ -25,6 +24,7 @@ from shop.procurement.models import (
     Voucher,
 )
 from shop.reference.models import District
+from shop.statistics import queries as statistics
 
 
 def _bp(part: int, whole: int) -> int:
@@ -150,7 +150,7 @@ def district_rollup(session: Session, actor: Actor, fiscal_year: int) -> list[di
             ).all()
         )
 
-    completed, purchased = paid_by_district(COUNTS_FOR_PLEDGE), paid_by_district(PURCHASED)
+    completed, purchased = statistics.completed_by_district(session, fiscal_year), paid_by_district(PURCHASED)
     district_ids = sorted(set(pledged) | set(purchased))
     names = dict(session.execute(sa.select(District.id, District.name).where(District.id.in_(district_ids))).all())
     rows = []

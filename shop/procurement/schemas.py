@@ -431,9 +431,19 @@ class RedeemArgs(CodeArgs):
     reference = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
 
 
+class TakenArgs(ma.Schema):
+    sku_id = Id(required=True)
+    quantity = Int(required=True, strict=True, validate=ma.validate.Range(min=1, max=1000))
+
+
 class CounterRedeemArgs(CodeArgs):
     location_id = Id(required=True, metadata={"description": "The counter (or hall) where the operator scans"})
-    amount_fen = Int(load_default=None, strict=True, validate=VOUCHER_AMOUNT)
+    lines = ma.fields.List(
+        ma.fields.Nested(TakenArgs),
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=50),
+        metadata={"description": "Value vouchers: the goods taken, valued at their prices (a gift box: none)"},
+    )
     reference = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
 
 

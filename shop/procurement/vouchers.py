@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from payments.errors import RefundExceedsPayment
 from shop.auth.actor import Actor
+from shop.catalog.models import Sku
 from shop.errors import InvalidInput, NotFound
 from shop.inventory import locations, movements
 from shop.paging import paginate
@@ -39,6 +40,7 @@ from shop.procurement.models import (
     VoucherRedemption,
     VoucherStatus,
 )
+from shop.statistics import facts as sales_facts
 
 VOUCHERS = Voucher.__table__
 QR_SCHEME = "cqxf-voucher:1:"
@@ -202,7 +204,10 @@ def redeem(
     delivery_address: str | None,
     reference: str | None,
     now: datetime,
+    lines: list[dict] | None = None,
 ) -> VoucherRedemption:
+    """At a counter a value voucher is redeemed for goods: the SKUs taken (`lines`) leave the
+    location's stock and their price is the value taken."""
     if channel == RedemptionChannel.COUNTER:
         if location_id is None:
             raise InvalidInput("The counter that redeems.", fields={"location_id": ["Required."]})
@@ -216,21 +221,21 @@ def redeem(
                 fields={"location_id": ["Required."], "delivery_address": ["Required."]},
             )
         amount = voucher.value_fen  # whole, once
+        taken = {voucher.gift_sku_id: 1}
+    elif channel == RedemptionChannel.COUNTER:
+        if not lines:
+            raise InvalidInput("The goods taken at the counter.", fields={"lines": ["Required."]})
+        taken = {}
+        for line in lines:
+            taken[line["sku_id"]] = taken.get(line["sku_id"], 0) + line["quantity"]
+        amount = _priced(session, taken)
     else:
+        taken = {}
         if not amount_fen:
             raise InvalidInput("How much of the value to redeem.", fields={"amount_fen": ["Required."]})
         amount = amount_fen
     remaining = _take(session, voucher, amount, now)
     session.expire(voucher)
-    if voucher.gift_sku_id is not None:
-        movements.sell(
-            session,
-            location_id,
-            [{"sku_id": voucher.gift_sku_id, "quantity": 1}],
-            now=now,
-            actor_id=actor.user_id,
-            reference=f"voucher:{voucher.id}",
-        )
     redemption = VoucherRedemption(
         voucher_id=voucher.id,
         channel=channel,
@@ -244,7 +249,27 @@ def redeem(
     )
     session.add(redemption)
     session.flush()
+    if taken:
+        movements.sell(
+            session,
+            location_id,
+            [{"sku_id": sku_id, "quantity": quantity} for sku_id, quantity in sorted(taken.items())],
+            now=now,
+            actor_id=actor.user_id,
+            reference=f"redemption:{redemption.id}",
+            counts_as_sale=False,
+        )
+    sales_facts.record_redemption(session, redemption, taken)
     return redemption
+
+
+def _priced(session: Session, taken: dict[int, int]) -> int:
+    """The value of the goods at their SKUs' prices."""
+    prices = dict(session.execute(sa.select(Sku.id, Sku.price_fen).where(Sku.id.in_(sorted(taken)))).all())
+    unknown = sorted(set(taken) - set(prices))
+    if unknown:
+        raise InvalidInput("No such SKU.", fields={"lines": [f"Unknown SKU {s}." for s in unknown]})
+    return sum(prices[sku_id] * quantity for sku_id, quantity in taken.items())
 
 
 # --- paying a shop order with a value voucher --------------------------------------------------------

@@ -103,17 +103,19 @@ def redeem_online(args):
 @documented_errors(403, 404, 409)
 @login_required
 def redeem_at_counter(args):
-    """Operators of the location: scan the code and redeem value, or hand over the gift box."""
+    """Operators of the location: scan the code and hand over goods for value (they leave the
+    location's stock), or the gift box."""
     return vouchers.redeem(
         get_session(),
         current_actor(),
         raw_code=args["code"],
         channel=RedemptionChannel.COUNTER,
-        amount_fen=args["amount_fen"],
+        amount_fen=None,
         location_id=args["location_id"],
         delivery_address=None,
         reference=args["reference"],
         now=clock.now(),
+        lines=args["lines"],
     )
 
 

@@ -33,7 +33,7 @@ def test_vouchers_are_issued_at_payment_with_unguessable_hashed_codes(client, se
     assert budget["spent_fen"] == 90_000
 
 
-def test_value_vouchers_redeem_in_parts_online_and_at_the_counter(client, make, buyer_org):
+def test_value_vouchers_redeem_in_parts_online_and_at_the_counter(client, make, session, buyer_org):
     o = buyer_org
     _, items = voucher_order(client, o, [{"voucher_value_fen": 30_000, "quantity": 1}])
     code = items[0]["code"]
@@ -48,15 +48,16 @@ def test_value_vouchers_redeem_in_parts_online_and_at_the_counter(client, make, 
     refused = client.post(
         f"{P}/operator/vouchers/redeem",
         headers=other_operator,
-        json={"code": scan, "location_id": o.counter.id, "amount_fen": 1},
+        json={"code": scan, "location_id": o.counter.id, "lines": [{"sku_id": o.sku.id, "quantity": 1}]},
     )
     assert refused.status_code == 404
     second = client.post(
         f"{P}/operator/vouchers/redeem",
         headers=o.headers["operator"],
-        json={"code": scan, "location_id": o.counter.id, "amount_fen": 20_000},
+        json={"code": scan, "location_id": o.counter.id, "lines": [{"sku_id": o.sku.id, "quantity": 2}]},
     )
     assert second.status_code == 201 and second.json["channel"] == "counter"
+    assert second.json["amount_fen"] == 20_000 and level(session, o.counter, o.sku) == (8, 0)
     again = client.post(f"{P}/vouchers/redeem", headers=member, json={"code": code, "amount_fen": 1})
     assert again.status_code == 409 and again.json["error"]["code"] == "voucher_not_redeemable"
     assert again.json["error"]["details"]["status"] == "redeemed"
