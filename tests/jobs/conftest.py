@@ -129,19 +129,24 @@ class Stack:
         if beat:
             cmd += ["--beat", "--schedule", str(self.folder / f"beat-{len(self.procs)}")]
         out = open(log, "w")  # noqa: SIM115  (kept open for the process's life)
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT)
+        # its own process group: killing the group takes the pool's children too, which a kill of the
+        # main process alone would leave running
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=environ, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
         proc.log = log
         self.procs.append(proc)
         return proc
 
     def kill(self, proc: subprocess.Popen) -> None:
-        proc.send_signal(signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
 
     def close(self) -> None:
         for proc in self.procs:  # nothing to finish gracefully: the queues are dropped next
-            if proc.poll() is None:
-                proc.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         for app in self.apps:
             app.extensions["shop"]["engine"].dispose()
