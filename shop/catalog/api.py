@@ -22,6 +22,7 @@ from shop.catalog.schemas import (
     SkuUpdateArgs,
 )
 from shop.request_session import get_session
+from shop.settings import current as current_settings
 from shop.web import PageArgs, documented_errors, page_body, page_schema
 
 blp = Blueprint("catalog", __name__, url_prefix="/api/v1", description="Categories, brands, products and SKUs")
@@ -96,7 +97,9 @@ def get_product(product_id):
 def create_product(args):
     """Supplier members: add a product (with SKUs); it is public once certified."""
     supplier_id = args.pop("supplier_id")
-    return service.create_product(get_session(), current_actor(), supplier_id=supplier_id, data=args)
+    return service.create_product(
+        get_session(), current_actor(), supplier_id=supplier_id, data=args, price_rules=_price_rules()
+    )
 
 
 @blp.route("/products/<int:product_id>", methods=["PATCH"])
@@ -116,7 +119,7 @@ def update_product(args, product_id):
 @login_required
 def add_sku(args, product_id):
     """Supplier members: add a SKU to their product."""
-    return service.add_sku(get_session(), current_actor(), product_id, data=args)
+    return service.add_sku(get_session(), current_actor(), product_id, data=args, price_rules=_price_rules())
 
 
 @blp.route("/skus/<int:sku_id>", methods=["PATCH"])
@@ -126,7 +129,7 @@ def add_sku(args, product_id):
 @login_required
 def update_sku(args, sku_id):
     """Supplier members: change price, unit, weight or availability of a SKU."""
-    return service.update_sku(get_session(), current_actor(), sku_id, data=args)
+    return service.update_sku(get_session(), current_actor(), sku_id, data=args, price_rules=_price_rules())
 
 
 @blp.route("/suppliers/<int:supplier_id>/products", methods=["GET"])
@@ -137,3 +140,8 @@ def update_sku(args, sku_id):
 def list_supplier_products(paging, supplier_id):
     """Supplier members: all their products, certified or not."""
     return page_body(service.list_supplier_products(get_session(), current_actor(), supplier_id, **paging), paging)
+
+
+def _price_rules():
+    """The regulator's thresholds as configured (a price set through the API is checked against them)."""
+    return current_settings().supervision.price_rules

@@ -19,7 +19,7 @@ from shop.paging import paginate
 from shop.reference.models import District, Township
 from shop.reference.service import check_origin
 from shop.supervision.gates import refuse_locked_changes
-from shop.supervision.prices import record_price
+from shop.supervision.prices import PriceRules, record_price
 from shop.suppliers.service import get_supplier, require_member
 
 PRODUCT_FIELDS = (
@@ -149,7 +149,9 @@ def _apply_labels(product: Product, labels: list[dict]) -> None:
     ]
 
 
-def create_product(session: Session, actor: Actor, *, supplier_id: int, data: dict) -> Product:
+def create_product(
+    session: Session, actor: Actor, *, supplier_id: int, data: dict, price_rules: PriceRules | None = None
+) -> Product:
     get_supplier(session, supplier_id)
     require_member(actor, supplier_id)
     _check_refs(session, data, supplier_id)
@@ -159,7 +161,7 @@ def create_product(session: Session, actor: Actor, *, supplier_id: int, data: di
     session.add(product)
     session.flush()
     for sku in data.get("skus", []):
-        add_sku(session, actor, product.id, data=sku)
+        add_sku(session, actor, product.id, data=sku, price_rules=price_rules)
     return get_product_for_supplier(session, actor, product.id)
 
 
@@ -191,18 +193,22 @@ def update_product(session: Session, actor: Actor, product_id: int, *, data: dic
     return get_product_for_supplier(session, actor, product_id)
 
 
-def add_sku(session: Session, actor: Actor, product_id: int, *, data: dict) -> Sku:
+def add_sku(
+    session: Session, actor: Actor, product_id: int, *, data: dict, price_rules: PriceRules | None = None
+) -> Sku:
     _own_product(session, actor, product_id)
     if session.scalar(sa.select(Sku.id).where(Sku.code == data["code"])) is not None:
         raise SkuCodeTaken("A SKU with this code exists already.", code_value=data["code"])
     sku = Sku(product_id=product_id, **data)
     session.add(sku)
     session.flush()
-    record_price(session, sku, None, actor_id=actor.user_id, now=clock.now())
+    record_price(session, sku, None, actor_id=actor.user_id, now=clock.now(), rules=price_rules)
     return sku
 
 
-def update_sku(session: Session, actor: Actor, sku_id: int, *, data: dict) -> Sku:
+def update_sku(
+    session: Session, actor: Actor, sku_id: int, *, data: dict, price_rules: PriceRules | None = None
+) -> Sku:
     sku = session.get(Sku, sku_id)
     if sku is None:
         raise NotFound("No such SKU.")
@@ -212,7 +218,7 @@ def update_sku(session: Session, actor: Actor, sku_id: int, *, data: dict) -> Sk
         if key in data:
             setattr(sku, key, data[key])
     session.flush()
-    record_price(session, sku, old_price, actor_id=actor.user_id, now=clock.now())
+    record_price(session, sku, old_price, actor_id=actor.user_id, now=clock.now(), rules=price_rules)
     return sku
 
 

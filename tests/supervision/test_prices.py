@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from shop import clock
 from shop.auth.models import Role
+from tests.conftest import configured
 from tests.factories import FENGJIE, WUSHAN
 from tests.supervision.conftest import P
 
@@ -89,3 +90,25 @@ def test_a_sharp_rise_within_the_days_is_flagged_and_a_correction_marks_it(clien
     assert len(flags) == 1 and flags[0]["details"]["lowest_price_fen"] == 1150
     set_price(11, 1350)  # +17%: back within bounds
     assert client.get(f"{P}/price-flags/{flags[0]['id']}", headers=regulator).json["status"] == "corrected"
+
+
+def test_a_price_set_through_the_api_is_checked_against_the_configured_share(app, client, make, session):
+    category, sku, member = _setup(make, price=3000)
+    sku.net_weight_g = 2500  # 1200 fen per kg
+    session.flush()
+    regulator = make.headers(make.user(Role.REGULATOR))
+    start = clock.now() - timedelta(days=1)
+    body = {
+        "category_id": category.id,
+        "unit": "kg",
+        "price_fen": 1000,
+        "valid_from": start.isoformat(),
+        "valid_until": (start + timedelta(days=30)).isoformat(),
+    }
+    with configured(app, PRICE_ABOVE_REFERENCE_BP=3500):
+        assert client.post(f"{P}/reference-prices", json=body, headers=regulator).status_code == 201
+        client.patch(f"{P}/skus/{sku.id}", json={"price_fen": 3300}, headers=member)  # 32% above: within 35%
+        assert client.get(f"{P}/price-flags?open=true", headers=regulator).json["total"] == 0
+        client.patch(f"{P}/skus/{sku.id}", json={"price_fen": 3500}, headers=member)  # 40% above
+        flags = client.get(f"{P}/price-flags?open=true", headers=regulator).json["items"]
+    assert [(f["kind"], f["sku_id"]) for f in flags] == [("above_reference", sku.id)]
