@@ -221,3 +221,11 @@ def statistics_feed(ctx: JobContext, **_kwargs):
 
     hub = feed.settings_from(ctx.config)
     return feed.run(ctx.factory, hub, clock.now()) if hub else {"skipped": "STATISTICS_HUB_URL is not set"}
+
+
+@register("statistics.rollups", period=60)
+def statistics_rollups(ctx: JobContext, **_kwargs):
+    """Fold the sales facts written since the last run into the rollups the grouped queries read."""
+    from shop.statistics import rollups
+
+    return rollups.refresh(ctx.factory, clock.now())

@@ -1,4 +1,4 @@
-"""`flask statistics backfill` and `flask statistics check`."""
+"""`flask statistics backfill`, `check`, `rollups` and `feed`."""
 
 from __future__ import annotations
 
@@ -28,19 +28,36 @@ def backfill():
 @statistics_cli.command("check")
 @with_appcontext
 def check():
-    """Compare the facts with orders, stock movements, bulk orders and redemptions; exit 1 on a difference."""
-    from shop.statistics import facts
+    """Compare the facts with orders, stock movements, bulk orders and redemptions, and the rollups with
+    the facts; exit 1 on a difference."""
+    from shop.statistics import facts, rollups
 
     with transaction(current_app.extensions["shop"]["sessionmaker"]) as session:
         differences = facts.check(session)
+        drifts = rollups.check(session)
     for d in differences:
         click.echo(
             f"{d.source} {d.source_id}: expected {d.expected_quantity} units {d.expected_fen} fen, "
             f"facts {d.facts_quantity} units {d.facts_fen} fen"
         )
-    if differences:
+    for r in drifts:
+        click.echo(f"rollup {r.rollup} {r.key}: off the facts by {r.quantity} units {r.amount_fen} fen {r.facts} facts")
+    if differences or drifts:
         raise SystemExit(1)
-    click.echo("facts agree with their sources")
+    click.echo("facts agree with their sources, rollups with the facts")
+
+
+@statistics_cli.command("rollups")
+@click.option("--rebuild", is_flag=True, help="Empty the rollups and fold every fact again.")
+@with_appcontext
+def rollups_command(rebuild):
+    """Fold the facts written since the last run into the rollups (what the worker does every minute)."""
+    from shop import clock
+    from shop.statistics import rollups
+
+    factory = current_app.extensions["shop"]["sessionmaker"]
+    outcome = rollups.rebuild(factory, clock.now()) if rebuild else rollups.refresh(factory, clock.now())
+    click.echo(", ".join(f"{k} {v}" for k, v in outcome.items()))
 
 
 @statistics_cli.command("feed")

@@ -163,3 +163,69 @@ class FeedItem(Base):
         sa.BigInteger().with_variant(sa.Integer, "sqlite"), sa.ForeignKey("sales_facts.id"), primary_key=True
     )
     batch_id: Mapped[int] = mapped_column(sa.ForeignKey("hub_feed_batches.id"), index=True)
+
+
+# Rollups: the sales facts summed at a coarse grain by the worker (shop.statistics.rollups). A fact is
+# in them when its id is at most the watermark; queries add the facts after it, read live. Ids that may
+# be missing (a district, a township) are 0 here, so they can be part of the primary key.
+class _RollupMeasures:
+    quantity: Mapped[int] = mapped_column(sa.BigInteger)
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    facts: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class SalesRollupMonth(_RollupMeasures, Base):
+    """Per month, channel, buyer type and the two flags."""
+
+    __tablename__ = "sales_rollup_months"
+
+    year: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    month: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "sales_channel"), primary_key=True)
+    buyer_type: Mapped[BuyerType] = mapped_column(enum_column(BuyerType, "buyer_type"), primary_key=True)
+    deep_poverty: Mapped[bool] = mapped_column(primary_key=True)
+    eligible: Mapped[bool] = mapped_column(primary_key=True)
+    quarter: Mapped[int] = mapped_column(sa.SmallInteger)
+
+
+class SalesRollupMonthDistrict(_RollupMeasures, Base):
+    """Per month, origin district, channel, buyer type and the two flags."""
+
+    __tablename__ = "sales_rollup_month_districts"
+    __table_args__ = (sa.Index("ix_sales_rollup_month_districts_district_year", "district_id", "year", "month"),)
+
+    year: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    month: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    district_id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[Channel] = mapped_column(enum_column(Channel, "sales_channel"), primary_key=True)
+    buyer_type: Mapped[BuyerType] = mapped_column(enum_column(BuyerType, "buyer_type"), primary_key=True)
+    deep_poverty: Mapped[bool] = mapped_column(primary_key=True)
+    eligible: Mapped[bool] = mapped_column(primary_key=True)
+    quarter: Mapped[int] = mapped_column(sa.SmallInteger)
+
+
+class SalesRollupDayTownship(_RollupMeasures, Base):
+    """Per day, origin district and township and the two flags."""
+
+    __tablename__ = "sales_rollup_day_townships"
+    __table_args__ = (sa.Index("ix_sales_rollup_day_townships_district_day", "district_id", "day"),)
+
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    district_id: Mapped[int] = mapped_column(primary_key=True)
+    township_id: Mapped[int] = mapped_column(primary_key=True)
+    deep_poverty: Mapped[bool] = mapped_column(primary_key=True)
+    eligible: Mapped[bool] = mapped_column(primary_key=True)
+    year: Mapped[int] = mapped_column(sa.SmallInteger)
+    quarter: Mapped[int] = mapped_column(sa.SmallInteger)
+    month: Mapped[int] = mapped_column(sa.SmallInteger)
+
+
+class RollupState(Base):
+    """How far the rollups have folded the facts: every fact with an id at most `watermark` is in them,
+    no later one is."""
+
+    __tablename__ = "sales_rollup_state"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    watermark: Mapped[int] = mapped_column(sa.BigInteger)
+    folded_at: Mapped[datetime | None]

@@ -5,6 +5,7 @@ the regulator and admins everything."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from shop.auth.models import Role
 from shop.errors import Forbidden, InvalidInput
 from shop.procurement.models import Organisation
 from shop.reference.models import Township
+from shop.statistics import rollups
 from shop.statistics.models import SalesFact
 
 F = SalesFact
@@ -32,44 +34,68 @@ DIMENSIONS = {
     "location": F.location_id,
 }
 PERIODS = {
-    "day": (F.day,),
-    "month": (F.year, F.month),
-    "quarter": (F.year, F.quarter),
-    "year": (F.year,),
+    "day": ("day",),
+    "month": ("year", "month"),
+    "quarter": ("year", "quarter"),
+    "year": ("year",),
     "all": (),
 }
-FILTERS = {
-    "district_id": F.origin_district_id,
-    "township_id": F.origin_township_id,
-    "deep_poverty": F.deep_poverty,
-    "eligible": F.eligible,
-    "supplier_id": F.supplier_id,
-    "category_id": F.category_id,
-    "product_id": F.product_id,
-    "channel": F.channel,
-    "buyer_type": F.buyer_type,
-    "organisation_id": F.organisation_id,
-    "location_id": F.location_id,
+# Filter (as the API names it) → the dimension it filters on.
+FILTER_DIMENSION = {
+    "district_id": "district",
+    "township_id": "township",
+    "deep_poverty": "deep_poverty",
+    "eligible": "eligible",
+    "supplier_id": "supplier",
+    "category_id": "category",
+    "product_id": "product",
+    "channel": "channel",
+    "buyer_type": "buyer_type",
+    "organisation_id": "organisation",
+    "location_id": "location",
 }
+FILTERS = {name: DIMENSIONS[dimension] for name, dimension in FILTER_DIMENSION.items()}
 ORG_ROLES = (Role.ORG_MEMBER, Role.ORG_APPROVER, Role.ORG_FINANCE)
 COORDINATOR = getattr(Role, "COORDINATOR", None)
 SEES_ALL = tuple(r for r in (Role.ADMIN, Role.REGULATOR, COORDINATOR) if r is not None)
 
 
-def scope_clause(actor: Actor) -> sa.ColumnElement[bool] | None:
+@dataclass(frozen=True)
+class Scope:
+    """The facts an actor may see: those of these origin districts or of these organisations."""
+
+    districts: tuple[int, ...] = ()
+    organisations: tuple[int, ...] = ()
+
+    @property
+    def dimensions(self) -> set[str]:
+        return {name for name, ids in (("district", self.districts), ("organisation", self.organisations)) if ids}
+
+    def clause(self, column) -> sa.ColumnElement[bool]:
+        """`column(dimension)` gives the column of the source read."""
+        clauses = []
+        if self.districts:
+            clauses.append(column("district").in_(self.districts))
+        if self.organisations:
+            clauses.append(column("organisation").in_(self.organisations))
+        return sa.or_(*clauses)
+
+
+def scope_of(actor: Actor) -> Scope | None:
     """None: everything. Otherwise the facts the actor may see; Forbidden if none."""
     if any(actor.has(role) for role in SEES_ALL):
         return None
-    clauses = []
     districts = actor.scopes(Role.CERTIFIER)
-    if districts:
-        clauses.append(F.origin_district_id.in_(sorted(districts)))
     organisations = set().union(*(actor.scopes(role) for role in ORG_ROLES))
-    if organisations:
-        clauses.append(F.organisation_id.in_(sorted(organisations)))
-    if not clauses:
+    if not districts and not organisations:
         raise Forbidden(required_roles=[r.value for r in (*SEES_ALL, Role.CERTIFIER, *ORG_ROLES)])
-    return sa.or_(*clauses)
+    return Scope(tuple(sorted(districts)), tuple(sorted(organisations)))
+
+
+def scope_clause(actor: Actor) -> sa.ColumnElement[bool] | None:
+    """None: everything. Otherwise the facts the actor may see, as a clause on the facts."""
+    scope = scope_of(actor)
+    return None if scope is None else scope.clause(DIMENSIONS.__getitem__)
 
 
 def _shift_year(day: date, years: int) -> date:
@@ -79,28 +105,78 @@ def _shift_year(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def _where(stmt: sa.Select, scope, filters: dict, date_from: date, date_to: date) -> sa.Select:
-    stmt = stmt.where(F.day >= date_from, F.day <= date_to)
+class _Facts:
+    """The facts themselves, as a source of totals (the rollups are the others)."""
+
+    def column(self, dim: str):
+        return DIMENSIONS[dim]
+
+    key = column
+
+    def period(self, name: str):
+        return FACTS.c[name]
+
+    def measures(self):
+        return [sa.func.sum(F.quantity), sa.func.sum(F.amount_fen), sa.func.count()]
+
+    def in_range(self, date_from: date, date_to: date):
+        return F.day.between(date_from, date_to)
+
+
+FACT_SOURCE = _Facts()
+MEASURES = ("quantity", "amount_fen", "facts")
+FACTS = SalesFact.__table__
+
+
+def _branch(source, scope: Scope | None, group_by, period: str, filters: dict, date_from, date_to) -> sa.Select:
+    """One SELECT of (period keys, dimension keys, quantity, amount, facts) over one source."""
+    keys = [*(source.period(name) for name in PERIODS[period]), *(source.key(d) for d in group_by)]
+    measures = (m.label(name) for m, name in zip(source.measures(), MEASURES, strict=True))
+    stmt = sa.select(*(k.label(f"k{i}") for i, k in enumerate(keys)), *measures)
+    stmt = stmt.where(source.in_range(date_from, date_to))
     if scope is not None:
-        stmt = stmt.where(scope)
+        stmt = stmt.where(scope.clause(source.column))
     for name, value in filters.items():
-        if value is None:
-            continue
-        column = FILTERS[name]
+        column = source.column(FILTER_DIMENSION[name])
         stmt = stmt.where(column.in_(value) if isinstance(value, list | tuple | set) else column == value)
-    return stmt
+    return stmt.group_by(*keys) if keys else stmt
 
 
-def _totals(session: Session, scope, group_by: list[str], period: str, filters: dict, date_from, date_to) -> dict:
-    keys = [*PERIODS[period], *(DIMENSIONS[d] for d in group_by)]
-    stmt = sa.select(*keys, sa.func.sum(F.quantity), sa.func.sum(F.amount_fen), sa.func.count())
-    stmt = _where(stmt, scope, filters, date_from, date_to)
-    if keys:
-        stmt = stmt.group_by(*keys)
+def _totals(
+    session: Session,
+    scope: Scope | None,
+    group_by: list[str],
+    period: str,
+    filters: dict,
+    date_from,
+    date_to,
+    *,
+    from_facts: bool = False,
+) -> dict:
+    """Totals per group: from the smallest rollup that covers the query plus the facts after its
+    watermark (one statement, so one snapshot), or from the facts alone when none covers it or
+    `from_facts`."""
+    filters = {name: value for name, value in filters.items() if value is not None}
+    wanted = {*group_by, *(FILTER_DIMENSION[name] for name in filters), *(scope.dimensions if scope else ())}
+    rollup = None if from_facts else rollups.covering(wanted, period, date_from, date_to)
+    args = (scope, group_by, period, filters, date_from, date_to)
+    if rollup is None:
+        stmt = _branch(FACT_SOURCE, *args)
+    else:
+        # The watermark read just before is a lower bound of the one the statement sees: it lets the
+        # planner take the primary key for the few facts after it.
+        at_least = rollups.watermark(session)
+        live = _branch(FACT_SOURCE, *args).where(F.id > at_least, F.id > rollups.watermark_clause())
+        both = sa.union_all(_branch(rollup, *args), live).subquery()
+        keys = [both.c[f"k{i}"] for i in range(len(PERIODS[period]) + len(group_by))]
+        quantity, amount, count = (both.c[name] for name in MEASURES)
+        stmt = sa.select(*keys, sa.func.sum(quantity), sa.func.sum(amount), sa.func.sum(count))
+        if keys:
+            stmt = stmt.group_by(*keys)
     out = {}
     for row in session.execute(stmt):
         *key, quantity, amount, count = row
-        out[tuple(key)] = (int(quantity or 0), int(amount or 0), int(count))
+        out[tuple(key)] = (int(quantity or 0), int(amount or 0), int(count or 0))
     return out
 
 
@@ -147,9 +223,10 @@ def sales_totals(
     date_to: date,
     filters: dict,
     year_on_year: bool = False,
+    from_facts: bool = False,
 ) -> list[dict]:
     """Sum of quantity and amount per group; with `year_on_year` each group also carries the same
-    period a year before and the change in basis points."""
+    period a year before and the change in basis points. `from_facts` skips the rollups (to compare)."""
     if date_to < date_from:
         raise InvalidInput("The period ends before it starts.", fields={"date_to": ["Before date_from."]})
     unknown = [d for d in group_by if d not in DIMENSIONS]
@@ -157,12 +234,19 @@ def sales_totals(
         raise InvalidInput(
             "Unknown dimension or period.", fields={"group_by": unknown} if unknown else {"period": [period]}
         )
-    scope = scope_clause(actor)
-    now = _totals(session, scope, group_by, period, filters, date_from, date_to)
+    scope = scope_of(actor)
+    now = _totals(session, scope, group_by, period, filters, date_from, date_to, from_facts=from_facts)
     before = {}
     if year_on_year:
         before = _totals(
-            session, scope, group_by, period, filters, _shift_year(date_from, -1), _shift_year(date_to, -1)
+            session,
+            scope,
+            group_by,
+            period,
+            filters,
+            _shift_year(date_from, -1),
+            _shift_year(date_to, -1),
+            from_facts=from_facts,
         )
     periods = len(PERIODS[period])
     rows = []
@@ -185,15 +269,16 @@ def sales_totals(
     return rows
 
 
-def deep_poverty_check(session: Session, actor: Actor, *, date_from: date, date_to: date) -> list[dict]:
+def deep_poverty_check(
+    session: Session, actor: Actor, *, date_from: date, date_to: date, from_facts: bool = False
+) -> list[dict]:
     """只增不减: every deep-poverty township's sales in the period against the same period a year
-    before; `flagged` when it sold less."""
-    scope = scope_clause(actor)
+    before; `flagged` when it sold less. Read the same way as the totals (rollups and live facts)."""
+    scope = scope_of(actor)
 
     def by_township(start: date, end: date) -> dict[int, int]:
-        stmt = sa.select(F.origin_township_id, sa.func.sum(F.amount_fen)).where(F.deep_poverty.is_(True))
-        stmt = _where(stmt, scope, {}, start, end).group_by(F.origin_township_id)
-        return {t: int(a or 0) for t, a in session.execute(stmt)}
+        totals = _totals(session, scope, ["township"], "all", {"deep_poverty": True}, start, end, from_facts=from_facts)
+        return {key[0]: amount for key, (_quantity, amount, _count) in totals.items()}
 
     now = by_township(date_from, date_to)
     before = by_township(_shift_year(date_from, -1), _shift_year(date_to, -1))
