@@ -154,20 +154,25 @@ def _totals(
     from_facts: bool = False,
 ) -> dict:
     """Totals per group: from the smallest rollup that covers the query plus the facts after its
-    watermark (one statement, so one snapshot), or from the facts alone when none covers it or
-    `from_facts`."""
+    watermark (one statement, so one snapshot), the days of partly covered months at either end from
+    the facts; from the facts alone when no rollup serves or `from_facts`."""
     filters = {name: value for name, value in filters.items() if value is not None}
     wanted = {*group_by, *(FILTER_DIMENSION[name] for name in filters), *(scope.dimensions if scope else ())}
-    rollup = None if from_facts else rollups.covering(wanted, period, date_from, date_to)
-    args = (scope, group_by, period, filters, date_from, date_to)
-    if rollup is None:
-        stmt = _branch(FACT_SOURCE, *args)
+    plan = None if from_facts else rollups.plan(wanted, period, date_from, date_to)
+    args = (scope, group_by, period, filters)
+    if plan is None:
+        stmt = _branch(FACT_SOURCE, *args, date_from, date_to)
     else:
         # The watermark read just before is a lower bound of the one the statement sees: it lets the
         # planner take the primary key for the few facts after it.
         at_least = rollups.watermark(session)
-        live = _branch(FACT_SOURCE, *args).where(F.id > at_least, F.id > rollups.watermark_clause())
-        both = sa.union_all(_branch(rollup, *args), live).subquery()
+        covered = (plan.date_from, plan.date_to)
+        branches = [
+            _branch(plan.rollup, *args, *covered),
+            _branch(FACT_SOURCE, *args, *covered).where(F.id > at_least, F.id > rollups.watermark_clause()),
+            *(_branch(FACT_SOURCE, *args, *edge) for edge in plan.edges),
+        ]
+        both = sa.union_all(*branches).subquery()
         keys = [both.c[f"k{i}"] for i in range(len(PERIODS[period]) + len(group_by))]
         quantity, amount, count = (both.c[name] for name in MEASURES)
         stmt = sa.select(*keys, sa.func.sum(quantity), sa.func.sum(amount), sa.func.sum(count))

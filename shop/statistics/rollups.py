@@ -111,6 +111,41 @@ def covering(dims: set[str], period: str, date_from: date, date_to: date) -> Rol
     return next((r for r in ROLLUPS if r.covers(dims, period, date_from, date_to)), None)
 
 
+@dataclass(frozen=True)
+class Plan:
+    """Where a query's totals come from: `rollup` (plus the facts after the watermark) for the days
+    `date_from`..`date_to`, and the facts alone for the `edges` (the days of a month the range only
+    partly covers)."""
+
+    rollup: Rollup
+    date_from: date
+    date_to: date
+    edges: tuple[tuple[date, date], ...] = ()
+
+
+def plan(dims: set[str], period: str, date_from: date, date_to: date) -> Plan | None:
+    """The smallest rollup covering the whole range; else a month rollup for the whole months in it
+    and the facts for the days at either end; None when neither works."""
+    rollup = covering(dims, period, date_from, date_to)
+    if rollup is not None:
+        return Plan(rollup, date_from, date_to)
+    if period == "day":
+        return None
+    first = date_from if date_from.day == 1 else _next_month(date_from)
+    last = date_to if (date_to + timedelta(days=1)).day == 1 else date_to.replace(day=1) - timedelta(days=1)
+    if first > last:
+        return None
+    rollup = covering(dims, period, first, last)
+    if rollup is None:
+        return None
+    edges = ((date_from, first - timedelta(days=1)), (last + timedelta(days=1), date_to))
+    return Plan(rollup, first, last, tuple((a, b) for a, b in edges if a <= b))
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
 def watermark_clause() -> sa.ScalarSelect:
     """The watermark, read in the statement that reads the rollups (so both are of one snapshot)."""
     return (
