@@ -16,6 +16,7 @@ logged, never put in an error, and the session key is not kept (the phone number
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -108,7 +109,7 @@ class WeChatClient:
             raise WeChatError("busy" if error.code >= 500 else "error", errmsg=f"HTTP {error.code}") from None
         except TimeoutError:
             raise WeChatError("timeout") from None
-        except (urllib.error.URLError, OSError) as error:
+        except (urllib.error.URLError, http.client.HTTPException, OSError) as error:
             timed_out = isinstance(getattr(error, "reason", None), TimeoutError)
             raise WeChatError("timeout" if timed_out else "unreachable") from None
         except ValueError:

@@ -30,13 +30,15 @@ from shop.wechat import WeChatClient, WeChatError
 DEFAULT_DISPLAY_NAME = "微信用户"
 
 
-def _ask(call, *args, retry_after: int, invalid=WeChatCodeInvalid):
+def _ask(call, *args, retry_after: int, phone: bool = False):
     """Run a WeChat call; its failures become our errors (the secret and the session key stay out)."""
     try:
         return call(*args)
     except WeChatError as error:
+        if error.kind == "invalid_code" and phone:
+            raise WeChatPhoneCodeInvalid(wechat_errcode=error.errcode) from None
         if error.kind == "invalid_code":
-            raise invalid(wechat_errcode=error.errcode) from None
+            raise WeChatCodeInvalid(wechat_errcode=error.errcode) from None
         if error.retryable:
             raise WeChatUnavailable(reason=error.kind, retry_after=retry_after) from None
         raise WeChatFailed(wechat_errcode=error.errcode) from None
@@ -49,7 +51,7 @@ def _client(client: WeChatClient | None) -> WeChatClient:
 
 
 def _verified_phone(client: WeChatClient, phone_code: str, retry_after: int) -> str:
-    phone = _ask(client.phone_number, phone_code, retry_after=retry_after, invalid=WeChatPhoneCodeInvalid)
+    phone = _ask(client.phone_number, phone_code, retry_after=retry_after, phone=True)
     if phone.country_code not in ("86", "+86") or not PHONE_RE.match(phone.pure_number):
         raise WeChatPhoneCodeInvalid("Only mainland mobile numbers can be bound.", country_code=phone.country_code)
     return phone.pure_number

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -110,5 +111,5 @@ class SmsGatewayChannel:
             return Outcome(
                 False, retry=error.code >= 500 or error.code in RETRYABLE_STATUSES, note=f"HTTP {error.code}"
             )
-        except (TimeoutError, urllib.error.URLError, OSError) as error:
+        except (TimeoutError, urllib.error.URLError, http.client.HTTPException, OSError) as error:
             return Outcome(False, retry=True, note=type(error).__name__)
