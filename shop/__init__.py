@@ -10,6 +10,7 @@ from shop import extensions, jobs, observability, request_session
 from shop import settings as settings_module
 from shop.auth import guard, passwords
 from shop.db import make_engine
+from shop.notifications import events as notification_events
 from shop.sessions import make_sessionmaker
 from shop.web import (
     DOCS_ASSETS_URL,
@@ -62,6 +63,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_request_rules(app, rate_limit=extensions.check_rate_limit)
     serve_docs_assets(app)
     _register_blueprints(api)
+    notification_events.install()
     _register_cli(app)
     return app
 
@@ -76,6 +78,7 @@ def _register_blueprints(api: ShopApi) -> None:
     from shop.inventory import counter_api
     from shop.inventory.api import blp as inventory_blp
     from shop.inventory.api import public_blp as availability_blp
+    from shop.notifications.api import blp as notifications_blp
     from shop.orders.api import blp as orders_blp
     from shop.points.api import blp as points_blp
     from shop.procurement.api import blp as procurement_blp
@@ -102,6 +105,7 @@ def _register_blueprints(api: ShopApi) -> None:
         payments_blp,
         supervision_blp,
         statistics_blp,
+        notifications_blp,
     ):
         api.register_blueprint(blp)
     counter_api.register(api)

@@ -108,6 +108,8 @@ def from_env() -> dict:
         "STATISTICS_HUB_URL": os.environ.get("STATISTICS_HUB_URL", ""),
         "STATISTICS_HUB_SECRET": os.environ.get("STATISTICS_HUB_SECRET", ""),
         "STATISTICS_HUB_TIMEOUT": float(os.environ.get("STATISTICS_HUB_TIMEOUT", "10")),
+        **wechat_settings(),
+        **notification_settings(),
         **search_settings(),
         **operations_settings(),
     }
@@ -222,4 +224,32 @@ def operations_settings() -> dict:
         # json: one JSON object a line (production); text: for a person at a terminal.
         "LOG_FORMAT": os.environ.get("LOG_FORMAT", "json"),
         "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+    }
+
+
+def wechat_settings() -> dict:
+    """The WeChat mini-program: log-in with wx.login codes, phone numbers, subscribe messages (off
+    without an app id). The secret is kept like the others: out of the code, never logged."""
+    return {
+        "WECHAT_API_BASE": os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com"),
+        "WECHAT_APP_ID": os.environ.get("WECHAT_APP_ID", ""),
+        "WECHAT_APP_SECRET": os.environ.get("WECHAT_APP_SECRET", ""),
+        "WECHAT_TIMEOUT_SECONDS": _float("WECHAT_TIMEOUT_SECONDS", 5.0),
+        # What a 503 from WeChat (busy, rate limited, timed out) tells the mini-program to wait.
+        "WECHAT_RETRY_AFTER_SECONDS": _int("WECHAT_RETRY_AFTER_SECONDS", 5),
+        # Subscribe-message templates per notification kind: "order_paid=TEMPLATE_ID,order_shipped=...".
+        "WECHAT_SUBSCRIBE_TEMPLATES": os.environ.get("WECHAT_SUBSCRIBE_TEMPLATES", ""),
+    }
+
+
+def notification_settings() -> dict:
+    """Delivery of notifications beyond the inbox, by the worker."""
+    return {
+        # The SMS gateway (HMAC-signed JSON, see shop/notifications/channels.py); off when empty.
+        "SMS_GATEWAY_URL": os.environ.get("SMS_GATEWAY_URL", ""),
+        "SMS_GATEWAY_SECRET": os.environ.get("SMS_GATEWAY_SECRET", ""),
+        "SMS_TIMEOUT_SECONDS": _float("SMS_TIMEOUT_SECONDS", 5.0),
+        "NOTIFICATIONS_MAX_ATTEMPTS": _int("NOTIFICATIONS_MAX_ATTEMPTS", 8),
+        "NOTIFICATIONS_BACKOFF_SECONDS": _int("NOTIFICATIONS_BACKOFF_SECONDS", 30),
+        "NOTIFICATIONS_BACKOFF_MAX_SECONDS": _int("NOTIFICATIONS_BACKOFF_MAX_SECONDS", 3600),
     }

@@ -11,6 +11,8 @@ from flask import Flask, current_app
 from payments.registry import Payments
 from payments.service import PaymentSettings
 from payments.stripe_gateway import StripeSettings
+from shop import wechat
+from shop.notifications import delivery as notifications
 from shop.orders import service as orders
 from shop.procurement import bulk_orders, voucher_gateway
 from shop.promotions.quoting import PointsSettings
@@ -46,6 +48,9 @@ class Settings:
     certification: CertificationSettings
     inventory: InventorySettings
     points_expire_days: int  # 0: never
+    wechat: wechat.WeChatClient | None  # the mini-program: log-in and subscribe messages (None: off)
+    wechat_retry_after: int  # seconds a 503 from WeChat tells the client to wait
+    notifications: notifications.DeliverySettings
 
     @property
     def voucher_secret(self) -> str:
@@ -59,6 +64,7 @@ def build(cfg) -> Settings:
         PaymentSettings(point_value_fen=cfg["POINTS_VALUE_FEN"], stripe=StripeSettings.from_config(cfg))
     )
     procurement = bulk_orders.ProcurementSettings(voucher_secret=cfg["VOUCHER_CODE_SECRET"], payments=registry)
+    mini_program = wechat.client_from(cfg)
     orders.register_payments(registry)
     voucher_gateway.register_payments(registry, procurement)
     return Settings(
@@ -101,6 +107,9 @@ def build(cfg) -> Settings:
             heartbeat_timeout_seconds=cfg["INVENTORY_HEARTBEAT_TIMEOUT_SECONDS"],
         ),
         points_expire_days=cfg["POINTS_EXPIRE_DAYS"],
+        wechat=mini_program,
+        wechat_retry_after=cfg["WECHAT_RETRY_AFTER_SECONDS"],
+        notifications=notifications.settings_from(cfg, mini_program),
     )
 
 

@@ -22,11 +22,21 @@ a transfer and when, when a reservation closed).
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Set
+from collections.abc import Callable, Mapping, Set
 from datetime import datetime
 from typing import Any, ClassVar
 
 from shop.errors import IllegalTransition
+
+# Called after every move with (row, source, target, actor_id=, at=, reason=), in the move's
+# transaction: the notifications slice listens here (shop/notifications/events.py), so a move posts
+# its notifications exactly once, however many paths lead to it.
+LISTENERS: list[Callable[..., None]] = []
+
+
+def listen(listener: Callable[..., None]) -> None:
+    if listener not in LISTENERS:
+        LISTENERS.append(listener)
 
 
 class StateMachine:
@@ -44,6 +54,8 @@ class StateMachine:
             raise IllegalTransition(self.ENTITY, source.value, target.value)
         self.record_transition(source, target, actor_id=actor_id, at=at, reason=reason)
         self.status = target
+        for listener in LISTENERS:
+            listener(self, source, target, actor_id=actor_id, at=at, reason=reason)
 
     def record_transition(
         self, source: enum.Enum, target: enum.Enum, *, actor_id: int | None, at: datetime, reason: str

@@ -4,9 +4,14 @@ built with `alembic upgrade head`; each test runs in a transaction rolled back a
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import threading
+import time
 import uuid
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 import sqlalchemy as sa
@@ -243,3 +248,171 @@ def configured(app, **values):
     finally:
         app.config.update(before)
         settings.install(app)
+
+
+# --- a WeChat API server on a loopback port -------------------------------------------------------
+
+WECHAT_APP_ID = "wx0123456789abcdef"
+WECHAT_SECRET = "wechat-app-secret-never-to-be-seen-0123"
+
+
+class WeChatPeer:
+    """The WeChat server API as documented, on a loopback port: jscode2session, cgi-bin/token,
+    getuserphonenumber and subscribe/send, with their error answers. A test registers log-in codes
+    (`login_code`), phone codes (`phone_code`) and subscribers, and scripts failures per path
+    (`fail(path, errcode | "slow" | http status ...)`); `calls` records each request's path."""
+
+    def __init__(self, apps: dict[str, str] | None = None, *, slow_seconds: float = 1.0):
+        self.apps = apps or {WECHAT_APP_ID: WECHAT_SECRET}
+        self.codes: dict[str, dict] = {}
+        self.phones: dict[str, dict] = {}
+        self.used: set[str] = set()
+        self.tokens: set[str] = set()
+        self.subscribers: set[str] = set()
+        self.sent: list[dict] = []
+        self.calls: list[str] = []
+        self.script: dict[str, list] = {}
+        peer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def _answer(self, body: dict, status: int = 200):
+                data = json.dumps(body).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up waiting (the slow path)
+
+            def _handle(self, body: dict | None):
+                url = urlparse(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                peer.calls.append(url.path)
+                step = peer.script.get(url.path, []).pop(0) if peer.script.get(url.path) else None
+                if step == "slow":
+                    time.sleep(slow_seconds)
+                elif isinstance(step, int) and 400 <= step < 600:
+                    return self._answer({"error": "scripted"}, step)
+                elif step is not None:
+                    return self._answer({"errcode": step, "errmsg": "scripted"})
+                route = {
+                    "/sns/jscode2session": peer._session,
+                    "/cgi-bin/token": peer._token,
+                    "/wxa/business/getuserphonenumber": peer._phone,
+                    "/cgi-bin/message/subscribe/send": peer._send,
+                }.get(url.path)
+                if route is None:
+                    return self._answer({"errcode": 404, "errmsg": "no such api"}, 404)
+                return self._answer(route(query, body))
+
+            def do_GET(self):
+                self._handle(None)
+
+            def do_POST(self):
+                self._handle(json.loads(self.rfile.read(int(self.headers["Content-Length"])) or b"{}"))
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._next = 0
+
+    # --- what the test sets up ---
+    def login_code(self, openid: str, *, unionid: str | None = None, session_key: str | None = None) -> str:
+        self._next += 1
+        code = f"code-{self._next}"
+        self.codes[code] = {"openid": openid, "session_key": session_key or f"sk-{openid}-{self._next}"}
+        if unionid:
+            self.codes[code]["unionid"] = unionid
+        return code
+
+    def phone_code(self, number: str, country_code: str = "86") -> str:
+        self._next += 1
+        code = f"phone-{self._next}"
+        self.phones[code] = {
+            "phoneNumber": number if country_code != "86" else f"+86{number}",
+            "purePhoneNumber": number,
+            "countryCode": country_code,
+            "watermark": {"timestamp": 0, "appid": WECHAT_APP_ID},
+        }
+        return code
+
+    def fail(self, path: str, *steps) -> None:
+        self.script.setdefault(path, []).extend(steps)
+
+    def invalidate_tokens(self) -> None:
+        self.tokens.clear()
+
+    # --- the API ---
+    def _app_ok(self, query: dict) -> dict | None:
+        if query.get("appid") not in self.apps:
+            return {"errcode": 40013, "errmsg": "invalid appid"}
+        if self.apps[query["appid"]] != query.get("secret"):
+            return {"errcode": 40125, "errmsg": "invalid appsecret"}
+        return None
+
+    def _session(self, query, _body):
+        refused = self._app_ok(query)
+        if refused or query.get("grant_type") != "authorization_code":
+            return refused or {"errcode": 40002, "errmsg": "invalid grant_type"}
+        code = query.get("js_code", "")
+        if code in self.used:
+            return {"errcode": 40163, "errmsg": "code been used"}
+        if code not in self.codes:
+            return {"errcode": 40029, "errmsg": "invalid code"}
+        self.used.add(code)
+        return self.codes[code]
+
+    def _token(self, query, _body):
+        refused = self._app_ok(query)
+        if refused:
+            return refused
+        self._next += 1
+        token = f"token-{self._next}"
+        self.tokens.add(token)
+        return {"access_token": token, "expires_in": 7200}
+
+    def _phone(self, query, body):
+        if query.get("access_token") not in self.tokens:
+            return {"errcode": 40001, "errmsg": "invalid credential, access_token is invalid or not latest"}
+        code = (body or {}).get("code", "")
+        if code in self.used or code not in self.phones:
+            return {"errcode": 40029, "errmsg": "invalid code"}
+        self.used.add(code)
+        return {"errcode": 0, "errmsg": "ok", "phone_info": self.phones[code]}
+
+    def _send(self, query, body):
+        if query.get("access_token") not in self.tokens:
+            return {"errcode": 40001, "errmsg": "invalid credential"}
+        if body["touser"] not in self.subscribers:
+            return {"errcode": 43101, "errmsg": "user refuse to accept the msg"}
+        self.sent.append(body)
+        return {"errcode": 0, "errmsg": "ok"}
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def wechat_peer(app):
+    """A WeChat API server on loopback, and the app pointed at it (timeouts short, for the slow path)."""
+    with (
+        WeChatPeer() as peer,
+        configured(
+            app,
+            WECHAT_API_BASE=peer.url,
+            WECHAT_APP_ID=WECHAT_APP_ID,
+            WECHAT_APP_SECRET=WECHAT_SECRET,
+            WECHAT_TIMEOUT_SECONDS=0.3,
+        ),
+    ):
+        yield peer

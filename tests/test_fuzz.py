@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 
 from shop import create_app
 from shop.auth.models import Role
-from tests.conftest import TEST_CONFIG
+from tests.conftest import TEST_CONFIG, WECHAT_APP_ID, WECHAT_SECRET, WeChatPeer
 from tests.factories import FENGJIE
 from tests.procurement.conftest import make_org
 
@@ -40,13 +40,23 @@ ROLES = (
 
 
 @pytest.fixture(scope="module")
-def app(engine):
-    """The app with Stripe set up, so its webhook answers a bad signature with 400, not 503."""
+def wechat_server():
+    with WeChatPeer() as peer:
+        yield peer
+
+
+@pytest.fixture(scope="module")
+def app(engine, wechat_server):
+    """The app with Stripe set up, so its webhook answers a bad signature with 400, not 503; and WeChat
+    (a server on loopback), so a made-up log-in or phone code answers 401 or 422, not 503."""
     config = {
         **TEST_CONFIG,
         "ENGINE": engine,
         "STRIPE_SECRET_KEY": "sk_test_fuzz",
         "STRIPE_WEBHOOK_SECRET": "whsec_fuzz",
+        "WECHAT_API_BASE": wechat_server.url,
+        "WECHAT_APP_ID": WECHAT_APP_ID,
+        "WECHAT_APP_SECRET": WECHAT_SECRET,
     }
     return create_app(config)
 

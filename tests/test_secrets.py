@@ -1,8 +1,10 @@
 """No published secret is trusted: without JWT_SECRET_KEY / VOUCHER_CODE_SECRET a development
-instance makes its own (kept under its instance directory, mode 0600); production refuses to start."""
+instance makes its own (kept under its instance directory, mode 0600); production refuses to start.
+The WeChat app secret, session keys and access tokens are never logged or answered."""
 
 from __future__ import annotations
 
+import logging
 import os
 import stat
 import subprocess
@@ -15,7 +17,10 @@ from flask_jwt_extended import create_access_token
 
 from shop import config, create_app
 from shop.auth.models import Role
-from tests.conftest import TEST_CONFIG
+from tests.conftest import TEST_CONFIG, WECHAT_SECRET
+
+LOGIN = "/api/v1/auth/wechat/mini-program"
+PHONE = "/api/v1/auth/wechat/phone"
 
 # The key that was written in shop/config.py before: public, so anyone could mint an admin token.
 OLD_DEVELOPMENT_KEY = "dev-only-change-me-in-production-0123456789"
@@ -111,3 +116,30 @@ def test_the_server_command_says_why_it_will_not_start(tmp_path):
 def test_no_development_secret_is_left_in_the_code():
     sources = [*ROOT.joinpath("shop").rglob("*.py"), *ROOT.joinpath("payments").rglob("*.py")]
     assert not [p for p in sources if "dev-only" in p.read_text(encoding="utf-8")]
+
+
+def test_the_wechat_secret_session_key_and_access_token_are_never_logged_or_returned(
+    app, client, wechat_peer, caplog, capsys
+):
+    """Every path of the WeChat log-in, success and each failure, logged at DEBUG: neither the app
+    secret, nor a session key, nor an access token appears in a log line or an answer."""
+    session_key = "session-key-that-must-stay-secret-0123"
+    answers = [client.post(LOGIN, json={"code": wechat_peer.login_code("o-secret", session_key=session_key)})]
+    token = answers[0].json["access_token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    answers.append(client.post(PHONE, json={"phone_code": wechat_peer.phone_code("13800000077")}, headers=headers))
+    for failure in (40029, 45011, -1, "slow", 500, 40125):
+        wechat_peer.fail("/sns/jscode2session", failure)
+        answers.append(client.post(LOGIN, json={"code": wechat_peer.login_code("o-secret", session_key=session_key)}))
+    wechat_peer.fail("/cgi-bin/token", 40125)
+    wechat_peer.invalidate_tokens()
+    answers.append(client.post(PHONE, json={"phone_code": wechat_peer.phone_code("13800000078")}, headers=headers))
+    assert {a.status_code for a in answers} == {200, 401, 502, 503}
+    with caplog.at_level(logging.DEBUG):
+        wechat_peer.fail("/sns/jscode2session", -1)
+        client.post(LOGIN, json={"code": wechat_peer.login_code("o-secret", session_key=session_key)})
+    written = caplog.text + "".join(capsys.readouterr()) + "".join(a.get_data(as_text=True) for a in answers)
+    settings_shown = repr(app.extensions["shop"]["settings"])
+    for secret in (WECHAT_SECRET, session_key, *wechat_peer.tokens):
+        assert secret not in written
+        assert secret not in settings_shown

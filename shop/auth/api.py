@@ -7,7 +7,7 @@ from flask_jwt_extended import create_access_token, create_refresh_token, decode
 from flask_smorest import Blueprint
 
 from shop import clock
-from shop.auth import service
+from shop.auth import service, wechat_login
 from shop.auth.guard import FAMILY_CLAIM, current_actor, login_required
 from shop.auth.models import Role
 from shop.auth.schemas import (
@@ -20,10 +20,13 @@ from shop.auth.schemas import (
     UserPageSchema,
     UserQueryArgs,
     UserSchema,
+    WeChatLoginArgs,
+    WeChatPhoneArgs,
 )
 from shop.errors import InvalidInput
 from shop.extensions import rate_limited
 from shop.request_session import get_session
+from shop.settings import current as current_settings
 from shop.web import PageArgs, documented_errors, page_body
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Accounts, tokens and roles")
@@ -61,6 +64,44 @@ def token(args):
     """Log in: exchange a login and password for an access and a refresh token."""
     user = service.authenticate(get_session(), **args)
     return _tokens(user.id, family=uuid.uuid4().hex, with_refresh=True)
+
+
+@blp.route("/auth/wechat/mini-program", methods=["POST"])
+@rate_limited("LOGIN_RATE_LIMIT")
+@blp.arguments(WeChatLoginArgs)
+@blp.response(200, TokenSchema)
+@documented_errors(401, 409, 422, 429, 502, 503)
+def wechat_mini_program(args):
+    """Log in from the WeChat mini-program with wx.login's code (a buyer account is made on the first
+    log-in); with getPhoneNumber's code the verified mobile number is bound too. WeChat busy, rate
+    limiting or timing out answers 503 with Retry-After."""
+    settings = current_settings()
+    user = wechat_login.log_in(
+        get_session(),
+        settings.wechat,
+        code=args["code"],
+        phone_code=args["phone_code"],
+        now=clock.now(),
+        retry_after=settings.wechat_retry_after,
+    )
+    return _tokens(user.id, family=uuid.uuid4().hex, with_refresh=True)
+
+
+@blp.route("/auth/wechat/phone", methods=["POST"])
+@blp.arguments(WeChatPhoneArgs)
+@blp.response(200, UserSchema)
+@documented_errors(409, 422, 502, 503)
+@login_required
+def wechat_phone(args):
+    """Bind the mobile number WeChat vouches for (getPhoneNumber's code) to the logged-in account."""
+    settings = current_settings()
+    return wechat_login.bind_phone(
+        get_session(),
+        settings.wechat,
+        current_actor(),
+        phone_code=args["phone_code"],
+        retry_after=settings.wechat_retry_after,
+    )
 
 
 @blp.route("/auth/refresh", methods=["POST"])

@@ -46,12 +46,12 @@ ROLE_SCOPE: dict[Role, ScopeKind | None] = {
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (sa.CheckConstraint("email IS NOT NULL OR phone IS NOT NULL", name="has_login"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str | None] = mapped_column(sa.String(254), unique=True)
     phone: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
-    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    # None: the account logs in another way only (the WeChat mini-program, see WeChatIdentity)
+    password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     display_name: Mapped[str] = mapped_column(sa.String(100))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow_column_default)
@@ -99,3 +99,19 @@ class RevokedTokenFamily(Base):
 
     family: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class WeChatIdentity(Base):
+    """A WeChat user (openid of one mini-program, unionid across the developer's apps) bound to an
+    account: the mini-program's log-in finds the account by it."""
+
+    __tablename__ = "wechat_identities"
+    __table_args__ = (sa.UniqueConstraint("app_id", "openid"), sa.UniqueConstraint("user_id", "app_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    app_id: Mapped[str] = mapped_column(sa.String(64))
+    openid: Mapped[str] = mapped_column(sa.String(128))
+    unionid: Mapped[str | None] = mapped_column(sa.String(128), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow_column_default)
+    last_login_at: Mapped[datetime | None]

@@ -21,6 +21,23 @@ class TokenArgs(ma.Schema):
     password = ma.fields.String(required=True, load_only=True, validate=ma.validate.Length(min=1, max=128))
 
 
+class WeChatLoginArgs(ma.Schema):
+    code = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=128), metadata={"description": "wx.login's code"}
+    )
+    phone_code = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=128),
+        metadata={"description": "getPhoneNumber's code: binds (or finds the account of) the verified mobile number"},
+    )
+
+
+class WeChatPhoneArgs(ma.Schema):
+    phone_code = ma.fields.String(
+        required=True, validate=ma.validate.Length(min=1, max=128), metadata={"description": "getPhoneNumber's code"}
+    )
+
+
 class LogoutArgs(ma.Schema):
     refresh_token = ma.fields.String(load_default=None, metadata={"description": "Also revoke this refresh token"})
 

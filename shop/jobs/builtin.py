@@ -90,8 +90,9 @@ def _system_actor():
     return Actor(user_id=0, grants=frozenset({(Role.ADMIN, 0)}))
 
 
-def record_alerts(session, kind: str, found: dict[str, tuple[str, dict]]) -> dict[str, int]:
-    """Open (or keep open) one alert per subject found; close this kind's alerts not found again."""
+def record_alerts(session, kind: str, found: dict[str, tuple[str, dict]], on_open=None) -> dict[str, int]:
+    """Open (or keep open) one alert per subject found; close this kind's alerts not found again.
+    `on_open(message, details)` is called, in this transaction, for each alert that opens now."""
     now = clock.now()
     existing = {a.subject: a for a in session.scalars(sa.select(Alert).where(Alert.kind == kind))}
     opened = 0
@@ -109,10 +110,14 @@ def record_alerts(session, kind: str, found: dict[str, tuple[str, dict]]) -> dic
                 )
             )
             opened += 1
+            if on_open is not None:
+                on_open(message, details)
         else:
             if alert.resolved_at is not None:
                 alert.first_seen_at, alert.resolved_at = now, None
                 opened += 1
+                if on_open is not None:
+                    on_open(message, details)
             alert.message, alert.details, alert.last_seen_at = message[:500], details, now
     resolved = 0
     for subject, alert in existing.items():
@@ -137,6 +142,7 @@ def _all_pages(fetch, size: int = 500) -> list[dict]:
 def low_stock_alerts(ctx: JobContext, **_kwargs):
     """Open an alert for each SKU at or below its low-stock threshold somewhere; close the rest."""
     from shop.inventory import stock
+    from shop.notifications import events
 
     cfg = ctx.config
     with transaction(ctx.factory, write=True) as session:
@@ -166,7 +172,19 @@ def low_stock_alerts(ctx: JobContext, **_kwargs):
             )
             for row in rows
         }
-        return record_alerts(session, "low_stock", found)
+        return record_alerts(
+            session,
+            "low_stock",
+            found,
+            on_open=lambda message, details: events.low_stock(
+                session,
+                location_id=details["location_id"],
+                sku_id=details["sku_id"],
+                message=message,
+                details=details,
+                now=clock.now(),
+            ),
+        )
 
 
 @register("alerts.stale_counters", period=300)
@@ -229,3 +247,18 @@ def statistics_rollups(ctx: JobContext, **_kwargs):
     from shop.statistics import rollups
 
     return rollups.refresh(ctx.factory, clock.now())
+
+
+@register("notifications.deliver", period=60)
+def notifications_deliver(ctx: JobContext, delivery_ids: list[int] | None = None, **_kwargs):
+    """Send notifications beyond the inbox (WeChat, SMS) that are due, first tries and retries alike."""
+    from shop.notifications import delivery
+
+    settings = ctx.app.extensions["shop"]["settings"].notifications
+    return _batches(
+        ctx,
+        lambda s, n: sum(
+            delivery.deliver_due(s, settings, now=clock.now(), delivery_ids=delivery_ids, limit=n).values()
+        ),
+        100,
+    )

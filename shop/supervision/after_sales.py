@@ -19,6 +19,7 @@ from shop.catalog.models import Category, Product
 from shop.errors import Forbidden, InvalidInput, NotFound
 from shop.inventory.locations import scope_clause as operated_locations
 from shop.inventory.models import Location
+from shop.notifications import events as notifications
 from shop.orders.models import Order
 from shop.paging import paginate
 from shop.supervision import complaints
@@ -107,6 +108,7 @@ def request_after_sales(
         )
     )
     session.flush()
+    notifications.after_sales_requested(session, request)
     return request
 
 
