@@ -110,6 +110,7 @@ def _register_blueprints(api: ShopApi) -> None:
 def _register_cli(app: Flask) -> None:
     from search.cli import search_cli
     from shop.cli import db_cli, demo_cli, openapi_cli, orders_cli, payments_cli, points_cli
+    from shop.i18n.cli import i18n_cli
     from shop.inventory.cli import inventory_cli
     from shop.jobs.cli import jobs_cli
     from shop.procurement.cli import procurement_cli
@@ -126,3 +127,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(payments_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(statistics_cli)
+    app.cli.add_command(i18n_cli)
