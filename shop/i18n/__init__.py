@@ -87,4 +87,3 @@ def translate_fields(value, language: str | None = None):
     if isinstance(value, list | tuple):
         return [translate_fields(item, language) for item in value]
     return value
-

@@ -38,9 +38,7 @@ class Catalogue:
 
     def __init__(self, translations: dict[str, str]):
         self.exact = translations
-        self.patterns = [
-            _pattern(msgid, msgstr) for msgid, msgstr in translations.items() if PLACEHOLDER.search(msgid)
-        ]
+        self.patterns = [_pattern(msgid, msgstr) for msgid, msgstr in translations.items() if PLACEHOLDER.search(msgid)]
 
     def get(self, message: str) -> str | None:
         found = self.exact.get(message)
@@ -49,9 +47,12 @@ class Catalogue:
         for pattern in self.patterns:
             match = pattern.regex.fullmatch(message)
             if match:
-                values = dict(zip(pattern.names, match.groups(), strict=True))
-                return PLACEHOLDER.sub(lambda m: values.get(m.group(0), m.group(0)), pattern.translation)
+                return _fill(pattern.translation, dict(zip(pattern.names, match.groups(), strict=True)))
         return None
+
+
+def _fill(translation: str, values: dict[str, str]) -> str:
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(0), m.group(0)), translation)
 
 
 def _pattern(msgid: str, msgstr: str) -> _Pattern:

@@ -27,7 +27,9 @@ from shop.errors import DomainError
 PACKAGES = ("shop", "payments", "search")
 # calls whose argument at this position (or keyword) is a message a client reads
 MESSAGE_CALLS = {"error_response": (2, "message"), "ValidationError": (0, "message"), "_invalid": (1, "message")}
-VALIDATORS = {name for name, cls in inspect.getmembers(ma.validate, inspect.isclass) if issubclass(cls, ma.validate.Validator)}
+VALIDATORS = {
+    name for name, cls in inspect.getmembers(ma.validate, inspect.isclass) if issubclass(cls, ma.validate.Validator)
+}
 # statuses the API answers (shop.web._HTTP_CODES and the readiness probe's 503)
 HTTP_STATUSES = (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 503)
 
@@ -99,6 +101,17 @@ def _call_name(node: ast.Call) -> str | None:
     return None
 
 
+def _is_super_init(node: ast.AST) -> bool:
+    """`super().__init__(...)`: inside an error class, its first argument is the message."""
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "__init__"
+        and isinstance(node.func.value, ast.Call)
+        and _call_name(node.func.value) == "super"
+    )
+
+
 def _argument(node: ast.Call, position: int | None, keyword: str) -> ast.expr | None:
     for kw in node.keywords:
         if kw.arg == keyword:
@@ -123,10 +136,9 @@ def source_messages() -> dict[str, str]:
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for klass in [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef) and n.name in errors]:
                 for node in ast.walk(klass):
-                    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                        inner = node.func.value
-                        if node.func.attr == "__init__" and isinstance(inner, ast.Call) and _call_name(inner) == "super":
-                            add(text_of(_argument(node, 0, "message")) if node.args or node.keywords else None, path, node)
+                    if _is_super_init(node):
+                        message = _argument(node, 0, "message")
+                        add(text_of(message) if message is not None else None, path, node)
             for node in ast.walk(tree):
                 if not isinstance(node, ast.Call):
                     continue
