@@ -6,7 +6,7 @@ from flask import Flask
 
 import search
 from shop import config as config_module
-from shop import extensions, jobs, observability, request_session
+from shop import cors, extensions, http_cache, jobs, observability, request_session
 from shop import settings as settings_module
 from shop.auth import guard, passwords
 from shop.db import make_engine
@@ -55,12 +55,15 @@ def create_app(config: dict | None = None) -> Flask:
     search.init_app(app)
     guard.init_app(app)
     extensions.init_app(app)
+    http_cache.init_app(app)
+    cors.init_app(app)
     app.url_map.converters["int"] = IdConverter
     api = ShopApi(app)
     api.register_converter(IdConverter, id_converter_schema)
     register_error_handlers(app)
     register_request_rules(app, rate_limit=extensions.check_rate_limit)
     serve_docs_assets(app)
+    http_cache.document(api, app)
     _register_blueprints(api)
     _register_cli(app)
     return app
