@@ -14,8 +14,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
-from flask import Flask, Response, current_app, g, request
 from apispec import BasePlugin
+from flask import Flask, Response, current_app, g, request
 
 PUBLIC = "_shop_public_cache"
 NOT_MODIFIED_DOC = "Not Modified: the ETag named in If-None-Match is still current; no body."
