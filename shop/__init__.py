@@ -72,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_blueprints(api: ShopApi) -> None:
     from payments.api import blp as payments_blp
     from search.api import blp as search_blp
+    from shop.addresses.api import blp as addresses_blp
     from shop.auth.api import blp as auth_blp
     from shop.catalog.api import blp as catalog_blp
     from shop.certification.api import blp as certification_blp
@@ -99,6 +100,7 @@ def _register_blueprints(api: ShopApi) -> None:
         points_blp,
         inventory_blp,
         availability_blp,
+        addresses_blp,
         orders_blp,
         search_blp,
         procurement_blp,
