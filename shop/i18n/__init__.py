@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flask import g, has_request_context, request
+from flask import has_request_context, request
 
 from shop.i18n.catalog import catalogue
 
@@ -27,6 +27,7 @@ SUPPORTED = {"zh": CHINESE, "en": ENGLISH}
 CATALOGUES = {CHINESE: "zh_CN"}
 # the last resort of a message nothing translates: the most general refusal
 GENERAL_MESSAGE = "The request cannot be processed."
+LANGUAGE_KEY = "shop.language"  # the request's negotiated language, kept in its WSGI environ
 
 
 def negotiate(accept_language: str | None) -> str:
@@ -56,9 +57,9 @@ def negotiate(accept_language: str | None) -> str:
 def current_language() -> str:
     if not has_request_context():
         return ENGLISH
-    if "language" not in g:
-        g.language = negotiate(request.headers.get("Accept-Language"))
-    return g.language
+    if LANGUAGE_KEY not in request.environ:
+        request.environ[LANGUAGE_KEY] = negotiate(request.headers.get("Accept-Language"))
+    return request.environ[LANGUAGE_KEY]
 
 
 def translate(message: str, fallbacks: Iterable[str] = (), language: str | None = None) -> str:

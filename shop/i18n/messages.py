@@ -26,7 +26,12 @@ from shop.errors import DomainError
 
 PACKAGES = ("shop", "payments", "search")
 # calls whose argument at this position (or keyword) is a message a client reads
-MESSAGE_CALLS = {"error_response": (2, "message"), "ValidationError": (0, "message"), "_invalid": (1, "message")}
+MESSAGE_CALLS = {
+    "error_response": (2, "message"),
+    "ValidationError": (0, "message"),
+    "_invalid": (1, "message"),
+    "unauthorized": (0, "message"),  # the JWT loaders' answers (shop.auth.guard)
+}
 VALIDATORS = {
     name for name, cls in inspect.getmembers(ma.validate, inspect.isclass) if issubclass(cls, ma.validate.Validator)
 }
