@@ -26,6 +26,8 @@ install-test: $(VENV)/.installed-test
 ## Serve the API with demo data on http://127.0.0.1:$(PORT) (SQLite under instance/ unless DATABASE_URL is set),
 ## with one worker and its scheduler on a queue of files under instance/ (unless JOBS_BROKER_URL is set).
 run: export LOG_FORMAT ?= text
+# browser front ends served from this machine, on any port (production allows none unless CORS_ORIGINS is set)
+run: export CORS_ORIGINS ?= ^https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?$$
 run: install
 	mkdir -p instance
 	$(BIN)/flask db upgrade

@@ -8,6 +8,7 @@ from search.schemas import SearchArgs, SearchPageSchema, SuggestArgs, SuggestPag
 from shop import clock
 from shop.catalog.models import Category
 from shop.errors import InvalidInput
+from shop.http_cache import public_cache
 from shop.request_session import get_session
 from shop.web import PageArgs, documented_errors
 
@@ -15,6 +16,7 @@ blp = Blueprint("search", __name__, url_prefix="/api/v1", description="Product s
 
 
 @blp.route("/search", methods=["GET"])
+@public_cache()
 @blp.arguments(SearchArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, SearchPageSchema)
@@ -69,6 +71,7 @@ def search(args, paging):
 
 
 @blp.route("/search/suggest", methods=["GET"])
+@public_cache()
 @blp.arguments(SuggestArgs, location="query")
 @blp.response(200, SuggestPageSchema)
 @documented_errors(422)

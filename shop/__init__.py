@@ -6,7 +6,7 @@ from flask import Flask
 
 import search
 from shop import config as config_module
-from shop import extensions, jobs, observability, request_session
+from shop import cors, extensions, http_cache, jobs, observability, request_session
 from shop import settings as settings_module
 from shop.auth import guard, passwords
 from shop.db import make_engine
@@ -56,12 +56,15 @@ def create_app(config: dict | None = None) -> Flask:
     search.init_app(app)
     guard.init_app(app)
     extensions.init_app(app)
+    http_cache.init_app(app)
+    cors.init_app(app)
     app.url_map.converters["int"] = IdConverter
     api = ShopApi(app)
     api.register_converter(IdConverter, id_converter_schema)
     register_error_handlers(app)
     register_request_rules(app, rate_limit=extensions.check_rate_limit)
     serve_docs_assets(app)
+    http_cache.document(api, app)
     _register_blueprints(api)
     notification_events.install()
     _register_cli(app)
@@ -71,6 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_blueprints(api: ShopApi) -> None:
     from payments.api import blp as payments_blp
     from search.api import blp as search_blp
+    from shop.addresses.api import blp as addresses_blp
     from shop.auth.api import blp as auth_blp
     from shop.catalog.api import blp as catalog_blp
     from shop.certification.api import blp as certification_blp
@@ -99,6 +103,7 @@ def _register_blueprints(api: ShopApi) -> None:
         points_blp,
         inventory_blp,
         availability_blp,
+        addresses_blp,
         orders_blp,
         search_blp,
         procurement_blp,
@@ -114,6 +119,7 @@ def _register_blueprints(api: ShopApi) -> None:
 def _register_cli(app: Flask) -> None:
     from search.cli import search_cli
     from shop.cli import db_cli, demo_cli, openapi_cli, orders_cli, payments_cli, points_cli
+    from shop.i18n.cli import i18n_cli
     from shop.inventory.cli import inventory_cli
     from shop.jobs.cli import jobs_cli
     from shop.procurement.cli import procurement_cli
@@ -130,3 +136,4 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(payments_cli)
     app.cli.add_command(jobs_cli)
     app.cli.add_command(statistics_cli)
+    app.cli.add_command(i18n_cli)

@@ -83,6 +83,12 @@ def from_env() -> dict:
         "POINTS_EXPIRE_DAYS": _int("POINTS_EXPIRE_DAYS", 730),  # 0: points never expire
         "POINTS_EARN_PER_YUAN": _int("POINTS_EARN_PER_YUAN", 1),
         "POINTS_EARN_PER_YUAN_DEEP_POVERTY": _int("POINTS_EARN_PER_YUAN_DEEP_POVERTY", 2),
+        # Browser front ends: origins allowed to call the API (comma-separated; `^...` is a regular
+        # expression; none by default, local origins under `make run`), and how long a preflight is cached.
+        "CORS_ORIGINS": os.environ.get("CORS_ORIGINS", ""),
+        "CORS_MAX_AGE": _int("CORS_MAX_AGE", 7200),
+        # max-age of public answers (catalog, districts, ...): 0, revalidate each time with If-None-Match
+        "HTTP_CACHE_MAX_AGE": _int("HTTP_CACHE_MAX_AGE", 0),
         "PAGE_SIZE_DEFAULT": _int("PAGE_SIZE_DEFAULT", 20),
         "PAGE_SIZE_MAX": _int("PAGE_SIZE_MAX", 100),
         # A smart counter silent for longer than this is listed as stale.

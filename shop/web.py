@@ -14,6 +14,7 @@ from flask_smorest import Api, Blueprint
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from shop import i18n
 from shop.error_docs import ErrorCodesPlugin
 from shop.errors import DomainError, error_body
 
@@ -114,9 +115,19 @@ _HTTP_CODES = {
 }
 
 
-def error_response(status: int, code: str, message: str, details: dict | None = None, headers=None):
+def error_response(
+    status: int, code: str, message: str, details: dict | None = None, headers=None, *, fallbacks: tuple = ()
+):
+    """The one error answer. `message` and the field messages in `details["fields"]` are English; the
+    client gets them in its language (shop.i18n), with `fallbacks` for a message built from data."""
+    language = i18n.current_language()
+    message = i18n.translate(message, fallbacks, language)
+    if details and "fields" in details:
+        details = {**details, "fields": i18n.translate_fields(details["fields"], language)}
     response = jsonify(error_body(code, message, details))
     response.status_code = status
+    response.headers["Content-Language"] = language
+    response.vary.add("Accept-Language")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
@@ -157,7 +168,9 @@ class ShopApi(Api):
         headers = {k: v for k, v in error.get_response().headers.items() if k in KEPT_HEADERS}
         headers.update(data.get("headers") or {})
         code = data.get("code") or _HTTP_CODES.get(error.code, http.HTTPStatus(error.code).name.lower())
-        return error_response(error.code, code, message, details, headers)
+        return error_response(
+            error.code, code, message, details, headers, fallbacks=(http.HTTPStatus(error.code).phrase,)
+        )
 
 
 def _flatten_locations(messages: dict) -> dict:
@@ -184,7 +197,10 @@ def declare_error_codes(api: Api, app) -> None:
 def register_error_handlers(app) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
-        return error_response(error.status, error.code, error.message, error.details, error.headers)
+        fallbacks = tuple(cls.__dict__["message"] for cls in type(error).__mro__ if "message" in cls.__dict__)
+        return error_response(
+            error.status, error.code, error.message, error.details, error.headers, fallbacks=fallbacks
+        )
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

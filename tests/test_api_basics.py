@@ -81,7 +81,7 @@ def test_unexpected_error_is_500_in_the_error_shape(engine):
     def boom():
         raise RuntimeError("secret internals")
 
-    response = app.test_client().get("/boom")
+    response = app.test_client().get("/boom", headers={"Accept-Language": "en"})
     assert response.status_code == 500
     assert response.json == {
         "error": {"code": "internal_error", "message": "An unexpected error occurred.", "details": {}}

@@ -10,6 +10,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("shop", "search", "payments")
 # Modules that are the web or command layer (they may use Flask): blueprints, commands, app wiring.
 WEB_LAYER = {"api", "cli", "web", "guard", "request_session", "extensions", "health", "settings", "__init__"}
+WEB_LAYER |= {"cors", "http_cache"}  # HTTP concerns of every answer: CORS headers, ETags and caching
 # the worker's entry points: like a command, each runs a job inside the app and commits once
 WEB_LAYER |= {"celery_app", "runner", "registry", "supervise", "worker"}
 

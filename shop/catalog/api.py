@@ -21,6 +21,7 @@ from shop.catalog.schemas import (
     SkuSchema,
     SkuUpdateArgs,
 )
+from shop.http_cache import public_cache
 from shop.request_session import get_session
 from shop.settings import current as current_settings
 from shop.web import PageArgs, documented_errors, page_body, page_schema
@@ -32,6 +33,7 @@ BrandPageSchema = page_schema(BrandSchema, "BrandPage")
 
 
 @blp.route("/categories", methods=["GET"])
+@public_cache()
 @blp.arguments(CategoryQueryArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, CategoryPageSchema)
@@ -51,6 +53,7 @@ def create_category(args):
 
 
 @blp.route("/brands", methods=["GET"])
+@public_cache()
 @blp.arguments(BrandQueryArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, BrandPageSchema)
@@ -70,6 +73,7 @@ def create_brand(args):
 
 
 @blp.route("/products", methods=["GET"])
+@public_cache()
 @blp.arguments(ProductQueryArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, ProductPageSchema)
@@ -82,6 +86,7 @@ def list_products(query, paging):
 
 
 @blp.route("/products/<int:product_id>", methods=["GET"])
+@public_cache()
 @blp.response(200, ProductSchema)
 @documented_errors(404)
 def get_product(product_id):

@@ -58,6 +58,7 @@ class Product(Base):
     brand_id: Mapped[int | None] = mapped_column(sa.ForeignKey("brands.id"), index=True)
     kind: Mapped[ProductKind] = mapped_column(enum_column(ProductKind, "product_kind"), default=ProductKind.GOODS)
     name: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str | None] = mapped_column(sa.String(200))  # beside the Chinese name, for English readers
     description: Mapped[str] = mapped_column(sa.Text, default="")
     origin_district_id: Mapped[int] = mapped_column(sa.ForeignKey("districts.id"), index=True)
     origin_township_id: Mapped[int | None] = mapped_column(sa.ForeignKey("townships.id"))

@@ -100,6 +100,9 @@ IMAGE_URL = ma.fields.Url(schemes={"http", "https"}, validate=ma.validate.Length
 
 class ProductUpdateArgs(ma.Schema):
     name = ma.fields.String(validate=ma.validate.Length(min=1, max=200))
+    name_en = ma.fields.String(
+        allow_none=True, validate=ma.validate.Length(min=1, max=200), metadata={"description": "The name in English"}
+    )
     description = ma.fields.String(validate=ma.validate.Length(max=20_000))
     kind = ma.fields.Enum(ProductKind, by_value=True)
     category_id = Id()
@@ -133,6 +136,7 @@ class CertificationBriefSchema(ma.Schema):
 class ProductSchema(ma.Schema):
     id = Int(required=True)
     name = ma.fields.String(required=True)
+    name_en = ma.fields.String(allow_none=True, metadata={"description": "The name in English, if given"})
     description = ma.fields.String(required=True)
     kind = ma.fields.Enum(ProductKind, by_value=True, required=True)
     supplier = ma.fields.Nested(SupplierBriefSchema, required=True)

@@ -24,6 +24,7 @@ from shop.suppliers.service import get_supplier, require_member
 
 PRODUCT_FIELDS = (
     "name",
+    "name_en",
     "description",
     "kind",
     "category_id",

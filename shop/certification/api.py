@@ -22,6 +22,7 @@ from shop.certification.schemas import (
     ObjectionSchema,
     ReasonArgs,
 )
+from shop.http_cache import public_cache
 from shop.request_session import get_session
 from shop.settings import current as current_settings
 from shop.web import PageArgs, documented_errors, page_body
@@ -174,6 +175,7 @@ def publish(args):
 
 
 @blp.route("/announcements", methods=["GET"])
+@public_cache()
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, AnnouncementPageSchema)
 def list_announcements(paging):
@@ -182,6 +184,7 @@ def list_announcements(paging):
 
 
 @blp.route("/announcements/<int:announcement_id>", methods=["GET"])
+@public_cache()
 @blp.response(200, AnnouncementDetailSchema)
 @documented_errors(404)
 def get_announcement(announcement_id):

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 
 from shop import clock
 from shop.auth.guard import current_actor, login_required
+from shop.http_cache import public_cache
 from shop.inventory import devices, locations, movements, stock, transfers
 from shop.inventory.schemas import (
     AvailabilityPageSchema,
@@ -323,6 +324,7 @@ def stale_counters(paging):
 
 
 @public_blp.route("/products/<int:product_id>/availability", methods=["GET"])
+@public_cache()
 @public_blp.arguments(AvailabilityQueryArgs, location="query")
 @public_blp.arguments(PageArgs, location="query")
 @public_blp.response(200, AvailabilityPageSchema)
@@ -337,6 +339,7 @@ def availability(query, paging, product_id):
 
 
 @public_blp.route("/trace/<string:code>", methods=["GET"])
+@public_cache()
 @public_blp.response(200, TraceSchema)
 @documented_errors(404)
 def trace(code):

@@ -124,7 +124,7 @@ def remove_cart_line(line_id):
 @blp.doc(
     parameters=[{"in": "header", "name": "Idempotency-Key", "required": False, **IDEMPOTENCY_HEADER["Idempotency-Key"]}]
 )
-@documented_errors(409)
+@documented_errors(404, 409)
 @login_required
 def checkout(args):
     """Check out the cart: re-priced on the server, stock reserved at the chosen location (earliest
@@ -144,6 +144,7 @@ def checkout(args):
                 coupon_code=args["coupon_code"],
                 points_requested=args["points"],
                 delivery_address=args["delivery_address"],
+                address_id=args["address_id"],
                 settings=settings(),
                 now=clock.now(),
             ).id

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from shop.addresses import service as addresses
 from shop.auth.actor import Actor
 from shop.catalog.models import Product, Sku
 from shop.errors import Conflict, InvalidInput
@@ -62,8 +63,10 @@ def checkout(
     delivery_address: dict | None,
     settings: OrderSettings,
     now: datetime,
+    address_id: int | None = None,
 ) -> Order:
-    """Re-price the cart on the server, hold everything the order needs, and create it pending payment."""
+    """Re-price the cart on the server, hold everything the order needs, and create it pending payment.
+    A delivery goes to `delivery_address`, else to the address book's `address_id`, else to its default."""
     lines = cart.list_lines(session, actor.user_id, for_update=True)
     if line_ids is not None:
         lines = [line for line in lines if line.id in set(line_ids)]
@@ -85,6 +88,8 @@ def checkout(
             ],
         )
     location_id, fulfilment = next(iter(places))
+    if fulfilment == Fulfilment.DELIVERY and not delivery_address:
+        delivery_address = addresses.delivery_address(session, actor.user_id, address_id)
     if fulfilment == Fulfilment.DELIVERY and not delivery_address:
         raise InvalidInput("A delivery needs an address.", fields={"delivery_address": ["Required for delivery."]})
 

@@ -60,6 +60,15 @@ class CheckoutArgs(ma.Schema):
     coupon_code = ma.fields.String(load_default=None, validate=ma.validate.Length(max=40))
     points = Int(load_default=0, strict=True, validate=ma.validate.Range(min=0, max=10_000_000))
     delivery_address = ma.fields.Nested(AddressSchema, load_default=None)
+    address_id = Id(
+        load_default=None,
+        metadata={"description": "A delivery's address from the address book (default: the book's default)"},
+    )
+
+    @ma.validates_schema
+    def one_address(self, data, **_kwargs):
+        if data.get("delivery_address") and data.get("address_id"):
+            raise ma.ValidationError("Give address_id or delivery_address, not both.", "address_id")
 
 
 class OrderLineSchema(ma.Schema):

@@ -4,6 +4,7 @@ from flask_smorest import Blueprint
 
 from shop import clock
 from shop.auth.guard import current_actor, login_required
+from shop.http_cache import public_cache
 from shop.promotions import quoting, service, tiers
 from shop.promotions.schemas import (
     CouponArgs,
@@ -39,6 +40,7 @@ def points_settings() -> quoting.PointsSettings:
 
 
 @blp.route("/promotions", methods=["GET"])
+@public_cache()
 @blp.arguments(PromotionQueryArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, PromotionPageSchema)
@@ -89,6 +91,7 @@ def create_coupon(args):
 
 
 @blp.route("/rush-sales", methods=["GET"])
+@public_cache()
 @blp.arguments(PromotionQueryArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, RushSalePageSchema)
@@ -99,6 +102,7 @@ def list_rush_sales(query, paging):
 
 
 @blp.route("/rush-sales/<int:rush_sale_id>", methods=["GET"])
+@public_cache()
 @blp.response(200, RushSaleSchema)
 @documented_errors(404)
 def get_rush_sale(rush_sale_id):
@@ -137,6 +141,7 @@ def create_quote(args):
 
 
 @blp.route("/skus/<int:sku_id>/volume-tiers", methods=["GET"])
+@public_cache()
 @blp.response(200, TierListSchema)
 @documented_errors(404)
 def list_volume_tiers(sku_id):

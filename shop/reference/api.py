@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
+from shop.http_cache import public_cache
 from shop.reference import service
 from shop.reference.schemas import (
     DistrictDetailSchema,
@@ -17,6 +18,7 @@ blp = Blueprint("reference", __name__, url_prefix="/api/v1", description="Distri
 
 
 @blp.route("/districts", methods=["GET"])
+@public_cache(max_age=3600)
 @blp.arguments(DistrictQueryArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, DistrictPageSchema)
@@ -26,6 +28,7 @@ def list_districts(query, paging):
 
 
 @blp.route("/districts/<int:district_id>", methods=["GET"])
+@public_cache(max_age=3600)
 @blp.response(200, DistrictDetailSchema)
 @documented_errors(404)
 def get_district(district_id):
@@ -34,6 +37,7 @@ def get_district(district_id):
 
 
 @blp.route("/townships", methods=["GET"])
+@public_cache(max_age=3600)
 @blp.arguments(TownshipQueryArgs, location="query")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, TownshipPageSchema)
