@@ -1,7 +1,7 @@
 """addresses: the buyer's address book; products' English names
 
 Revision ID: 0020_addresses
-Revises: 0017_statistics
+Revises: 0021_notifications
 Create Date: 2026-12-01 07:00:00
 """
 
@@ -11,7 +11,7 @@ import shop.db
 
 
 revision = "0020_addresses"
-down_revision = "0017_statistics"
+down_revision = "0021_notifications"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """notifications: inbox, preferences, deliveries; WeChat identities; accounts without a password
 
 Revision ID: 0021_notifications
-Revises: 0017_statistics
+Revises: 0019_rollups
 Create Date: 2026-12-01 06:32:17.184495
 """
 
@@ -11,7 +11,7 @@ import shop.db
 
 
 revision = '0021_notifications'
-down_revision = '0017_statistics'
+down_revision = "0019_rollups"
 branch_labels = None
 depends_on = None
 
