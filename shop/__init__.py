@@ -70,6 +70,7 @@ def _register_blueprints(api: ShopApi) -> None:
     from payments.api import blp as payments_blp
     from search.api import blp as search_blp
     from shop.auth.api import blp as auth_blp
+    from shop.bookings.api import blp as bookings_blp
     from shop.catalog.api import blp as catalog_blp
     from shop.certification.api import blp as certification_blp
     from shop.health import blp as health_blp
@@ -102,6 +103,7 @@ def _register_blueprints(api: ShopApi) -> None:
         payments_blp,
         supervision_blp,
         statistics_blp,
+        bookings_blp,
     ):
         api.register_blueprint(blp)
     counter_api.register(api)
