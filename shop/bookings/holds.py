@@ -86,9 +86,7 @@ def reserve_for_order(session: Session, order, lines: list[tuple], now: datetime
         per_slot[slot_id] = per_slot.get(slot_id, 0) + line.quantity
     for slot_id in sorted(per_slot):
         capacity.take(session, slot_id, per_slot[slot_id], now=now)
-    offerings = dict(
-        session.execute(sa.select(Slot.id, Slot.offering_id).where(Slot.id.in_(sorted(per_slot)))).tuples().all()
-    )
+    offerings = dict(session.execute(sa.select(Slot.id, Slot.offering_id).where(Slot.id.in_(sorted(per_slot)))).all())
     for line, slot_id, party in lines:
         booking = Booking(
             slot_id=slot_id,

@@ -63,9 +63,7 @@ def take_capacity(session: Session, order: BulkOrder, *, actor_id: int, now: dat
         per_slot[line.slot_id] = per_slot.get(line.slot_id, 0) + line.quantity
     for slot_id in sorted(per_slot):
         capacity.take(session, slot_id, per_slot[slot_id], now=now)
-    offerings = dict(
-        session.execute(sa.select(Slot.id, Slot.offering_id).where(Slot.id.in_(sorted(per_slot)))).tuples().all()
-    )
+    offerings = dict(session.execute(sa.select(Slot.id, Slot.offering_id).where(Slot.id.in_(sorted(per_slot)))).all())
     for line in lines:
         booking = Booking(
             slot_id=line.slot_id,

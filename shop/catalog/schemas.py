@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from shop.bookings.schemas import OfferingSchema
 from shop.catalog.models import BrandTier, LabelKind, ProductKind
 from shop.reference.schemas import DistrictSchema, TownshipSchema
 from shop.web import Id, Int, Timestamp, page_schema
@@ -130,6 +131,12 @@ class CertificationBriefSchema(ma.Schema):
     valid_until = Timestamp(required=True)
 
 
+class BookingInfoSchema(ma.Schema):
+    bookable = ma.fields.Boolean(required=True, metadata={"description": "Some offering takes bookings"})
+    how_to_book = ma.fields.String(required=True)
+    offerings = ma.fields.List(ma.fields.Nested(OfferingSchema), required=True)
+
+
 class ProductSchema(ma.Schema):
     id = Int(required=True)
     name = ma.fields.String(required=True)
@@ -150,6 +157,9 @@ class ProductSchema(ma.Schema):
         metadata={"description": "The certification in force now"},
     )
     created_at = Timestamp(required=True)
+    booking = ma.fields.Nested(
+        BookingInfoSchema, allow_none=True, metadata={"description": "A service's detail: how to book it"}
+    )
 
 
 ProductPageSchema = page_schema(ProductSchema, "ProductPage")

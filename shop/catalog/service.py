@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from shop import clock
 from shop.auth.actor import Actor
 from shop.auth.models import Role
+from shop.bookings.offerings import booking_info
 from shop.catalog.errors import BrandTaken, SkuCodeTaken, SlugTaken
 from shop.catalog.models import Brand, BrandTier, Category, LabelKind, Product, ProductLabel, Sku
 from shop.certification.query import current_certifications, product_in_force
@@ -317,4 +318,5 @@ def get_public_product(session: Session, product_id: int, now: datetime) -> Prod
     if product is None:
         raise NotFound("No such product, or it is not certified now.")
     _attach_certifications(session, [product], now)
+    product.booking = booking_info(session, product)
     return product
