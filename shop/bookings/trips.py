@@ -14,9 +14,10 @@ from shop.bookings.models import SETTLED, Booking, BookingStatus, Offering, Slot
 from shop.procurement.models import BulkOrder, BulkOrderLine
 
 
-def check_rows(session: Session, rows: list[dict], sku_ids: dict, now: datetime, bad) -> None:
+def check_rows(session: Session, rows: list[dict], sku_ids: dict, now: datetime, bad, typed: set) -> None:
     """Each row is a member: a service SKU's code, a bookable slot of its offering, the member's name
-    (`recipient`); no pick-up place or address. `sku_ids`: code → SKU id of the known codes."""
+    (`recipient`); no pick-up place or address. `sku_ids`: code → SKU id of the known codes; `typed`:
+    (row, column) of cells already refused for their type."""
     slots = {
         slot.id: slot
         for slot in session.scalars(
@@ -29,7 +30,8 @@ def check_rows(session: Session, rows: list[dict], sku_ids: dict, now: datetime,
             bad(n, "sku_code", "Required.")
         slot = slots.get(r.get("slot_id")) if r.get("slot_id") else None
         if not r.get("slot_id"):
-            bad(n, "slot_id", "Required.")
+            if (n, "slot_id") not in typed:
+                bad(n, "slot_id", "Required.")
         elif slot is None:
             bad(n, "slot_id", f"No slot {r['slot_id']}.")
         elif r.get("sku_code") in sku_ids and slot.offering.sku_id != sku_ids[r["sku_code"]]:

@@ -284,7 +284,8 @@ def validate_lines(
             }
         )
     if order.kind == BulkOrderKind.TRIP:
-        trips.check_rows(session, rows, {code: sku[0] for code, sku in skus.items()}, now, bad)
+        typed = {(e["row"], e["column"]) for e in errors}  # cells that were not even of their type
+        trips.check_rows(session, rows, {code: sku[0] for code, sku in skus.items()}, now, bad, typed)
     if errors:
         errors.sort(key=lambda e: (e["row"], LINE_COLUMNS.index(e["column"]) if e["column"] in LINE_COLUMNS else 99))
         raise LinesRejected(error_count=len(errors), errors=errors[:200])
