@@ -14,7 +14,7 @@ from shop.bookings.models import Slot
 from shop.statistics import facts
 from shop.statistics import queries as statistics
 from tests.bookings.conftest import make_homestay
-from tests.procurement.conftest import P, YEAR, buyer_org, budget_of  # noqa: F401
+from tests.procurement.conftest import YEAR, P, budget_of, buyer_org  # noqa: F401
 
 HEADER = ("recipient", "phone", "department", "sku_code", "slot_id", "quantity")
 
@@ -62,7 +62,7 @@ def _booked(session, slot_id) -> int:
     return session.scalar(sa.select(Slot.booked).where(Slot.id == slot_id))
 
 
-def test_a_bad_roster_cell_imports_nothing_and_names_row_and_column(client, make, session, buyer_org):
+def test_a_bad_roster_cell_imports_nothing_and_names_row_and_column(client, make, session, buyer_org):  # noqa: F811
     o = buyer_org
     stay = make_homestay(make, session)
     order = _trip(client, o)
@@ -82,7 +82,7 @@ def test_a_bad_roster_cell_imports_nothing_and_names_row_and_column(client, make
     assert missing_name.json["error"]["details"]["errors"][0]["column"] == "recipient"
 
 
-def test_trip_life_codes_per_member_one_member_cancelled_and_the_reserved_share(client, make, session, buyer_org):
+def test_trip_life_codes_per_member_one_member_cancelled_and_the_reserved_share(client, make, session, buyer_org):  # noqa: F811
     o = buyer_org
     stay = make_homestay(make, session, capacity=10)
     slot = stay.slots[6]
