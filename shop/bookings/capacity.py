@@ -9,7 +9,6 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from search.outbox import enqueue_products
 from shop.bookings.errors import SlotFull, SlotNotBookable
 from shop.bookings.models import Offering, Slot
 
@@ -55,4 +54,14 @@ def _refuse(session: Session, slot_id: int, units: int, now: datetime):
 
 def _touch(session: Session, slot_ids: list[int]) -> None:
     products = sa.select(Offering.product_id).join(Slot, Slot.offering_id == Offering.id).where(Slot.id.in_(slot_ids))
-    enqueue_products(session, products)
+    calendar_changed(session, products)
+
+
+def calendar_changed(session: Session, product_ids: sa.Select) -> None:
+    """The open days of these products may have changed (a booking, a slot opened or closed): their
+    search documents are rebuilt after commit."""
+    # imported here: search's outbox imports the order models, whose flow (checkout) calls this module
+    from search.outbox import enqueue_products
+
+    session.flush()
+    enqueue_products(session, product_ids)

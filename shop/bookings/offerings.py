@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from shop.auth.actor import Actor
+from shop.bookings import capacity
 from shop.bookings.models import DayType, Offering, Slot
 from shop.catalog.models import Product, ProductKind, Sku
 from shop.certification.query import product_in_force
@@ -82,7 +83,7 @@ def update_offering(session: Session, actor: Actor, offering_id: int, *, data: d
         if key in data:
             setattr(offering, key, data[key])
     _check_party({"min_party": offering.min_party, "max_party": offering.max_party})
-    session.flush()
+    capacity.calendar_changed(session, sa.select(sa.literal(offering.product_id)))
     return offering
 
 
@@ -141,7 +142,7 @@ def add_slots(session: Session, actor: Actor, offering_id: int, *, data: dict, n
         )
         session.add(slot)
         slots.append(slot)
-    session.flush()
+    capacity.calendar_changed(session, sa.select(sa.literal(offering.product_id)))
     return slots
 
 
@@ -165,7 +166,7 @@ def update_slot(session: Session, actor: Actor, slot_id: int, *, data: dict) -> 
     for key in ("price_fen", "is_closed"):
         if key in data:
             setattr(slot, key, data[key])
-    session.flush()
+    capacity.calendar_changed(session, sa.select(sa.literal(slot.offering.product_id)))
     return slot
 
 

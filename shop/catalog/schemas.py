@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import date
+
 import marshmallow as ma
 
 from shop.bookings.schemas import OfferingSchema
@@ -175,6 +177,16 @@ class ProductQueryArgs(ma.Schema):
     label = ma.fields.Enum(LabelKind, by_value=True, load_default=None)
     kind = ma.fields.Enum(ProductKind, by_value=True, load_default=None)
     supplier_id = Id(load_default=None)
+    available_from = ma.fields.Date(
+        load_default=None,
+        validate=ma.validate.Range(min=date(2001, 1, 1), max=date(2100, 12, 31)),
+        metadata={"description": "Services with a slot with capacity left on a day from this one (Asia/Shanghai)"},
+    )
+    available_to = ma.fields.Date(
+        load_default=None,
+        validate=ma.validate.Range(min=date(2001, 1, 1), max=date(2100, 12, 31)),
+        metadata={"description": "... to this one"},
+    )
     price_min = Int(data_key="price_min_fen", load_default=None, validate=ma.validate.Range(min=0, max=1_000_000_000))
     price_max = Int(data_key="price_max_fen", load_default=None, validate=ma.validate.Range(min=0, max=1_000_000_000))
     sort = ma.fields.String(load_default="newest", validate=ma.validate.OneOf(["newest", "price", "-price", "name"]))
