@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, aliased
 
 from search import text
 from shop import clock
-from shop.bookings.offerings import open_days
+from shop.bookings.availability import open_days
 from shop.catalog.models import Brand, Category, Product, ProductLabel, Sku
 from shop.certification.models import Certification, CertStatus
 from shop.inventory.models import BatchLevel, Location, LocationKind, Movement, MovementKind, not_frozen

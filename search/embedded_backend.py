@@ -30,7 +30,7 @@ from search.backend import (
 )
 from search.documents import BODY_FIELDS, Document
 from search.models import SearchDocument, SearchVocabulary
-from shop.bookings.offerings import open_slot_exists
+from shop.bookings.availability import open_slot_exists
 from shop.catalog.models import LabelKind, Sku
 from shop.certification.query import product_in_force
 

@@ -4,7 +4,7 @@ from flask_smorest import Blueprint
 
 from shop import clock
 from shop.auth.guard import current_actor, login_required
-from shop.bookings import offerings, service
+from shop.bookings import availability, offerings, service
 from shop.bookings.errors import WrongBookingCode
 from shop.bookings.schemas import (
     BookingCancelArgs,
@@ -108,12 +108,12 @@ def slot_guests(paging, slot_id):
 @blp.arguments(MonthArgs, location="query")
 @blp.response(200, SlotAvailabilitySchema)
 @documented_errors(404)
-def availability(args, product_id):
+def slot_availability(args, product_id):
     """A certified service product's slots in a month (Asia/Shanghai days) not started yet, each with
     the capacity left and its price, and the offerings they belong to."""
     year, month = (int(part) for part in args["month"].split("-"))
     session, now = get_session(), clock.now()
-    slots = offerings.month_availability(session, product_id, year=year, month=month, now=now)
+    slots = availability.month_availability(session, product_id, year=year, month=month, now=now)
     return {
         "product_id": product_id,
         "month": args["month"],
@@ -169,6 +169,7 @@ def cancel_booking(args, booking_id):
         current_actor(),
         booking_id,
         reason=args["reason"],
+        reference=args["reference"],
         order_settings=settings.orders,
         procurement_settings=settings.procurement,
         now=clock.now(),

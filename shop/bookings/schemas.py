@@ -182,6 +182,11 @@ BookingEventPageSchema = page_schema(BookingEventSchema, "BookingEventPage")
 
 class BookingCancelArgs(ma.Schema):
     reason = ma.fields.String(load_default="", validate=ma.validate.Length(max=500))
+    reference = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(min=1, max=100),
+        metadata={"description": "The transfer back, when the booking was paid by offline transfer"},
+    )
 
 
 class CheckInArgs(ma.Schema):

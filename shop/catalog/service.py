@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from shop import clock
 from shop.auth.actor import Actor
 from shop.auth.models import Role
-from shop.bookings.offerings import booking_info, open_slot_exists
+from shop.bookings.availability import open_slot_exists
+from shop.bookings.offerings import booking_info
 from shop.catalog.errors import BrandTaken, SkuCodeTaken, SlugTaken
 from shop.catalog.models import Brand, BrandTier, Category, LabelKind, Product, ProductLabel, Sku
 from shop.certification.query import current_certifications, product_in_force

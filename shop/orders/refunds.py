@@ -103,6 +103,7 @@ def refund_booking_line(
     line: OrderLine,
     *,
     share_bp: int,
+    reference: str | None,
     actor_id: int,
     reason: str,
     settings: OrderSettings,
@@ -132,7 +133,7 @@ def refund_booking_line(
         back_to_stock={},
         actor_id=actor_id,
         reason=reason,
-        reference=None,
+        reference=reference,
         settings=settings,
         now=now,
     )
