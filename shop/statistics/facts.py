@@ -6,7 +6,8 @@ What a fact is per channel:
   after completion is a negative fact. Sum per order: the lines' totals less their refunds.
 - hall / counter / zone: one fact per sale movement of a shelf sale (staffed, or a smart counter's
   session), valued at the SKU's price.
-- bulk: a goods bulk order's lines when the organisation receives them (验收).
+- bulk: a goods bulk order's lines, or a union trip's (net of members' refunds), when the organisation
+  receives them (验收).
 - voucher: what a redemption took, by SKU (a gift box, or goods taken at a counter); an online
   redemption of value with no goods is a fact without a product. A voucher paying a shop order is
   counted by that order, under the voucher's organisation.
