@@ -45,6 +45,8 @@ def search(args, paging):
         poverty_alleviated=args["poverty_alleviated"],
         deep_poverty=args["deep_poverty"],
         in_stock=args["in_stock"],
+        available_from=args["available_from"],
+        available_to=args["available_to"],
         kind=args["kind"].value if args["kind"] else None,
         price_min=args["price_min"],
         price_max=args["price_max"],

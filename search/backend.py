@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from search.documents import Document
@@ -44,6 +44,9 @@ class SearchQuery:
     deep_poverty: bool | None = None
     kind: str | None = None
     in_stock: bool | None = None
+    # services: some slot with capacity left on a day from..to (Asia/Shanghai; today at the earliest)
+    available_from: date | None = None
+    available_to: date | None = None
     price_min: int | None = None
     price_max: int | None = None
     sort: str = "relevance"
@@ -101,7 +104,7 @@ def hit_source(document: Document) -> dict:
     return {k: v for k, v in document.items() if k not in HIDDEN_FIELDS}
 
 
-HIDDEN_FIELDS = frozenset({"pinyin", "suggest", "certs", "prices", "description", "stock_until"})
+HIDDEN_FIELDS = frozenset({"pinyin", "suggest", "certs", "prices", "description", "stock_until", "open_days"})
 
 
 def stock_day(now: datetime) -> str:
@@ -109,6 +112,16 @@ def stock_day(now: datetime) -> str:
     from shop.inventory.models import china_today
 
     return china_today(now).isoformat()
+
+
+def open_from(query: SearchQuery) -> str:
+    """The first day a date-range filter looks at: its own first day, never before today."""
+    today = stock_day(query.now)
+    return max(query.available_from.isoformat(), today) if query.available_from else today
+
+
+def wants_open_days(query: SearchQuery) -> bool:
+    return query.available_from is not None or query.available_to is not None
 
 
 def in_stock_on(document: Document, now: datetime) -> bool:

@@ -25,6 +25,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from search import text
+from shop import clock
+from shop.bookings.availability import open_days
 from shop.catalog.models import Brand, Category, Product, ProductLabel, Sku
 from shop.certification.models import Certification, CertStatus
 from shop.inventory.models import BatchLevel, Location, LocationKind, Movement, MovementKind, not_frozen
@@ -104,6 +106,17 @@ def _stock(session: Session, product_ids: list[int]) -> dict[int, dict]:
         .group_by(Sku.product_id)
     )
     return {product_id: {"stock_until": until.isoformat()} for product_id, until in session.execute(stmt)}
+
+
+@contributor(defaults={"open_days": []})
+def _open_days(session: Session, product_ids: list[int]) -> dict[int, dict]:
+    """Services: the days from today with a slot with capacity left. Every booking and cancellation
+    puts the product in the outbox (shop.bookings.capacity); days passing need no reindex, the
+    filter starts at today."""
+
+    return {
+        product_id: {"open_days": days} for product_id, days in open_days(session, product_ids, clock.now()).items()
+    }
 
 
 def millis(instant: datetime) -> int:

@@ -34,7 +34,9 @@ from search.backend import (
     Suggestion,
     hit_source,
     in_stock_on,
+    open_from,
     stock_day,
+    wants_open_days,
 )
 from search.documents import Document, millis
 from search.embedded_backend import sort_buckets
@@ -122,6 +124,7 @@ MAPPINGS = {
         "price_max": {"type": "integer"},
         "sales_count": {"type": "integer"},
         "stock_until": {"type": "date", "format": "strict_date"},
+        "open_days": {"type": "date", "format": "strict_date"},
         "created_at": {"type": "date"},
         "image": {"type": "keyword", "index": False},
         "pinyin": {"type": "keyword"},
@@ -249,6 +252,11 @@ def search_body(query: SearchQuery, facets: bool = True) -> dict:
     if query.in_stock is not None:
         stocked = {"range": {"stock_until": {"gte": stock_day(query.now)}}}
         base.append(stocked if query.in_stock else {"bool": {"must_not": [stocked]}})
+    if wants_open_days(query):
+        bounds = {"gte": open_from(query)}
+        if query.available_to is not None:
+            bounds["lte"] = query.available_to.isoformat()
+        base.append({"range": {"open_days": bounds}})  # one open day within both bounds
     must = _text_query(pieces) or [{"match_all": {}}]
     scored: dict = {"bool": {"must": must, "filter": base}}
     if query.boosts:
@@ -267,7 +275,9 @@ def search_body(query: SearchQuery, facets: bool = True) -> dict:
         "from": query.offset,
         "size": query.size,
         "track_total_hits": True,
-        "_source": {"excludes": sorted({"pinyin", "suggest", "certs", "prices", "description"})},  # stock_until kept
+        "_source": {
+            "excludes": sorted({"pinyin", "suggest", "certs", "prices", "description", "open_days"})
+        },  # stock_until kept
     }
     if facet_filters:
         body["post_filter"] = {"bool": {"filter": list(facet_filters.values())}}

@@ -18,9 +18,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from search import text
-from search.backend import FACETS, Hit, SearchQuery, SearchResult, Suggestion, hit_source, stock_day
+from search.backend import (
+    FACETS,
+    Hit,
+    SearchQuery,
+    SearchResult,
+    Suggestion,
+    hit_source,
+    stock_day,
+    wants_open_days,
+)
 from search.documents import BODY_FIELDS, Document
 from search.models import SearchDocument, SearchVocabulary
+from shop.bookings.availability import open_slot_exists
 from shop.catalog.models import LabelKind, Sku
 from shop.certification.query import product_in_force
 
@@ -225,6 +235,8 @@ class EmbeddedBackend:
             if query.price_max is not None:
                 conditions.append(Sku.price_fen <= query.price_max)
             base.append(sa.exists().where(*conditions))
+        if wants_open_days(query):
+            base.append(open_slot_exists(D.c.product_id, query.available_from, query.available_to, query.now))
         if query.in_stock is not None:
             stocked = D.c.stock_until >= date.fromisoformat(stock_day(query.now))
             base.append(stocked if query.in_stock else sa.or_(D.c.stock_until.is_(None), ~stocked))

@@ -146,6 +146,24 @@ def enqueue_moved(session: Session) -> None:
         session.info[WRITTEN] = True
 
 
+def enqueue_products(session: Session, product_ids: sa.Select) -> None:
+    """Write outbox rows for the products a query selects, whose documents changed through plain
+    statements no flush sees (a slot's booked count, say); certified products only."""
+    certified = sa.exists().where(Certification.product_id == Product.id, Certification.status == CertStatus.PUBLISHED)
+    products = (
+        sa.select(Product.id, sa.literal(clock.now(), SearchOutbox.created_at.type))
+        .where(Product.id.in_(product_ids), certified)
+        .distinct()
+    )
+    table = SearchOutbox.__table__
+    result = session.execute(
+        table.insert().from_select([table.c.product_id, table.c.created_at], products),
+        execution_options={"synchronize_session": False},
+    )
+    if result.rowcount:
+        session.info[WRITTEN] = True
+
+
 def _before_commit(session: Session) -> None:
     enqueue_moved(session)
     refresh_embedded(session)

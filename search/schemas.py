@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from datetime import date
+
 import marshmallow as ma
 
 from search.backend import SORTS
 from shop.catalog.models import BrandTier, LabelKind, ProductKind
 from shop.web import Int, Timestamp
+
+DAYS = ma.validate.Range(min=date(2001, 1, 1), max=date(2100, 12, 31))
 
 
 class SearchArgs(ma.Schema):
@@ -27,6 +31,12 @@ class SearchArgs(ma.Schema):
         metadata={"description": "true: units available now at some hall, counter or zone; false: none"},
     )
     deep_poverty = ma.fields.Boolean(load_default=None, metadata={"description": "From a deep-poverty township"})
+    available_from = ma.fields.Date(
+        load_default=None,
+        validate=DAYS,
+        metadata={"description": "Services with a slot with capacity left on a day from this one (Asia/Shanghai)"},
+    )
+    available_to = ma.fields.Date(load_default=None, validate=DAYS, metadata={"description": "... to this one"})
     kind = ma.fields.Enum(ProductKind, by_value=True, load_default=None)
     price_min = Int(
         data_key="price_min_fen",
@@ -53,6 +63,9 @@ class SearchArgs(ma.Schema):
         low, high = data.get("price_min"), data.get("price_max")
         if low is not None and high is not None and low > high:
             raise ma.ValidationError("Must not be below price_min_fen.", "price_max_fen")
+        first, last = data.get("available_from"), data.get("available_to")
+        if first is not None and last is not None and first > last:
+            raise ma.ValidationError("Must not be before available_from.", "available_to")
 
 
 class HighlightSchema(ma.Schema):

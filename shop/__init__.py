@@ -76,6 +76,7 @@ def _register_blueprints(api: ShopApi) -> None:
     from search.api import blp as search_blp
     from shop.addresses.api import blp as addresses_blp
     from shop.auth.api import blp as auth_blp
+    from shop.bookings.api import blp as bookings_blp
     from shop.catalog.api import blp as catalog_blp
     from shop.certification.api import blp as certification_blp
     from shop.health import blp as health_blp
@@ -111,6 +112,7 @@ def _register_blueprints(api: ShopApi) -> None:
         supervision_blp,
         statistics_blp,
         notifications_blp,
+        bookings_blp,
     ):
         api.register_blueprint(blp)
     counter_api.register(api)

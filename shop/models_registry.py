@@ -5,6 +5,7 @@ from search import models as search_models  # noqa: F401
 from shop import idempotency as idempotency_models  # noqa: F401
 from shop.addresses import models as addresses_models  # noqa: F401
 from shop.auth import models as auth_models  # noqa: F401
+from shop.bookings import models as bookings_models  # noqa: F401
 from shop.catalog import models as catalog_models  # noqa: F401
 from shop.certification import models as certification_models  # noqa: F401
 from shop.inventory import models as inventory_models  # noqa: F401

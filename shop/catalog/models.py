@@ -76,6 +76,8 @@ class Product(Base):
 
     # The certification in force now, attached by the catalog queries (not a column).
     current_certification = None
+    # How to book a service, attached by the product detail (not a column; None for goods and lists).
+    booking = None
 
 
 class ProductLabel(Base):

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from datetime import date
+
 import marshmallow as ma
 
+from shop.bookings.schemas import OfferingSchema
 from shop.catalog.models import BrandTier, LabelKind, ProductKind
 from shop.reference.schemas import DistrictSchema, TownshipSchema
 from shop.web import Id, Int, Timestamp, page_schema
@@ -133,6 +136,12 @@ class CertificationBriefSchema(ma.Schema):
     valid_until = Timestamp(required=True)
 
 
+class BookingInfoSchema(ma.Schema):
+    bookable = ma.fields.Boolean(required=True, metadata={"description": "Some offering takes bookings"})
+    how_to_book = ma.fields.String(required=True)
+    offerings = ma.fields.List(ma.fields.Nested(OfferingSchema), required=True)
+
+
 class ProductSchema(ma.Schema):
     id = Int(required=True)
     name = ma.fields.String(required=True)
@@ -154,6 +163,9 @@ class ProductSchema(ma.Schema):
         metadata={"description": "The certification in force now"},
     )
     created_at = Timestamp(required=True)
+    booking = ma.fields.Nested(
+        BookingInfoSchema, allow_none=True, metadata={"description": "A service's detail: how to book it"}
+    )
 
 
 ProductPageSchema = page_schema(ProductSchema, "ProductPage")
@@ -169,6 +181,16 @@ class ProductQueryArgs(ma.Schema):
     label = ma.fields.Enum(LabelKind, by_value=True, load_default=None)
     kind = ma.fields.Enum(ProductKind, by_value=True, load_default=None)
     supplier_id = Id(load_default=None)
+    available_from = ma.fields.Date(
+        load_default=None,
+        validate=ma.validate.Range(min=date(2001, 1, 1), max=date(2100, 12, 31)),
+        metadata={"description": "Services with a slot with capacity left on a day from this one (Asia/Shanghai)"},
+    )
+    available_to = ma.fields.Date(
+        load_default=None,
+        validate=ma.validate.Range(min=date(2001, 1, 1), max=date(2100, 12, 31)),
+        metadata={"description": "... to this one"},
+    )
     price_min = Int(data_key="price_min_fen", load_default=None, validate=ma.validate.Range(min=0, max=1_000_000_000))
     price_max = Int(data_key="price_max_fen", load_default=None, validate=ma.validate.Range(min=0, max=1_000_000_000))
     sort = ma.fields.String(load_default="newest", validate=ma.validate.OneOf(["newest", "price", "-price", "name"]))

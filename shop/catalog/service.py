@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from shop import clock
 from shop.auth.actor import Actor
 from shop.auth.models import Role
+from shop.bookings.availability import open_slot_exists
+from shop.bookings.offerings import booking_info
 from shop.catalog.errors import BrandTaken, SkuCodeTaken, SlugTaken
 from shop.catalog.models import Brand, BrandTier, Category, LabelKind, Product, ProductLabel, Sku
 from shop.certification.query import current_certifications, product_in_force
@@ -299,6 +301,8 @@ def list_public_products(session: Session, *, filters: dict, sort: str, page: in
         stmt = stmt.where(Product.kind == filters["kind"])
     if filters.get("supplier_id") is not None:
         stmt = stmt.where(Product.supplier_id == filters["supplier_id"])
+    if filters.get("available_from") is not None or filters.get("available_to") is not None:
+        stmt = stmt.where(open_slot_exists(Product.id, filters.get("available_from"), filters.get("available_to"), now))
     price_conditions = [Sku.product_id == Product.id, Sku.is_active]
     if filters.get("price_min") is not None:
         price_conditions.append(Sku.price_fen >= filters["price_min"])
@@ -318,4 +322,5 @@ def get_public_product(session: Session, product_id: int, now: datetime) -> Prod
     if product is None:
         raise NotFound("No such product, or it is not certified now.")
     _attach_certifications(session, [product], now)
+    product.booking = booking_info(session, product)
     return product

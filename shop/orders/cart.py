@@ -5,7 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from shop.catalog.models import Sku
+from shop import clock
+from shop.bookings import holds
+from shop.catalog.models import ProductKind, Sku
 from shop.errors import InvalidInput, NotFound
 from shop.inventory.models import Location, LocationKind
 from shop.orders.errors import QuantityLimit
@@ -24,10 +26,38 @@ def list_lines(session: Session, user_id: int, *, for_update: bool = False) -> l
     return list(session.scalars(stmt))
 
 
+def _check_booking(session: Session, sku: Sku, data: dict) -> None:
+    """A service line: booked for a slot and a party, sold online by the centre; its quantity is the
+    units it takes (rooms, seats, places), enough for the party unless given."""
+    if sku.product.kind != ProductKind.SERVICE or data["fulfilment"] != Fulfilment.BOOKING:
+        raise InvalidInput(
+            "Services are booked (fulfilment booking); goods are picked up or delivered.",
+            fields={"fulfilment": ["booking for a service, pickup or delivery for goods."]},
+        )
+    if data.get("rush_sale_id") is not None:
+        raise InvalidInput("Services are not sold in rush sales.", fields={"rush_sale_id": ["Not for a service."]})
+    data["quantity"] = holds.check_cart_line(
+        session, sku.id, data.get("slot_id"), data.get("party_size"), data.get("quantity"), clock.now()
+    )
+    centre = session.scalar(sa.select(Location.id).where(Location.kind == LocationKind.CENTRE, Location.is_active))
+    if centre is None:
+        raise InvalidInput("Bookings are not open: no operations centre.", fields={"sku_id": ["Not bookable."]})
+    data["location_id"] = centre
+
+
 def _check(session: Session, data: dict) -> None:
     sku = session.get(Sku, data["sku_id"])
     if sku is None:
         raise InvalidInput("Unknown SKU.", fields={"sku_id": ["Unknown."]})
+    if sku.product.kind == ProductKind.SERVICE or data["fulfilment"] == Fulfilment.BOOKING:
+        _check_booking(session, sku, data)
+        return
+    if data.get("slot_id") is not None or data.get("party_size") is not None:
+        raise InvalidInput("Only services take a slot and a party.", fields={"slot_id": ["Not for goods."]})
+    if data.get("location_id") is None or data.get("quantity") is None:
+        raise InvalidInput(
+            "Goods need a quantity and a location.", fields={"location_id": ["Required."], "quantity": ["Required."]}
+        )
     location = session.get(Location, data["location_id"])
     if location is None or not location.is_active:
         raise InvalidInput("Unknown or closed location.", fields={"location_id": ["Unknown or inactive."]})
@@ -46,9 +76,13 @@ def add_line(session: Session, user_id: int, *, data: dict) -> CartLine:
 
     A pick-up and a delivery of one SKU from one hall are two lines (and two orders at checkout): the
     shopper who adds a delivery keeps the pick-up already in the cart."""
+    data = dict(data)
     _check(session, data)
     if data["quantity"] > MAX_QUANTITY:
         raise QuantityLimit(max_quantity=MAX_QUANTITY, requested=data["quantity"])
+    if data["fulfilment"] == Fulfilment.BOOKING:
+        return _add_booking_line(session, user_id, data)
+    data.pop("slot_id", None), data.pop("party_size", None)
     existing = session.scalar(
         sa.select(CartLine).where(
             CartLine.user_id == user_id,
@@ -81,6 +115,26 @@ def add_line(session: Session, user_id: int, *, data: dict) -> CartLine:
     return line
 
 
+def _add_booking_line(session: Session, user_id: int, data: dict) -> CartLine:
+    """A slot booked again replaces the party and units of the line already in the cart."""
+    existing = session.scalar(
+        sa.select(CartLine).where(
+            CartLine.user_id == user_id, CartLine.sku_id == data["sku_id"], CartLine.slot_id == data["slot_id"]
+        )
+    )
+    if existing is not None:
+        existing.quantity, existing.party_size = data["quantity"], data["party_size"]
+        session.flush()
+        return existing
+    count = session.scalar(sa.select(sa.func.count()).where(CartLine.user_id == user_id))
+    if count >= MAX_LINES:
+        raise InvalidInput(f"A cart holds at most {MAX_LINES} lines.", fields={"sku_id": ["Cart full."]})
+    line = CartLine(user_id=user_id, **data)
+    session.add(line)
+    session.flush()
+    return line
+
+
 def _own(session: Session, user_id: int, line_id: int) -> CartLine:
     line = session.get(CartLine, line_id)
     if line is None or line.user_id != user_id:
@@ -90,6 +144,10 @@ def _own(session: Session, user_id: int, line_id: int) -> CartLine:
 
 def update_line(session: Session, user_id: int, line_id: int, *, quantity: int) -> CartLine:
     line = _own(session, user_id, line_id)
+    if line.fulfilment == Fulfilment.BOOKING:
+        raise InvalidInput(
+            "A booking line changes by adding its slot again with the new party.", fields={"quantity": ["Fixed."]}
+        )
     if quantity > MAX_QUANTITY:
         raise QuantityLimit(max_quantity=MAX_QUANTITY, requested=quantity)
     line.quantity = quantity

@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from shop.addresses import service as addresses
 from shop.auth.actor import Actor
+from shop.bookings import holds
+from shop.bookings.errors import ServiceMixedWithGoods
 from shop.catalog.models import Product, Sku
 from shop.errors import Conflict, InvalidInput
 from shop.inventory import reservations
@@ -77,6 +79,13 @@ def checkout(
     places: dict[tuple[int, Fulfilment], list[int]] = {}
     for line in lines:
         places.setdefault((line.location_id, line.fulfilment), []).append(line.id)
+    if len(places) > 1 and any(how == Fulfilment.BOOKING for _, how in places):
+        raise ServiceMixedWithGoods(
+            groups=[
+                {"location_id": location, "fulfilment": how.value, "line_ids": ids}
+                for (location, how), ids in places.items()
+            ],
+        )
     if len(places) > 1:
         # e.g. one SKU for pick-up and for delivery: the buyer checks out each group as its own order
         raise InvalidInput(
@@ -147,15 +156,21 @@ def checkout(
             order_id=order.id,
             note=f"order {order.number}",
         )
-    reservations.reserve_stock(
-        session,
-        location_id=location_id,
-        reference=order.reservation_reference,
-        lines=[{"sku_id": line.sku_id, "quantity": line.quantity} for line in order.lines],
-        now=now,
-    )
-    for gift in quote.gifts:
-        _add_gift(session, order, gift, now)
+    if fulfilment == Fulfilment.BOOKING:
+        # capacity of each slot, not stock; a gift (goods handed over at a counter) is not given
+        by_key = {str(line.id): line for line in lines}
+        booked = [(by_key[q.key], line) for q, line in zip(quote.lines, order.lines, strict=True)]
+        holds.reserve_for_order(session, order, [(o, c.slot_id, c.party_size) for c, o in booked], now)
+    else:
+        reservations.reserve_stock(
+            session,
+            location_id=location_id,
+            reference=order.reservation_reference,
+            lines=[{"sku_id": line.sku_id, "quantity": line.quantity} for line in order.lines],
+            now=now,
+        )
+        for gift in quote.gifts:
+            _add_gift(session, order, gift, now)
     cart.clear(session, actor.user_id, [line.id for line in lines])
     session.flush()
     if order.total_fen == 0:

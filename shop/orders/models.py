@@ -13,6 +13,7 @@ from shop.transitions import StateMachine
 class Fulfilment(enum.StrEnum):
     PICKUP = "pickup"  # at a counter or hall
     DELIVERY = "delivery"  # shipped from a hall
+    BOOKING = "booking"  # a service's slot (shop.bookings): capacity, not stock
 
 
 class OrderStatus(enum.StrEnum):
@@ -29,7 +30,8 @@ class OrderStatus(enum.StrEnum):
 S = OrderStatus
 ORDER_TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
     S.PENDING_PAYMENT: {S.PAID, S.CANCELLED},
-    S.PAID: {S.READY_FOR_PICKUP, S.SHIPPED, S.PARTIALLY_REFUNDED, S.REFUNDED},
+    # paid → completed: a booking order, once every booking is checked in, a no-show or cancelled
+    S.PAID: {S.READY_FOR_PICKUP, S.SHIPPED, S.COMPLETED, S.PARTIALLY_REFUNDED, S.REFUNDED},
     S.READY_FOR_PICKUP: {S.COMPLETED, S.PARTIALLY_REFUNDED, S.REFUNDED},
     S.SHIPPED: {S.COMPLETED, S.PARTIALLY_REFUNDED, S.REFUNDED},
     S.PARTIALLY_REFUNDED: {S.READY_FOR_PICKUP, S.SHIPPED, S.COMPLETED, S.PARTIALLY_REFUNDED, S.REFUNDED},
@@ -42,7 +44,7 @@ ORDER_TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
 class CartLine(Base):
     __tablename__ = "cart_lines"
     __table_args__ = (
-        sa.UniqueConstraint("user_id", "sku_id", "location_id", "fulfilment", "rush_sale_id"),
+        sa.UniqueConstraint("user_id", "sku_id", "location_id", "fulfilment", "rush_sale_id", "slot_id"),
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
     )
 
@@ -53,6 +55,9 @@ class CartLine(Base):
     fulfilment: Mapped[Fulfilment] = mapped_column(enum_column(Fulfilment, "fulfilment"))
     location_id: Mapped[int] = mapped_column(sa.ForeignKey("locations.id"))
     rush_sale_id: Mapped[int | None] = mapped_column(sa.ForeignKey("rush_sales.id"))
+    # A service line (fulfilment "booking"): the slot and how many people come.
+    slot_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking_slots.id"))
+    party_size: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow_column_default)
 
 

@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 from payments import service as payments
 from payments.errors import RefundExceedsPayment
 from shop.auth.actor import Actor
+from shop.bookings import holds as booking_holds
 from shop.errors import InvalidInput
 from shop.inventory import reservations
 from shop.orders.errors import NotRefundable, RefundExceedsQuantity
-from shop.orders.models import OrderStatus
+from shop.orders.models import Fulfilment, Order, OrderLine, OrderStatus
 from shop.orders.service import OrderSettings, claw_back_points, gift_reference, operated, units_share
 from shop.points import service as points
 from shop.points.models import PointsKind
@@ -75,6 +76,84 @@ def refund_order(
         )
         back_to_stock.setdefault(reference_key, {})
         back_to_stock[reference_key][line.sku_id] = back_to_stock[reference_key].get(line.sku_id, 0) + quantity
+    if order.fulfilment == Fulfilment.BOOKING:
+        for item in detail:
+            booking_holds.return_units(
+                session, order, item["line_id"], item["quantity"], actor_id=actor.user_id, now=now
+            )
+        back_to_stock = {}
+    return _pay_back(
+        session,
+        order,
+        amount=amount,
+        detail=detail,
+        returned_points=returned_points,
+        back_to_stock=back_to_stock,
+        actor_id=actor.user_id,
+        reason=reason,
+        reference=reference,
+        settings=settings,
+        now=now,
+    )
+
+
+def refund_booking_line(
+    session: Session,
+    order: Order,
+    line: OrderLine,
+    *,
+    share_bp: int,
+    reference: str | None,
+    actor_id: int,
+    reason: str,
+    settings: OrderSettings,
+    now: datetime,
+):
+    """A cancelled booking: every unit of its line leaves the order and `share_bp` of the line's money
+    (and of the points redeemed on it) comes back, through the same gateway as any refund. The
+    caller holds the order's lock and gives the policy's share at the instant of cancellation."""
+    if order.status not in REFUNDABLE:
+        raise NotRefundable("This order cannot be refunded.", status=order.status.value)
+    quantity = line.quantity - line.refunded_quantity
+    if quantity <= 0:
+        raise RefundExceedsQuantity("Nothing left to refund on this line.", line_id=line.id, refundable=0)
+    done = line.refunded_quantity
+    cash = units_share(line.total_fen, line.quantity, done, quantity) * share_bp // 10_000
+    redeemed = units_share(line.points_value_fen, line.quantity, done, quantity) * share_bp // 10_000
+    returned_points = redeemed // settings.points.point_value_fen
+    line.refunded_quantity += quantity
+    line.refunded_fen += cash
+    detail = [{"line_id": line.id, "quantity": quantity, "amount_fen": cash}]
+    return _pay_back(
+        session,
+        order,
+        amount=cash,
+        detail=detail,
+        returned_points=returned_points,
+        back_to_stock={},
+        actor_id=actor_id,
+        reason=reason,
+        reference=reference,
+        settings=settings,
+        now=now,
+    )
+
+
+def _pay_back(
+    session: Session,
+    order: Order,
+    *,
+    amount: int,
+    detail: list[dict],
+    returned_points: int,
+    back_to_stock: dict[str, dict[int, int]],
+    actor_id: int,
+    reason: str,
+    reference: str | None,
+    settings: OrderSettings,
+    now: datetime,
+):
+    """The refund's money, points, stock and state: what every refund of an order ends with."""
     if order.refunded_fen + amount > order.paid_fen:
         raise RefundExceedsPayment(
             "A refund cannot exceed what was paid.",
@@ -99,7 +178,7 @@ def refund_order(
     order.refunded_fen += amount
     fully = all(line.refunded_quantity == line.quantity for line in order.lines)
     order.transition(
-        OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED, actor_id=actor.user_id, at=now, reason=reason
+        OrderStatus.REFUNDED if fully else OrderStatus.PARTIALLY_REFUNDED, actor_id=actor_id, at=now, reason=reason
     )
     session.flush()
     # Money moves last, once everything else here has succeeded; if the gateway fails, all of this rolls
@@ -110,7 +189,7 @@ def refund_order(
         buyer_id=order.buyer_id,
         amount_fen=amount,
         reference=reference,
-        actor_id=actor.user_id,
+        actor_id=actor_id,
         gateway=settings.payments.gateway,
     )
     refund = payments.record_refund(
@@ -123,7 +202,7 @@ def refund_order(
         reference=reference,
         external_id=result.external_id,
         reason=reason,
-        actor_id=actor.user_id,
+        actor_id=actor_id,
         now=now,
     )
     sales_facts.record_order_refund(session, order, refund)

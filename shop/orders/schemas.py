@@ -10,12 +10,24 @@ from shop.web import Id, Int, Timestamp, page_schema
 
 class CartLineArgs(ma.Schema):
     sku_id = Id(required=True)
-    quantity = Int(required=True, strict=True, validate=ma.validate.Range(min=1, max=10_000))
-    fulfilment = ma.fields.Enum(Fulfilment, by_value=True, required=True)
+    quantity = Int(
+        load_default=None,
+        strict=True,
+        validate=ma.validate.Range(min=1, max=10_000),
+        metadata={"description": "Units; required for goods. A service: rooms, seats or places (default: enough)"},
+    )
+    fulfilment = ma.fields.Enum(
+        Fulfilment, by_value=True, required=True, metadata={"description": "booking for a service's slot"}
+    )
     location_id = Id(
-        required=True, metadata={"description": "Counter or hall to pick up at; the hall that ships a delivery"}
+        load_default=None,
+        metadata={"description": "Goods: the counter or hall to pick up at, the hall that ships a delivery"},
     )
     rush_sale_id = Id(load_default=None)
+    slot_id = Id(load_default=None, metadata={"description": "A service: the slot booked"})
+    party_size = Int(
+        load_default=None, strict=True, validate=ma.validate.Range(min=1, max=1000), metadata={"description": "Guests"}
+    )
 
 
 class CartLineUpdateArgs(ma.Schema):
@@ -29,6 +41,8 @@ class CartLineSchema(ma.Schema):
     fulfilment = ma.fields.Enum(Fulfilment, by_value=True, required=True)
     location_id = Id(required=True)
     rush_sale_id = Id(allow_none=True)
+    slot_id = Id(allow_none=True)
+    party_size = Int(allow_none=True)
 
 
 class CartSchema(ma.Schema):

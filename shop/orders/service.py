@@ -17,8 +17,10 @@ from payments import payables
 from payments import service as payments
 from payments.models import Payment
 from payments.registry import Payments
+from shop.attempts import count_wrong
 from shop.auth.actor import Actor
 from shop.auth.models import Role
+from shop.bookings import holds as booking_holds
 from shop.errors import Forbidden, NotFound
 from shop.inventory import reservations
 from shop.inventory.models import Location
@@ -64,6 +66,11 @@ def hold_references(order: Order) -> list[str]:
 
 
 # --- reading ---------------------------------------------------------------------------------
+
+
+def lock(session: Session, order_id: int) -> Order:
+    """The order with its row locked (every state change starts here)."""
+    return _lock(session, order_id)
 
 
 def _lock(session: Session, order_id: int) -> Order:
@@ -134,8 +141,11 @@ def mark_paid(session: Session, order: Order, *, actor_id: int | None, now: date
     order.paid_fen, order.paid_at = order.total_fen, now
     if order.fulfilment == Fulfilment.PICKUP:
         order.pickup_code = f"{secrets.randbelow(1_000_000):06d}"
-    for reference in hold_references(order):
-        reservations.commit_reservation(session, reference=reference, now=now)
+    if order.fulfilment == Fulfilment.BOOKING:
+        booking_holds.confirm_order(session, order, actor_id=actor_id, now=now)
+    else:
+        for reference in hold_references(order):
+            reservations.commit_reservation(session, reference=reference, now=now)
     # Other attempts still open are closed here; money arriving through one later goes back.
     payments.cancel_pending(session, order.id, now=now)
     session.flush()
@@ -202,8 +212,11 @@ def confirm_offline_payment(
 
 
 def _release_holds(session: Session, order: Order, now: datetime) -> None:
-    for reference in hold_references(order):
-        reservations.release_reservation(session, reference=reference, now=now)
+    if order.fulfilment == Fulfilment.BOOKING:
+        booking_holds.release_order(session, order, actor_id=None, now=now, reason=f"order {order.number} not paid")
+    else:
+        for reference in hold_references(order):
+            reservations.release_reservation(session, reference=reference, now=now)
     if order.coupon_id:
         offers.release_coupon(session, order.coupon_id, order.buyer_id)
     for line in order.lines:
@@ -294,16 +307,9 @@ def hand_over(
         raise PickupLocked(attempts=order.pickup_attempts, locked_at=locked_at)
     if order.pickup_code is not None and secrets.compare_digest(order.pickup_code, code):
         return _complete(session, order, actor_id=actor.user_id, settings=settings, now=now)
-    counted = session.execute(
-        sa.update(Order)
-        .where(Order.id == order.id, Order.pickup_locked_at.is_(None), Order.pickup_attempts < limit)
-        .values(pickup_attempts=Order.pickup_attempts + 1),
-        execution_options={"synchronize_session": False},
-    ).rowcount
-    session.refresh(order, ["pickup_attempts", "pickup_locked_at"])
-    if not counted:
+    attempts = count_wrong(session, order, attempts="pickup_attempts", locked_at="pickup_locked_at", limit=limit)
+    if attempts is None:
         raise PickupLocked(attempts=order.pickup_attempts)
-    attempts = order.pickup_attempts
     _note(order, actor.user_id, now, f"wrong pick-up code ({attempts} of {limit})")
     if attempts >= limit:
         order.pickup_locked_at = now
@@ -366,7 +372,18 @@ def confirm_delivery(session: Session, actor: Actor, order_id: int, *, settings:
     return _complete(session, order, actor_id=actor.user_id, settings=settings, now=now)
 
 
-def _complete(session: Session, order: Order, *, actor_id: int, settings: OrderSettings, now: datetime) -> Order:
+def complete_booking_order(
+    session: Session, order: Order, *, actor_id: int | None, settings: OrderSettings, now: datetime
+) -> Order:
+    """Every booking of a paid booking order is settled (checked in, a no-show or cancelled): the
+    order completes as a handed-over order does (points earned, the sale's facts written). The
+    caller holds the order's row lock."""
+    if order.fulfilment != Fulfilment.BOOKING:
+        raise NotPickup("Only booking orders complete by their bookings.")
+    return _complete(session, order, actor_id=actor_id, settings=settings, now=now)
+
+
+def _complete(session: Session, order: Order, *, actor_id: int | None, settings: OrderSettings, now: datetime) -> Order:
     order.transition(OrderStatus.COMPLETED, actor_id=actor_id, at=now)
     order.completed_at = now
     earned = 0

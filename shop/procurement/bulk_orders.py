@@ -29,6 +29,7 @@ from payments import service as payments
 from payments.models import Payment
 from payments.registry import Payments
 from shop.auth.actor import Actor
+from shop.bookings import trips
 from shop.catalog.models import Product, Sku
 from shop.certification.query import product_in_force
 from shop.errors import InvalidInput, NotFound
@@ -243,7 +244,9 @@ def validate_lines(
                 bad(n, "sku_code", f"{code!r} is not certified and in force now.")
             else:
                 sku_id = skus[code][0]
-        if order.kind == BulkOrderKind.GOODS:
+        if order.kind == BulkOrderKind.TRIP:
+            pass  # the roster's rows are checked together below
+        elif order.kind == BulkOrderKind.GOODS:
             if not code:
                 bad(n, "sku_code", "Required.")
             if value is not None:
@@ -264,9 +267,12 @@ def validate_lines(
                 )
             if r.get("pickup_location_id") or r.get("delivery_address"):
                 bad(n, "delivery_address", "Vouchers are redeemed by their holders; no destination.")
+        if order.kind != BulkOrderKind.TRIP and r.get("slot_id"):
+            bad(n, "slot_id", "Only trips book slots.")
         values.append(
             {
                 "row_number": n,
+                "slot_id": r.get("slot_id") if order.kind == BulkOrderKind.TRIP else None,
                 "sku_id": sku_id,
                 "voucher_value_fen": value if order.kind == BulkOrderKind.VOUCHERS else None,
                 "quantity": r["quantity"],
@@ -277,6 +283,9 @@ def validate_lines(
                 "phone": r.get("phone"),
             }
         )
+    if order.kind == BulkOrderKind.TRIP:
+        typed = {(e["row"], e["column"]) for e in errors}  # cells that were not even of their type
+        trips.check_rows(session, rows, {code: sku[0] for code, sku in skus.items()}, now, bad, typed)
     if errors:
         errors.sort(key=lambda e: (e["row"], LINE_COLUMNS.index(e["column"]) if e["column"] in LINE_COLUMNS else 99))
         raise LinesRejected(error_count=len(errors), errors=errors[:200])
@@ -331,14 +340,19 @@ def reprice(session: Session, order: BulkOrder, now: datetime) -> list[int]:
             BulkOrderLine.sku_id,
             BulkOrderLine.quantity,
             BulkOrderLine.voucher_value_fen,
+            BulkOrderLine.slot_id,
         ).where(BulkOrderLine.bulk_order_id == order.id)
     ).all()
-    items = [quoting.Item(key=str(line_id), sku_id=sku, quantity=q) for line_id, _, sku, q, _ in lines if sku]
+    items = [
+        quoting.Item(key=str(line_id), sku_id=sku, quantity=q, slot_id=slot)
+        for line_id, _, sku, q, _, slot in lines
+        if sku
+    ]
     quoted = {}
     if items:
         quoted = {int(q.key): q for q in quoting.organisation_quote(session, items, now).lines}
     updates, problems = [], []
-    for line_id, row, sku, quantity, value in lines:
+    for line_id, row, sku, quantity, value, _slot in lines:
         if sku is None:
             unit, subtotal = value, value * quantity
             total = subtotal
@@ -433,6 +447,8 @@ def approve(session: Session, actor: Actor, order_id: int, *, note: str, now: da
             lines=_reservation_lines(session, order),
             now=now,
         )
+    elif order.kind == BulkOrderKind.TRIP:
+        trips.take_capacity(session, order, actor_id=actor.user_id, now=now)
     session.flush()
     return order
 
@@ -481,6 +497,8 @@ def cancel(
             )
         if order.kind == BulkOrderKind.GOODS:
             reservations.release_reservation(session, reference=order.reservation_reference, now=now)
+        elif order.kind == BulkOrderKind.TRIP:
+            trips.release(session, order, actor_id=actor.user_id, now=now)
         payments.cancel_pending(session, bulk_order_id=order.id, now=now)
     session.flush()
     return order
@@ -606,6 +624,8 @@ def mark_paid(
         )
     if order.kind == BulkOrderKind.GOODS:
         reservations.commit_reservation(session, reference=order.reservation_reference, now=now)
+    elif order.kind == BulkOrderKind.TRIP:
+        trips.confirm(session, order, actor_id=actor_id, now=now)  # each member gets a booking code
     else:
         from shop.procurement import vouchers
 

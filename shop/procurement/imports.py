@@ -22,6 +22,7 @@ ALIASES = {
     "recipient": ("recipient", "holder", "收货人", "领取人"),
     "phone": ("phone", "电话", "手机"),
     "voucher_value_fen": ("voucher_value_fen", "面值(分)", "面值"),
+    "slot_id": ("slot_id", "slot", "场次"),  # a trip member's slot (shop.bookings.trips)
 }
 _BY_ALIAS = {alias.lower(): column for column, aliases in ALIASES.items() for alias in aliases}
 TEXT_LIMITS = {"department": 100, "delivery_address": 300, "recipient": 100, "phone": 20, "sku_code": 64}
@@ -37,6 +38,7 @@ LINE_COLUMNS = (
     "recipient",
     "phone",
     "voucher_value_fen",
+    "slot_id",
 )
 
 
@@ -128,12 +130,14 @@ def _typed(column: str, value: str, row: int, errors: list[dict]):
 
     if value == "":
         return None
-    if column in ("quantity", "pickup_location_id", "voucher_value_fen"):
+    if column in ("quantity", "pickup_location_id", "voucher_value_fen", "slot_id"):
         if not re.fullmatch(r"\d{1,10}", value):
             bad(f"{value!r} is not a whole number.")
             return None
         number = int(value)
-        upper = {"quantity": 100_000, "pickup_location_id": 2**31 - 1, "voucher_value_fen": 10_000_000}[column]
+        upper = {"quantity": 100_000, "pickup_location_id": 2**31 - 1, "voucher_value_fen": 10_000_000}.get(
+            column, 2**31 - 1
+        )
         if not 1 <= number <= upper:
             bad(f"Must be from 1 to {upper}.")
             return None

@@ -158,6 +158,7 @@ class PledgeRevision(Base):
 class BulkOrderKind(enum.StrEnum):
     GOODS = "goods"  # lines of SKUs, delivered or picked up
     VOUCHERS = "vouchers"  # pickup vouchers (提货券) for members
+    TRIP = "trip"  # 职工疗休养: service slots for a roster of members (shop.bookings.trips)
 
 
 class BulkOrderStatus(enum.StrEnum):
@@ -267,6 +268,9 @@ class BulkOrderLine(Base):
     delivery_address: Mapped[str | None] = mapped_column(sa.String(300))
     recipient: Mapped[str | None] = mapped_column(sa.String(100))
     phone: Mapped[str | None] = mapped_column(sa.String(20))
+    slot_id: Mapped[int | None] = mapped_column(sa.ForeignKey("booking_slots.id"))  # a trip member's slot
+    refunded_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # a trip member cancelled
+    cancelled_at: Mapped[datetime | None]
     unit_price_fen: Mapped[int] = mapped_column(default=0)
     subtotal_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     discount_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)

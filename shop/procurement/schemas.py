@@ -285,6 +285,7 @@ class LineArgs(ma.Schema):
     recipient = ma.fields.String(load_default=None, validate=ma.validate.Length(max=100))
     phone = ma.fields.String(load_default=None, validate=PHONE)
     voucher_value_fen = Int(load_default=None, strict=True, validate=ma.validate.Range(min=1, max=10_000_000))
+    slot_id = Id(load_default=None, metadata={"description": "A trip: the member's slot"})
 
 
 class LinesArgs(ma.Schema):
@@ -306,6 +307,9 @@ class LineSchema(ma.Schema):
     delivery_address = ma.fields.String(allow_none=True)
     recipient = ma.fields.String(allow_none=True)
     phone = ma.fields.String(allow_none=True)
+    slot_id = Int(allow_none=True)
+    refunded_fen = Int(validate=BIG, required=True)
+    cancelled_at = Timestamp(allow_none=True)
     unit_price_fen = Int(validate=BIG, required=True)
     subtotal_fen = Int(validate=BIG, required=True)
     discount_fen = Int(validate=BIG, required=True)

@@ -84,6 +84,7 @@ class Line:
     unit_price_fen: int
     quantity: int
     in_force: bool = True
+    slot_unavailable: bool = False  # a service line whose slot cannot be booked now
     rush: RushTerms | None = None
     volume_tiers: tuple[tuple[int, int], ...] = ()  # (min_quantity, unit_price_fen), supplier-defined
 
@@ -237,8 +238,8 @@ def price(
     for line in sorted(lines, key=lambda item: item.key):
         q = QuotedLine(line.key, line.sku_id, line.quantity, line.unit_price_fen, line.unit_price_fen * line.quantity)
         quoted[line.key] = q
-        if not line.in_force:
-            q.problem, q.subtotal_fen = "not_in_force", 0
+        if not line.in_force or line.slot_unavailable:
+            q.problem, q.subtotal_fen = ("not_in_force" if not line.in_force else "slot_not_bookable"), 0
         elif line.rush is not None:
             _price_rush(q, line, now)
         else:

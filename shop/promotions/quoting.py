@@ -11,7 +11,8 @@ from typing import Protocol
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from shop.catalog.models import Category, Product, Sku
+from shop.bookings.holds import slot_terms
+from shop.catalog.models import Category, Product, ProductKind, Sku
 from shop.certification.query import product_in_force
 from shop.errors import InvalidInput
 from shop.points import service as points_service
@@ -25,6 +26,7 @@ class Item:
     sku_id: int
     quantity: int
     rush_sale_id: int | None = None
+    slot_id: int | None = None  # a service's slot: priced at the slot's price
 
 
 class Requested(Protocol):
@@ -63,12 +65,20 @@ def build_lines(session: Session, items: list[Item], user_id: int, now: datetime
     if unknown:
         raise InvalidInput("Unknown SKUs.", fields={"items": {"sku_id": [f"Unknown: {unknown}"]}})
     rush = offers.rush_terms(session, {i.rush_sale_id for i in items if i.rush_sale_id}, user_id)
+    slots = slot_terms(session, [i.slot_id for i in items], now)
     lines = []
     for item in items:
         sku, product, path, in_force = found[item.sku_id]
         terms = rush.get(item.rush_sale_id) if item.rush_sale_id else None
         if item.rush_sale_id and (terms is None or terms.sku_id != sku.id):
             raise InvalidInput("That rush sale is not for this SKU.", fields={"items": {"rush_sale_id": ["Mismatch."]}})
+        unit_price, bookable = sku.price_fen, True
+        if product.kind == ProductKind.SERVICE:
+            # a service is priced per slot (weekday, weekend, holiday); without a bookable slot of
+            # its own SKU it is not orderable
+            slot = slots.get(item.slot_id)
+            bookable = slot is not None and slot.sku_id == sku.id and slot.bookable and not item.rush_sale_id
+            unit_price = slot.price_fen if slot is not None else sku.price_fen
         lines.append(
             pricing.Line(
                 key=item.key,
@@ -77,9 +87,10 @@ def build_lines(session: Session, items: list[Item], user_id: int, now: datetime
                 supplier_id=product.supplier_id,
                 district_id=product.origin_district_id,
                 category_path=path,
-                unit_price_fen=sku.price_fen,
+                unit_price_fen=unit_price,
                 quantity=item.quantity,
                 in_force=bool(in_force) and sku.is_active,
+                slot_unavailable=not bookable,
                 rush=terms,
             )
         )
@@ -99,7 +110,14 @@ def quote(
     """The one buyer's quote (cart, checkout, quote requests): what is requested, by the key each
     quoted line answers with, priced for the buyer now."""
     items = [
-        Item(key=key, sku_id=r.sku_id, quantity=r.quantity, rush_sale_id=r.rush_sale_id) for key, r in requested.items()
+        Item(
+            key=key,
+            sku_id=r.sku_id,
+            quantity=r.quantity,
+            rush_sale_id=r.rush_sale_id,
+            slot_id=getattr(r, "slot_id", None),
+        )
+        for key, r in requested.items()
     ]
     lines = build_lines(session, items, user_id, now)
     coupon = None

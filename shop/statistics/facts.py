@@ -6,7 +6,8 @@ What a fact is per channel:
   after completion is a negative fact. Sum per order: the lines' totals less their refunds.
 - hall / counter / zone: one fact per sale movement of a shelf sale (staffed, or a smart counter's
   session), valued at the SKU's price.
-- bulk: a goods bulk order's lines when the organisation receives them (验收).
+- bulk: a goods bulk order's lines, or a union trip's (net of members' refunds), when the organisation
+  receives them (验收).
 - voucher: what a redemption took, by SKU (a gift box, or goods taken at a counter); an online
   redemption of value with no goods is a fact without a product. A voucher paying a shop order is
   counted by that order, under the voucher's organisation.
@@ -69,6 +70,8 @@ CHANNEL_OF_LOCATION = {
     LocationKind.COUNTER: Channel.COUNTER,
     LocationKind.ZONE: Channel.ZONE,
 }
+# Bulk orders whose lines are sales when received: goods, and union trips (net of members' refunds).
+SOLD_ON_RECEIPT = (BulkOrderKind.GOODS, BulkOrderKind.TRIP)
 RECEIVED_OR_LATER = (BulkOrderStatus.RECEIVED, BulkOrderStatus.EVALUATED, BulkOrderStatus.COMPLETED)
 # Stock that leaves as a voucher's goods is counted by the redemption, not as a shelf sale.
 VOUCHER_REFERENCES = ("voucher:%", "redemption:%")
@@ -361,7 +364,7 @@ def record_shelf_sale(session: Session, location_id: int, moves, *, now: datetim
 
 
 def _bulk_sales(session: Session, order: BulkOrder, at: datetime) -> list[Sale]:
-    if order.kind != BulkOrderKind.GOODS:
+    if order.kind not in SOLD_ON_RECEIPT:
         return []  # vouchers count when redeemed
     organisation_id, buyer = _organisation(session, order.organisation_id)
     lines = list(session.scalars(sa.select(BulkOrderLine).where(BulkOrderLine.bulk_order_id == order.id)))
@@ -373,8 +376,8 @@ def _bulk_sales(session: Session, order: BulkOrder, at: datetime) -> list[Sale]:
             f"bulk:{order.id}:{line.id}",
             at,
             Channel.BULK,
-            line.quantity,
-            line.total_fen,
+            0 if line.cancelled_at else line.quantity,  # a trip member who cancelled
+            line.total_fen - line.refunded_fen,
             skus[line.sku_id][0] if line.sku_id else None,
             line.sku_id,
             organisation_id,
@@ -561,10 +564,12 @@ def check(session: Session) -> list[Difference]:
         expected[("movement", movement_id)] = [-delta, None]
     for order_id, quantity, amount in session.execute(
         sa.select(
-            BulkOrderLine.bulk_order_id, sa.func.sum(BulkOrderLine.quantity), sa.func.sum(BulkOrderLine.total_fen)
+            BulkOrderLine.bulk_order_id,
+            sa.func.sum(sa.case((BulkOrderLine.cancelled_at.is_(None), BulkOrderLine.quantity), else_=0)),
+            sa.func.sum(BulkOrderLine.total_fen - BulkOrderLine.refunded_fen),
         )
         .join(BulkOrder, BulkOrder.id == BulkOrderLine.bulk_order_id)
-        .where(BulkOrder.status.in_(RECEIVED_OR_LATER), BulkOrder.kind == BulkOrderKind.GOODS)
+        .where(BulkOrder.status.in_(RECEIVED_OR_LATER), BulkOrder.kind.in_(SOLD_ON_RECEIPT))
         .group_by(BulkOrderLine.bulk_order_id)
     ):
         expected[("bulk", order_id)] = [int(quantity), int(amount)]
