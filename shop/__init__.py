@@ -6,7 +6,7 @@ from flask import Flask
 
 import search
 from shop import config as config_module
-from shop import extensions, jobs, observability, request_session
+from shop import extensions, jobs, observability, request_session, web_pages
 from shop import settings as settings_module
 from shop.auth import guard, passwords
 from shop.db import make_engine
@@ -62,6 +62,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_request_rules(app, rate_limit=extensions.check_rate_limit)
     serve_docs_assets(app)
     _register_blueprints(api)
+    web_pages.init_app(app)
     _register_cli(app)
     return app
 
