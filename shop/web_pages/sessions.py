@@ -9,7 +9,7 @@ import hmac
 import secrets
 from urllib.parse import urlsplit
 
-from flask import abort, g, redirect, request, session, url_for
+from flask import abort, redirect, request, session, url_for
 
 from shop.auth import service as auth_service
 from shop.auth.actor import Actor
@@ -20,6 +20,7 @@ USER_KEY = "uid"
 CSRF_KEY = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
+ACTOR_KEY = "shop.page_actor"
 
 
 def log_in(user_id: int) -> None:
@@ -36,7 +37,8 @@ def log_out() -> None:
 
 def page_actor() -> Actor | None:
     """The logged-in user of this page request (None when nobody is, or the account was disabled)."""
-    if "page_actor" not in g:
+    # cached per request (not on `g`: an app context may outlive one request)
+    if ACTOR_KEY not in request.environ:
         actor = None
         user_id = session.get(USER_KEY)
         if isinstance(user_id, int):
@@ -48,8 +50,8 @@ def page_actor() -> Actor | None:
                 if not actor.grants:  # a disabled account keeps no grants in load_actor's query
                     session.clear()
                     actor = None
-        g.page_actor = actor
-    return g.page_actor
+        request.environ[ACTOR_KEY] = actor
+    return request.environ[ACTOR_KEY]
 
 
 def csrf_token() -> str:
