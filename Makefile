@@ -38,6 +38,7 @@ run: install
 test: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@[ -x /usr/bin/chromium ] || echo "== browser tests will be SKIPPED: no Chromium at /usr/bin/chromium (apt-get install -y chromium) =="
 	$(BIN)/pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 		echo "== the same suite on PostgreSQL =="; \

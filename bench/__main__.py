@@ -9,6 +9,7 @@ from bench import (
     catalog_http,
     inventory_stock,
     orders_checkout,
+    pages,
     procurement_bulk,
     search,
     statistics_queries,
@@ -24,6 +25,7 @@ BENCHES = {
     "worker": worker.main,
     "statistics": statistics_queries.main,
     "bookings": bookings.main,
+    "pages": pages.main,
 }
 
 if __name__ == "__main__":

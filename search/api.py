@@ -3,11 +3,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from search import extension, service
-from search.backend import SearchQuery
 from search.schemas import SearchArgs, SearchPageSchema, SuggestArgs, SuggestPageSchema
 from shop import clock
-from shop.catalog.models import Category
-from shop.errors import InvalidInput
 from shop.http_cache import public_cache
 from shop.request_session import get_session
 from shop.web import PageArgs, documented_errors
@@ -28,34 +25,7 @@ def search(args, paging):
     they were. When the engine is unreachable the database answers and `degraded` is true."""
     ext = extension()
     session = get_session()
-    service.check_result_window(page=paging["page"], size=paging["size"], window=ext.config["SEARCH_MAX_RESULT_WINDOW"])
-    category_path = None
-    if args["category_id"] is not None:
-        category = session.get(Category, args["category_id"])
-        if category is None:
-            raise InvalidInput("Unknown category.", fields={"category_id": ["Unknown."]})
-        category_path = category.path
-    query = SearchQuery(
-        now=clock.now(),
-        text=args["q"],
-        category_path=category_path,
-        district_ids=sorted(set(args["district_id"])),
-        brand_tiers=sorted({t.value for t in args["brand_tier"]}),
-        labels=sorted({label.value for label in args["label"]}),
-        poverty_alleviated=args["poverty_alleviated"],
-        deep_poverty=args["deep_poverty"],
-        in_stock=args["in_stock"],
-        available_from=args["available_from"],
-        available_to=args["available_to"],
-        kind=args["kind"].value if args["kind"] else None,
-        price_min=args["price_min"],
-        price_max=args["price_max"],
-        sort=args["sort"],
-        page=paging["page"],
-        size=paging["size"],
-        highlight=args["highlight"],
-        boosts=ext.boosts,
-    )
+    query = service.query_from_args(session, ext, args, page=paging["page"], size=paging["size"], now=clock.now())
     answer = service.search_products(session, ext, query, facets=args["facets"])
     result = answer.result
     return {

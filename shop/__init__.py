@@ -6,7 +6,7 @@ from flask import Flask
 
 import search
 from shop import config as config_module
-from shop import cors, extensions, http_cache, jobs, observability, request_session
+from shop import cors, extensions, http_cache, jobs, observability, request_session, web_pages
 from shop import settings as settings_module
 from shop.auth import guard, passwords
 from shop.db import make_engine
@@ -67,6 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
     http_cache.document(api, app)
     _register_blueprints(api)
     notification_events.install()
+    web_pages.init_app(app)
     _register_cli(app)
     return app
 

@@ -90,21 +90,30 @@ def app(engine):
     return create_app({**TEST_CONFIG, "ENGINE": engine})
 
 
-@pytest.fixture
-def scratch_database_url(database_url, tmp_path) -> Iterator[str]:
-    """An empty database of its own, for tests that need real commits (migrations, concurrency):
-    a fresh SQLite file, or a fresh PostgreSQL database on the test server, dropped afterwards."""
+@contextlib.contextmanager
+def scratch_database(database_url: str, directory) -> Iterator[str]:
+    """An empty database of its own: a fresh SQLite file in `directory`, or a fresh PostgreSQL
+    database on the test server (dropped afterwards)."""
     if not database_url.startswith("postgresql"):
-        yield f"sqlite:///{tmp_path / 'scratch.db'}"
+        yield f"sqlite:///{directory / 'scratch.db'}"
         return
     name = f"shop_scratch_{uuid.uuid4().hex[:12]}"
     server = make_engine(database_url).execution_options(isolation_level="AUTOCOMMIT")
     with server.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield sa.make_url(normalise_url(database_url)).set(database=name).render_as_string(hide_password=False)
-    with server.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    server.dispose()
+    try:
+        yield sa.make_url(normalise_url(database_url)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with server.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        server.dispose()
+
+
+@pytest.fixture
+def scratch_database_url(database_url, tmp_path) -> Iterator[str]:
+    """An empty database of its own, for tests that need real commits (migrations, concurrency)."""
+    with scratch_database(database_url, tmp_path) as url:
+        yield url
 
 
 @pytest.fixture

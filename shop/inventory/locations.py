@@ -145,3 +145,17 @@ def is_open(opening_hours: dict, now: datetime) -> bool:
         interval["opens"] <= hhmm < interval["closes"]
         for interval in (opening_hours or {}).get(WEEKDAYS[local.weekday()], [])
     )
+
+
+def list_public_locations(session: Session, *, district_id: int | None, now: datetime, page: int, size: int):
+    """The halls, counters and zones the public may visit (active ones; not the centre), in tree
+    order, each with whether it is open at `now`."""
+    stmt = (
+        sa.select(Location)
+        .options(joinedload(Location.district))
+        .where(Location.is_active, Location.kind != LocationKind.CENTRE)
+    )
+    if district_id is not None:
+        stmt = stmt.where(Location.district_id == district_id)
+    items, total = paginate(session, stmt, order_by=[Location.path, Location.id], page=page, size=size)
+    return [{"location": loc, "open_now": is_open(loc.opening_hours, now)} for loc in items], total
