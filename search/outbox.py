@@ -124,6 +124,19 @@ def _on_execute(state) -> None:
     state.session.info.setdefault(MOVED, set()).update(row["sku_id"] for row in rows if row.get("sku_id"))
 
 
+def enqueue_products(session: Session, product_ids) -> None:
+    """Write outbox rows for products whose documents changed by rows the listener does not watch
+    (a risk level, a campaign opening or closing): the engine's drain and the embedded rebuild
+    before commit pick them up like any other."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return
+    now = clock.now()
+    session.execute(sa.insert(SearchOutbox.__table__), [{"product_id": pid, "created_at": now} for pid in ids])
+    session.info.setdefault(PENDING, set()).update(ids)
+    session.info[WRITTEN] = True
+
+
 def enqueue_moved(session: Session) -> None:
     """Write the outbox rows of the products whose stock moved in this transaction."""
     skus = session.info.pop(MOVED, None)

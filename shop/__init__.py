@@ -76,6 +76,7 @@ def _register_blueprints(api: ShopApi) -> None:
     from shop.inventory import counter_api
     from shop.inventory.api import blp as inventory_blp
     from shop.inventory.api import public_blp as availability_blp
+    from shop.monitoring.api import blp as monitoring_blp
     from shop.orders.api import blp as orders_blp
     from shop.points.api import blp as points_blp
     from shop.procurement.api import blp as procurement_blp
@@ -102,6 +103,7 @@ def _register_blueprints(api: ShopApi) -> None:
         payments_blp,
         supervision_blp,
         statistics_blp,
+        monitoring_blp,
     ):
         api.register_blueprint(blp)
     counter_api.register(api)

@@ -11,6 +11,7 @@ from flask import Flask, current_app
 from payments.registry import Payments
 from payments.service import PaymentSettings
 from payments.stripe_gateway import StripeSettings
+from shop.monitoring.risk import RiskRules
 from shop.orders import service as orders
 from shop.procurement import bulk_orders, voucher_gateway
 from shop.promotions.quoting import PointsSettings
@@ -46,6 +47,8 @@ class Settings:
     certification: CertificationSettings
     inventory: InventorySettings
     points_expire_days: int  # 0: never
+    risk: RiskRules
+    cold_chain_excursion_minutes: int
 
     @property
     def voucher_secret(self) -> str:
@@ -101,6 +104,8 @@ def build(cfg) -> Settings:
             heartbeat_timeout_seconds=cfg["INVENTORY_HEARTBEAT_TIMEOUT_SECONDS"],
         ),
         points_expire_days=cfg["POINTS_EXPIRE_DAYS"],
+        risk=RiskRules.from_config(cfg),
+        cold_chain_excursion_minutes=cfg["COLD_CHAIN_EXCURSION_MINUTES"],
     )
 
 
