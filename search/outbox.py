@@ -124,16 +124,19 @@ def _on_execute(state) -> None:
     state.session.info.setdefault(MOVED, set()).update(row["sku_id"] for row in rows if row.get("sku_id"))
 
 
-def enqueue_products(session: Session, product_ids) -> None:
+def enqueue_products(session: Session, product_ids, *, rebuild_before_commit: bool = True) -> None:
     """Write outbox rows for products whose documents changed by rows the listener does not watch
-    (a risk level, a campaign opening or closing): the engine's drain and the embedded rebuild
-    before commit pick them up like any other."""
+    (a campaign opening or closing, a risk level, a quarantine). With `rebuild_before_commit` their
+    embedded rows are rebuilt before the commit too (which locks the products' rows then); without,
+    both backends get them from the drain right after the commit, as stock movements do: for a
+    transaction that holds stock levels, or one of thousands of products."""
     ids = sorted(set(product_ids))
     if not ids:
         return
     now = clock.now()
     session.execute(sa.insert(SearchOutbox.__table__), [{"product_id": pid, "created_at": now} for pid in ids])
-    session.info.setdefault(PENDING, set()).update(ids)
+    if rebuild_before_commit:
+        session.info.setdefault(PENDING, set()).update(ids)
     session.info[WRITTEN] = True
 
 

@@ -149,6 +149,14 @@ def observe_temperature(
     return None
 
 
+def _lock(session: Session, location_id: int, sku_ids: list[int]) -> None:
+    """The SKUs' stock levels at the location, as every stock change locks them. Nothing else is
+    locked: the products' search documents follow through the outbox's drain after the commit (a
+    checkout holds its products before the levels, a counter's sale the levels before the products,
+    so a quarantine that took both would deadlock with one of them)."""
+    ledger.lock_levels(session, location_id, sku_ids)
+
+
 def _open_incident(session: Session, excursion: CounterExcursion, sku_ids: list[int], now: datetime):
     counter_id = excursion.location_id
     incident = ColdChainIncident(
@@ -161,7 +169,7 @@ def _open_incident(session: Session, excursion: CounterExcursion, sku_ids: list[
     session.add(incident)
     session.flush()
     excursion.incident_id = incident.id
-    ledger.lock_levels(session, counter_id, sku_ids)
+    _lock(session, counter_id, sku_ids)
     b = BATCH_LEVELS
     held = session.execute(
         sa.select(b.c.batch_id, b.c.sku_id, b.c.on_hand).where(
@@ -185,7 +193,9 @@ def _open_incident(session: Session, excursion: CounterExcursion, sku_ids: list[
 
 def _reindex(session: Session, sku_ids) -> None:
     outbox.enqueue_products(
-        session, session.scalars(sa.select(Sku.product_id).where(Sku.id.in_(sorted(set(sku_ids))))).all()
+        session,
+        session.scalars(sa.select(Sku.product_id).where(Sku.id.in_(sorted(set(sku_ids))))).all(),
+        rebuild_before_commit=False,
     )
 
 
@@ -281,7 +291,7 @@ def release(session: Session, actor: Actor, quarantine_id: int, *, note: str, no
     """Inspected and fit for sale: the batch is sellable at the counter again."""
     quarantine = _held(session, actor, quarantine_id)
     quarantine.transition(QuarantineStatus.RELEASED, actor_id=actor.user_id, at=now, reason=note)
-    ledger.lock_levels(session, quarantine.location_id, [quarantine.sku_id])
+    _lock(session, quarantine.location_id, [quarantine.sku_id])
     b = BATCH_LEVELS
     session.execute(
         b.update()
@@ -298,7 +308,7 @@ def write_off(session: Session, actor: Actor, quarantine_id: int, *, note: str, 
     never handed over, and come back unsellable if those orders are cancelled."""
     quarantine = _held(session, actor, quarantine_id)
     quarantine.transition(QuarantineStatus.WRITTEN_OFF, actor_id=actor.user_id, at=now, reason=note)
-    ledger.lock_levels(session, quarantine.location_id, [quarantine.sku_id])
+    _lock(session, quarantine.location_id, [quarantine.sku_id])
     b = BATCH_LEVELS
     on_hand, reserved, best_before = session.execute(
         sa.select(b.c.on_hand, b.c.reserved, b.c.best_before).where(

@@ -233,7 +233,7 @@ def _assess(session: Session, declarations: list[SupplyDeclaration], rules: Risk
             session.execute(sa.update(RiskAssessment), batch)
     if changes:
         session.execute(sa.insert(RiskLevelChange), changes)
-    outbox.enqueue_products(session, boosted)
+    outbox.enqueue_products(session, boosted, rebuild_before_commit=False)
     outcome.last_product_id = ids[-1]
     return outcome
 
