@@ -4,7 +4,16 @@
 import os
 import sys
 
-from bench import catalog_http, inventory_stock, orders_checkout, procurement_bulk, search, statistics_queries, worker
+from bench import (
+    catalog_http,
+    inventory_stock,
+    monitoring,
+    orders_checkout,
+    procurement_bulk,
+    search,
+    statistics_queries,
+    worker,
+)
 
 BENCHES = {
     "catalog": catalog_http.main,
@@ -14,6 +23,7 @@ BENCHES = {
     "procurement": procurement_bulk.main,
     "worker": worker.main,
     "statistics": statistics_queries.main,
+    "monitoring": monitoring.main,
 }
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ from bench.inventory_stock import scratch_database
 from shop import clock, migrate
 from shop.auth.actor import Actor
 from shop.auth.models import Role
-from shop.db import make_engine, make_sessionmaker
+from shop.db import make_engine
 from shop.inventory.models import CHINA
+from shop.sessions import make_sessionmaker
 from shop.statistics import queries
 from shop.statistics.models import BuyerType, Channel, SalesFact
 
