@@ -82,6 +82,7 @@ def upgrade() -> None:
     sa.Column('district_id', sa.Integer(), nullable=False),
     sa.Column('level', sa.Enum('none', 'watch', 'warning', 'critical', name='risk_level', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('figures', sa.JSON(), nullable=False),
+    sa.Column('figures_sha1', sa.String(length=40), nullable=False),
     sa.Column('declaration_version', sa.Integer(), nullable=False),
     sa.Column('level_since', shop.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('assessed_at', shop.db.UTCDateTime(timezone=True), nullable=False),

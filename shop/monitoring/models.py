@@ -93,6 +93,8 @@ class RiskAssessment(Base):
     district_id: Mapped[int] = mapped_column(sa.ForeignKey("districts.id"))
     level: Mapped[RiskLevel] = mapped_column(enum_column(RiskLevel, "risk_level"))
     figures: Mapped[dict] = mapped_column(sa.JSON)
+    # sha1 of the figures and the declaration's version: the job compares this, not the JSON
+    figures_sha1: Mapped[str] = mapped_column(sa.String(40))
     declaration_version: Mapped[int]
     level_since: Mapped[datetime]
     assessed_at: Mapped[datetime]

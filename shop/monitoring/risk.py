@@ -21,6 +21,8 @@ level changes only with new figures, and each change is a row of `risk_level_cha
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -157,7 +159,24 @@ class Outcome:
         self.last_product_id = max(self.last_product_id, other.last_product_id)
 
 
-def _assess(session: Session, declarations: list[SupplyDeclaration], rules: RiskRules, now: datetime) -> Outcome:
+def _digest(figures: dict, version: int) -> str:
+    canonical = json.dumps([figures, version], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha1(canonical.encode(), usedforsecurity=False).hexdigest()
+
+
+# What the rule reads of a declaration (plain rows: thousands per batch, no ORM objects).
+DECLARED = sa.select(
+    SupplyDeclaration.product_id,
+    SupplyDeclaration.supplier_id,
+    SupplyDeclaration.district_id,
+    SupplyDeclaration.version,
+    SupplyDeclaration.unsold_quantity,
+    SupplyDeclaration.harvest_until,
+    SupplyDeclaration.keeps_days,
+)
+
+
+def _assess(session: Session, declarations: list, rules: RiskRules, now: datetime) -> Outcome:
     outcome = Outcome()
     if not declarations:
         return outcome
@@ -169,12 +188,9 @@ def _assess(session: Session, declarations: list[SupplyDeclaration], rules: Risk
     stored = {
         a.product_id: a
         for a in session.execute(
-            sa.select(
-                RiskAssessment.product_id,
-                RiskAssessment.level,
-                RiskAssessment.figures,
-                RiskAssessment.declaration_version,
-            ).where(RiskAssessment.product_id.between(lo, hi))
+            sa.select(RiskAssessment.product_id, RiskAssessment.level, RiskAssessment.figures_sha1).where(
+                RiskAssessment.product_id.between(lo, hi)
+            )
         )
     }
     inserts, updates, changes, boosted = [], [], [], []
@@ -189,8 +205,9 @@ def _assess(session: Session, declarations: list[SupplyDeclaration], rules: Risk
             ageing_units=ageing.get(d.product_id, 0),
         )
         outcome.assessed += 1
+        digest = _digest(figures, d.version)
         before = stored.get(d.product_id)
-        if before is not None and before.figures == figures and before.declaration_version == d.version:
+        if before is not None and before.figures_sha1 == digest:
             continue
         outcome.changed_figures += 1
         old_level = before.level if before is not None else RiskLevel.NONE
@@ -200,6 +217,7 @@ def _assess(session: Session, declarations: list[SupplyDeclaration], rules: Risk
             "district_id": d.district_id,
             "level": level,
             "figures": figures,
+            "figures_sha1": digest,
             "declaration_version": d.version,
             "assessed_at": now,
         }
@@ -241,15 +259,12 @@ def _assess(session: Session, declarations: list[SupplyDeclaration], rules: Risk
 def assess_batch(session: Session, rules: RiskRules, now: datetime, *, after: int = 0, limit: int = 2000) -> Outcome:
     """Assess the next `limit` declared products with ids above `after`, locking their declarations
     (so a new declaration and the job never write one product's assessment at once)."""
-    declarations = list(
-        session.scalars(
-            sa.select(SupplyDeclaration)
-            .where(SupplyDeclaration.product_id > after)
-            .order_by(SupplyDeclaration.product_id)
-            .limit(limit)
-            .with_for_update()
-        )
-    )
+    declarations = session.execute(
+        DECLARED.where(SupplyDeclaration.product_id > after)
+        .order_by(SupplyDeclaration.product_id)
+        .limit(limit)
+        .with_for_update()
+    ).all()
     return _assess(session, declarations, rules, now)
 
 
@@ -259,14 +274,11 @@ def assess_products(session: Session, rules: RiskRules, now: datetime, product_i
     ids = sorted(set(product_ids))
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        declarations = list(
-            session.scalars(
-                sa.select(SupplyDeclaration)
-                .where(SupplyDeclaration.product_id.in_(chunk))
-                .order_by(SupplyDeclaration.product_id)
-                .with_for_update()
-            )
-        )
+        declarations = session.execute(
+            DECLARED.where(SupplyDeclaration.product_id.in_(chunk))
+            .order_by(SupplyDeclaration.product_id)
+            .with_for_update()
+        ).all()
         # _assess reads figures of the id range; products in the range but not asked for are left out
         total.add(_assess(session, declarations, rules, now))
     return total
