@@ -76,7 +76,7 @@ FILL_POSTGRES = [
     """INSERT INTO supply_declarations (product_id, supplier_id, district_id, version, unit, expected_quantity,
            expected_kg, unsold_quantity, unsold_kg, harvest_from, harvest_until, keeps_days, note, declared_at)
        SELECT g, :supplier, :district, 1, 'box', 1000, 5000,
-           CASE WHEN g % 4 = 0 THEN g % 20 ELSE (g * 7919) % 400 END, 0,
+           CASE WHEN g % 4 = 0 THEN g % 20 ELSE (g::bigint * 7919) % 400 END, 0,
            CAST(:today AS date) - 30, CAST(:today AS date) + g % 20, 5 + g % 40, '', :now
        FROM generate_series(1, :n) g""",
     """INSERT INTO sales_facts (source_key, occurred_at, day, year, quarter, month, channel, buyer_type,
