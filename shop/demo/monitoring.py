@@ -1,5 +1,5 @@
 """Demo monitoring: supply declarations that put a product at each risk level, a running absorption
-campaign with allocations to the union and a state-owned enterprise, and a cold cabinet out of range
+campaign with allocations to a hospital and a state-owned enterprise, and a cold cabinet out of range
 with its batch of plums quarantined."""
 
 from __future__ import annotations
@@ -127,29 +127,34 @@ def load(session: Session, admin: Actor, users: dict[str, User], now: datetime) 
         },
         now=now,
     )
-    enterprise = organisations.register_organisation(
-        session,
-        admin,
-        data={
-            "name": "重庆某国有企业集团 A state-owned enterprise",
-            "kind": OrgKind.STATE_OWNED_ENTERPRISE,
-            "district_id": 500103,
-            "uscc": uscc(500103, 91),
-            "headcount": 5000,
-            "contact_name": "李经理",
-            "contact_phone": "13800000091",
-        },
-        now=now,
-    )
-    organisations.verify_organisation(session, admin, enterprise.id, now=now)
-    union = session.scalar(sa.select(Organisation).where(Organisation.kind == OrgKind.LABOUR_UNION))
-    for organisation, quantity in ((union, 20), (enterprise, 60)):
+
+    def organisation(name: str, kind: OrgKind, n: int, headcount: int) -> Organisation:
+        org = organisations.register_organisation(
+            session,
+            admin,
+            data={
+                "name": name,
+                "kind": kind,
+                "district_id": 500103,
+                "uscc": uscc(500103, n),
+                "headcount": headcount,
+                "contact_name": "李经理",
+                "contact_phone": f"138000000{n}",
+            },
+            now=now,
+        )
+        organisations.verify_organisation(session, admin, org.id, now=now)
+        return org
+
+    enterprise = organisation("重庆某国有企业集团 A state-owned enterprise", OrgKind.STATE_OWNED_ENTERPRISE, 91, 5000)
+    hospital = organisation("重庆某医院 A hospital", OrgKind.HOSPITAL, 92, 2000)
+    for org, quantity in ((hospital, 20), (enterprise, 60)):
         campaigns.allocate(
             session,
             coordinator,
             campaign.id,
             data={
-                "organisation_id": organisation.id,
+                "organisation_id": org.id,
                 "sku_id": skus["WS-PLUM-LOOSE-10KG"].id,
                 "quantity": quantity,
                 "supply_location_id": yuzhong.id,
