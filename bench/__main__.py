@@ -8,6 +8,7 @@ from bench import (
     bookings,
     catalog_http,
     inventory_stock,
+    monitoring,
     orders_checkout,
     pages,
     procurement_bulk,
@@ -26,6 +27,7 @@ BENCHES = {
     "statistics": statistics_queries.main,
     "bookings": bookings.main,
     "pages": pages.main,
+    "monitoring": monitoring.main,
 }
 
 if __name__ == "__main__":

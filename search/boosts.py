@@ -1,12 +1,13 @@
 """Relevance boosts: multiply the score of products whose boolean document field is true.
 
-Built in: products from poverty-alleviated districts (`SEARCH_BOOST_POVERTY_ALLEVIATED`) and from
-deep-poverty townships (`SEARCH_BOOST_DEEP_POVERTY`); both apply to a product that is both.
+Built in: products from poverty-alleviated districts (`SEARCH_BOOST_POVERTY_ALLEVIATED`), from
+deep-poverty townships (`SEARCH_BOOST_DEEP_POVERTY`), and produce the monitoring slice wants sold
+(`SEARCH_BOOST_AT_RISK_UNSOLD`: in an open absorption campaign, or at warning or critical risk of
+going unsold); they multiply where several apply.
 
-The hook for later boosts (say, produce flagged at risk of going unsold by the monitoring slice):
-add the boolean field to the document (see `search.documents`), then
+The hook for later boosts: add the boolean field to the document (see `search.documents`), then
 
-    register_boost("at_risk_unsold", "SEARCH_BOOST_AT_RISK_UNSOLD", default=3.0)
+    register_boost("field", "SEARCH_BOOST_FIELD", default=2.0)
 
 and both backends apply it; a weight of 1 switches a boost off.
 """
@@ -21,6 +22,7 @@ from search.backend import Boost
 RULES: list[tuple[str, str, float]] = [
     ("poverty_alleviated", "SEARCH_BOOST_POVERTY_ALLEVIATED", 1.5),
     ("deep_poverty", "SEARCH_BOOST_DEEP_POVERTY", 2.0),
+    ("at_risk_unsold", "SEARCH_BOOST_AT_RISK_UNSOLD", 3.0),
 ]
 
 

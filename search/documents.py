@@ -29,7 +29,8 @@ from shop import clock
 from shop.bookings.availability import open_days
 from shop.catalog.models import Brand, Category, Product, ProductLabel, Sku
 from shop.certification.models import Certification, CertStatus
-from shop.inventory.models import BatchLevel, Location, LocationKind, Movement, MovementKind, not_frozen
+from shop.inventory.models import BatchLevel, Location, LocationKind, Movement, MovementKind, sellable_level
+from shop.monitoring.models import Campaign, CampaignSku, CampaignStatus, RiskAssessment, RiskLevel
 from shop.orders.models import Order, OrderLine
 from shop.reference.models import District, Township
 from shop.suppliers.models import Supplier
@@ -99,7 +100,7 @@ def _stock(session: Session, product_ids: list[int]) -> dict[int, dict]:
             Sku.product_id.in_(product_ids),
             Sku.is_active,
             levels.c.on_hand > levels.c.reserved,
-            not_frozen(levels.c.batch_id),
+            sellable_level(levels),
             Location.is_active,
             Location.kind != LocationKind.CENTRE,
         )
@@ -117,6 +118,23 @@ def _open_days(session: Session, product_ids: list[int]) -> dict[int, dict]:
     return {
         product_id: {"open_days": days} for product_id, days in open_days(session, product_ids, clock.now()).items()
     }
+
+
+@contributor(defaults={"at_risk_unsold": False})
+def _at_risk(session: Session, product_ids: list[int]) -> dict[int, dict]:
+    """Produce to help sell (boosted by `SEARCH_BOOST_AT_RISK_UNSOLD`): in an open absorption campaign,
+    or at warning or critical risk of going unsold. Opening and closing a campaign and a change of
+    level across warning write the products' outbox rows (shop.monitoring)."""
+    in_campaign = (
+        sa.select(CampaignSku.product_id)
+        .join(Campaign, Campaign.id == CampaignSku.campaign_id)
+        .where(CampaignSku.product_id.in_(product_ids), Campaign.status == CampaignStatus.OPEN)
+    )
+    at_risk = sa.select(RiskAssessment.product_id).where(
+        RiskAssessment.product_id.in_(product_ids),
+        RiskAssessment.level.in_((RiskLevel.WARNING, RiskLevel.CRITICAL)),
+    )
+    return {product_id: {"at_risk_unsold": True} for product_id in session.scalars(sa.union(in_campaign, at_risk))}
 
 
 def millis(instant: datetime) -> int:

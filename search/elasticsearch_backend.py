@@ -114,6 +114,7 @@ MAPPINGS = {
         "township_id": {"type": "integer"},
         "poverty_alleviated": {"type": "boolean"},
         "deep_poverty": {"type": "boolean"},
+        "at_risk_unsold": {"type": "boolean"},
         "brand_id": {"type": "integer"},
         "brand_tier": {"type": "keyword"},
         "supplier_id": {"type": "integer"},

@@ -32,6 +32,8 @@ class SearchDocument(Base):
     township_id: Mapped[int | None]
     poverty_alleviated: Mapped[bool]
     deep_poverty: Mapped[bool]
+    # In an open absorption campaign or at warning/critical risk of going unsold (a relevance boost).
+    at_risk_unsold: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     brand_id: Mapped[int | None]
     brand_tier: Mapped[str | None] = mapped_column(sa.String(32))
     supplier_id: Mapped[int]

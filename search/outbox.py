@@ -124,6 +124,22 @@ def _on_execute(state) -> None:
     state.session.info.setdefault(MOVED, set()).update(row["sku_id"] for row in rows if row.get("sku_id"))
 
 
+def enqueue_products(session: Session, product_ids, *, rebuild_before_commit: bool = True) -> None:
+    """Write outbox rows for products whose documents changed by rows the listener does not watch
+    (a campaign opening or closing, a risk level, a quarantine). With `rebuild_before_commit` their
+    embedded rows are rebuilt before the commit too (which locks the products' rows then); without,
+    both backends get them from the drain right after the commit, as stock movements do: for a
+    transaction that holds stock levels, or one of thousands of products."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return
+    now = clock.now()
+    session.execute(sa.insert(SearchOutbox.__table__), [{"product_id": pid, "created_at": now} for pid in ids])
+    if rebuild_before_commit:
+        session.info.setdefault(PENDING, set()).update(ids)
+    session.info[WRITTEN] = True
+
+
 def enqueue_moved(session: Session) -> None:
     """Write the outbox rows of the products whose stock moved in this transaction."""
     skus = session.info.pop(MOVED, None)
@@ -146,7 +162,7 @@ def enqueue_moved(session: Session) -> None:
         session.info[WRITTEN] = True
 
 
-def enqueue_products(session: Session, product_ids: sa.Select) -> None:
+def enqueue_selected(session: Session, product_ids: sa.Select) -> None:
     """Write outbox rows for the products a query selects, whose documents changed through plain
     statements no flush sees (a slot's booked count, say); certified products only."""
     certified = sa.exists().where(Certification.product_id == Product.id, Certification.status == CertStatus.PUBLISHED)

@@ -84,6 +84,7 @@ def _register_blueprints(api: ShopApi) -> None:
     from shop.inventory import counter_api
     from shop.inventory.api import blp as inventory_blp
     from shop.inventory.api import public_blp as availability_blp
+    from shop.monitoring.api import blp as monitoring_blp
     from shop.notifications.api import blp as notifications_blp
     from shop.orders.api import blp as orders_blp
     from shop.points.api import blp as points_blp
@@ -114,6 +115,7 @@ def _register_blueprints(api: ShopApi) -> None:
         statistics_blp,
         notifications_blp,
         bookings_blp,
+        monitoring_blp,
     ):
         api.register_blueprint(blp)
     counter_api.register(api)

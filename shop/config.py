@@ -116,8 +116,23 @@ def from_env() -> dict:
         "STATISTICS_HUB_TIMEOUT": float(os.environ.get("STATISTICS_HUB_TIMEOUT", "10")),
         **wechat_settings(),
         **notification_settings(),
+        **monitoring_settings(),
         **search_settings(),
         **operations_settings(),
+    }
+
+
+def monitoring_settings() -> dict:
+    """Unsold-produce risk: sales velocity over a window, stock near its best-before, and the share of
+    what is exposed (unsold at origin plus ageing stock) expected to go unsold that makes each level.
+    Cold chain: how long a counter may stay out of its stock's range before batches are quarantined."""
+    return {
+        "MONITORING_VELOCITY_DAYS": _int("MONITORING_VELOCITY_DAYS", 28),
+        "MONITORING_AGEING_DAYS": _int("MONITORING_AGEING_DAYS", 7),
+        "MONITORING_WATCH_BP": _int("MONITORING_WATCH_BP", 1000),
+        "MONITORING_WARNING_BP": _int("MONITORING_WARNING_BP", 3000),
+        "MONITORING_CRITICAL_BP": _int("MONITORING_CRITICAL_BP", 6000),
+        "COLD_CHAIN_EXCURSION_MINUTES": _int("COLD_CHAIN_EXCURSION_MINUTES", 30),
     }
 
 
@@ -195,6 +210,8 @@ def search_settings() -> dict:
         "SEARCH_ENGINE_REFRESH": os.environ.get("SEARCH_ENGINE_REFRESH") == "1",
         "SEARCH_BOOST_POVERTY_ALLEVIATED": _float("SEARCH_BOOST_POVERTY_ALLEVIATED", 1.5),
         "SEARCH_BOOST_DEEP_POVERTY": _float("SEARCH_BOOST_DEEP_POVERTY", 2.0),
+        # products of a running absorption campaign, or at warning or critical risk of going unsold
+        "SEARCH_BOOST_AT_RISK_UNSOLD": _float("SEARCH_BOOST_AT_RISK_UNSOLD", 3.0),
         # worker: a commit that wrote to the outbox enqueues the sync job for the worker;
         # thread: a background thread drains the outbox after each commit that wrote to it;
         # inline: the request drains one batch before it ends; off: only `flask search sync`.

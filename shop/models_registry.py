@@ -10,6 +10,7 @@ from shop.catalog import models as catalog_models  # noqa: F401
 from shop.certification import models as certification_models  # noqa: F401
 from shop.inventory import models as inventory_models  # noqa: F401
 from shop.jobs import models as jobs_models  # noqa: F401
+from shop.monitoring import models as monitoring_models  # noqa: F401
 from shop.notifications import models as notifications_models  # noqa: F401
 from shop.orders import models as orders_models  # noqa: F401
 from shop.points import models as points_models  # noqa: F401

@@ -12,6 +12,7 @@ from payments.registry import Payments
 from payments.service import PaymentSettings
 from payments.stripe_gateway import StripeSettings
 from shop import wechat
+from shop.monitoring.risk import RiskRules
 from shop.notifications import delivery as notifications
 from shop.orders import service as orders
 from shop.procurement import bulk_orders, voucher_gateway
@@ -51,6 +52,8 @@ class Settings:
     wechat: wechat.WeChatClient | None  # the mini-program: log-in and subscribe messages (None: off)
     wechat_retry_after: int  # seconds a 503 from WeChat tells the client to wait
     notifications: notifications.DeliverySettings
+    risk: RiskRules
+    cold_chain_excursion_minutes: int
 
     @property
     def voucher_secret(self) -> str:
@@ -110,6 +113,8 @@ def build(cfg) -> Settings:
         wechat=mini_program,
         wechat_retry_after=cfg["WECHAT_RETRY_AFTER_SECONDS"],
         notifications=notifications.settings_from(cfg, mini_program),
+        risk=RiskRules.from_config(cfg),
+        cold_chain_excursion_minutes=cfg["COLD_CHAIN_EXCURSION_MINUTES"],
     )
 
 

@@ -61,7 +61,7 @@ def calendar_changed(session: Session, product_ids: sa.Select) -> None:
     """The open days of these products may have changed (a booking, a slot opened or closed): their
     search documents are rebuilt after commit."""
     # imported here: search's outbox imports the order models, whose flow (checkout) calls this module
-    from search.outbox import enqueue_products
+    from search.outbox import enqueue_selected
 
     session.flush()
-    enqueue_products(session, product_ids)
+    enqueue_selected(session, product_ids)

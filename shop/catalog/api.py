@@ -130,10 +130,11 @@ def add_sku(args, product_id):
 @blp.route("/skus/<int:sku_id>", methods=["PATCH"])
 @blp.arguments(SkuUpdateArgs)
 @blp.response(200, SkuSchema)
-@documented_errors(403, 404)
+@documented_errors(403, 404, 409)
 @login_required
 def update_sku(args, sku_id):
-    """Supplier members: change price, unit, weight or availability of a SKU."""
+    """Supplier members: change price, unit, weight or availability of a SKU. While an absorption
+    campaign of the product runs, its prices may not rise (409 `price_frozen_by_campaign`)."""
     return service.update_sku(get_session(), current_actor(), sku_id, data=args, price_rules=_price_rules())
 
 

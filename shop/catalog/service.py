@@ -17,6 +17,7 @@ from shop.catalog.errors import BrandTaken, SkuCodeTaken, SlugTaken
 from shop.catalog.models import Brand, BrandTier, Category, LabelKind, Product, ProductLabel, Sku
 from shop.certification.query import current_certifications, product_in_force
 from shop.errors import Forbidden, InvalidInput, NotFound
+from shop.monitoring.gates import refuse_price_rise
 from shop.paging import paginate
 from shop.reference.models import District, Township
 from shop.reference.service import check_origin
@@ -217,6 +218,8 @@ def update_sku(
         raise NotFound("No such SKU.")
     _own_product(session, actor, sku.product_id)
     old_price = sku.price_fen
+    if "price_fen" in data:
+        refuse_price_rise(session, sku.product_id, old_price, data["price_fen"], clock.now())
     for key in ("name", "price_fen", "unit", "net_weight_g", "is_active"):
         if key in data:
             setattr(sku, key, data[key])

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from shop import clock
 from shop.auth import service as auth_service
 from shop.catalog.models import Product
-from shop.demo import accounts, bookings, catalog, inventory, offers, procurement, supervision
+from shop.demo import accounts, bookings, catalog, inventory, monitoring, offers, procurement, supervision
 from shop.demo.accounts import ACCOUNTS, DEMO_PASSWORD
 from shop.demo.inventory import DEMO_COUNTER_KEY
 from shop.statistics import demo as statistics_demo
@@ -39,4 +39,5 @@ def load(session: Session, *, objection_days: int = 7, validity_days: int = 3 * 
         **bookings.load(session, users, now),
         **supervision.load(session, users, now),
         **statistics_demo.load(session, password=DEMO_PASSWORD, now=now),
+        **monitoring.load(session, admin, users, now),
     }

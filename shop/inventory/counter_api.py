@@ -20,6 +20,7 @@ from shop.inventory.schemas import (
     HeartbeatArgs,
     HeartbeatSchema,
 )
+from shop.monitoring import cold_chain
 from shop.request_session import get_session
 from shop.settings import current as current_settings
 from shop.web import authenticated_already, authenticates, documented_errors
@@ -103,12 +104,19 @@ def report_restock(args, counter_id):
 @counter_required
 def heartbeat(args, counter_id):
     """The cabinet is alive (and how it is); counters silent for longer than the timeout are listed
-    for operators as stale."""
+    for operators as stale. Its temperature is checked against the range of the chilled and frozen
+    stock it holds: out of range for longer than COLD_CHAIN_EXCURSION_MINUTES, the affected batches
+    are quarantined and an incident is opened for the operators."""
     status = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in args.items() if v is not None}
-    return devices.heartbeat(
-        get_session(),
-        g.counter,
-        status,
-        now=clock.now(),
-        timeout_seconds=current_settings().inventory.heartbeat_timeout_seconds,
+    now, settings = clock.now(), current_settings()
+    result = devices.heartbeat(
+        get_session(), g.counter, status, now=now, timeout_seconds=settings.inventory.heartbeat_timeout_seconds
     )
+    cold_chain.observe_temperature(
+        get_session(),
+        g.counter.id,
+        args.get("temperature_c"),
+        now=now,
+        excursion_minutes=settings.cold_chain_excursion_minutes,
+    )
+    return result

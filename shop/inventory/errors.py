@@ -22,6 +22,7 @@ class InventoryCode(StrEnum):
     REFERENCE_REUSED = "reference_reused"
     RESERVATION_NOT_SOLD = "reservation_not_sold"
     RESERVED_BATCH_EXPIRED = "reserved_batch_expired"
+    RESERVED_BATCH_QUARANTINED = "reserved_batch_quarantined"
     RETURN_EXCEEDS_SALE = "return_exceeds_sale"
     TRACE_CODE_MISMATCH = "trace_code_mismatch"
 
@@ -95,3 +96,8 @@ class CounterKeyRequired(Unauthenticated):
 class InvalidCounterKey(CounterKeyRequired):
     code = InventoryCode.INVALID_COUNTER_KEY
     message = "The counter API key is not valid."
+
+
+class ReservedBatchQuarantined(Conflict):
+    code = InventoryCode.RESERVED_BATCH_QUARANTINED
+    message = "A reserved batch is quarantined at this location until an operator inspects it."

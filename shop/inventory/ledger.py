@@ -35,7 +35,7 @@ from shop.inventory.models import (
     Transfer,
     TransferLine,
     TransferStatus,
-    not_frozen,
+    sellable_level,
 )
 
 LEVELS = StockLevel.__table__
@@ -63,7 +63,7 @@ _SELLABLE_BATCHES = (
         BATCH_LEVELS.c.sku_id == sa.bindparam("b_sku_id"),
         BATCH_LEVELS.c.best_before >= sa.bindparam("today"),
         BATCH_LEVELS.c.on_hand > BATCH_LEVELS.c.reserved,
-        not_frozen(BATCH_LEVELS.c.batch_id),
+        sellable_level(BATCH_LEVELS),
     )
     .order_by(BATCH_LEVELS.c.best_before, BATCH_LEVELS.c.batch_id)
 )

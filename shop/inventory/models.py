@@ -114,6 +114,12 @@ def not_frozen(batch_id_column) -> sa.ColumnElement[bool]:
     return batch_id_column.not_in(sa.select(Batch.id).where(Batch.frozen_at.is_not(None)))
 
 
+def sellable_level(levels: sa.Table) -> sa.ColumnElement[bool]:
+    """The batch balance of `levels` (the batch_levels table or an alias) may be sold: the batch is not
+    frozen everywhere by a failed spot check, nor quarantined at this location (cold chain)."""
+    return sa.and_(levels.c.quarantined_at.is_(None), not_frozen(levels.c.batch_id))
+
+
 class StockLevel(Base):
     """Cached balance of one SKU at one location, and its low-stock threshold. Every movement of the
     SKU at the location locks this row first, so it is also the point where they queue."""
@@ -156,6 +162,8 @@ class BatchLevel(Base):
     best_before: Mapped[date] = mapped_column(sa.Date)  # copied from the batch for the FEFO index
     on_hand: Mapped[int] = mapped_column(default=0)
     reserved: Mapped[int] = mapped_column(default=0)
+    # Set while the batch is quarantined here (a cold-chain incident): unsellable at this location only.
+    quarantined_at: Mapped[datetime | None]
 
     batch: Mapped[Batch] = relationship()
 

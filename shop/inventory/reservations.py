@@ -16,9 +16,10 @@ from shop.inventory.errors import (
     ReferenceReused,
     ReservationNotSold,
     ReservedBatchExpired,
+    ReservedBatchQuarantined,
     ReturnExceedsSale,
 )
-from shop.inventory.ledger import Move
+from shop.inventory.ledger import BATCH_LEVELS, Move
 from shop.inventory.locations import require_active
 from shop.inventory.models import (
     Batch,
@@ -120,6 +121,17 @@ def commit_reservation(session: Session, *, reference: str, now: datetime) -> Re
     expired = sorted({m.batch_id for m in held if m.best_before < today})
     if expired:
         raise ReservedBatchExpired("A reserved batch has expired.", batch_ids=expired)
+    quarantined = sorted(
+        session.scalars(
+            sa.select(BATCH_LEVELS.c.batch_id).where(
+                BATCH_LEVELS.c.location_id == reservation.location_id,
+                BATCH_LEVELS.c.batch_id.in_([m.batch_id for m in held]),
+                BATCH_LEVELS.c.quarantined_at.is_not(None),
+            )
+        )
+    )
+    if quarantined:
+        raise ReservedBatchQuarantined(batch_ids=quarantined)
     moves = [
         Move(MovementKind.SALE, m.sku_id, m.batch_id, m.best_before, on_hand=-m.reserved, reserved=-m.reserved)
         for m in held

@@ -30,7 +30,7 @@ from shop.inventory.models import (
     TransferLine,
     TransferStatus,
     china_today,
-    not_frozen,
+    sellable_level,
 )
 from shop.paging import paginate
 from shop.supervision.inspections_query import inspections_of_batch
@@ -51,7 +51,7 @@ def _sellable(today: date) -> sa.ScalarSelect:
             b.c.location_id == LEVELS.c.location_id,
             b.c.sku_id == LEVELS.c.sku_id,
             b.c.best_before >= today,
-            not_frozen(b.c.batch_id),
+            sellable_level(b),
         )
         .scalar_subquery()
     )
@@ -285,7 +285,7 @@ def product_availability(
             Sku.is_active,
             b.c.best_before >= today,
             b.c.on_hand > b.c.reserved,
-            not_frozen(b.c.batch_id),
+            sellable_level(b),
         )
         .group_by(b.c.location_id, b.c.sku_id)
     )

@@ -262,3 +262,31 @@ def notifications_deliver(ctx: JobContext, delivery_ids: list[int] | None = None
         ),
         100,
     )
+
+
+@register("monitoring.risk", period=3600)
+def monitoring_risk(ctx: JobContext, **_kwargs):
+    """Assess the risk of every declared product going unsold; record level changes."""
+    from shop.monitoring import assessments
+
+    outcome = assessments.assess_all(ctx.factory, ctx.app.extensions["shop"]["settings"].risk, clock.now())
+    return {"assessed": outcome.assessed, "changed_levels": outcome.changed_levels}
+
+
+@register("monitoring.campaigns", period=300)
+def monitoring_campaigns(ctx: JobContext, **_kwargs):
+    """Close absorption campaigns past their date or whose target is met."""
+    from shop.monitoring import campaigns
+
+    with transaction(ctx.factory, write=True) as session:
+        return campaigns.close_due(session, clock.now())
+
+
+@register("monitoring.cold_chain", period=60)
+def monitoring_cold_chain(ctx: JobContext, **_kwargs):
+    """Open cold-chain incidents for counters out of range too long whose heartbeats stopped since."""
+    from shop.monitoring import cold_chain
+
+    minutes = ctx.app.extensions["shop"]["settings"].cold_chain_excursion_minutes
+    with transaction(ctx.factory, write=True) as session:
+        return {"opened": cold_chain.raise_due(session, now=clock.now(), excursion_minutes=minutes)}

@@ -164,6 +164,10 @@ def _check_supply_location(session: Session, location_id: int | None) -> None:
 def create_bulk_order(session: Session, actor: Actor, organisation_id: int, *, data: dict, now: datetime) -> BulkOrder:
     organisation = access.get_organisation(session, actor, organisation_id, PURCHASER)
     organisations.require_verified(organisation)
+    return _new_draft(session, organisation_id, data, created_by_id=actor.user_id, now=now)
+
+
+def _new_draft(session: Session, organisation_id: int, data: dict, *, created_by_id: int | None, now: datetime):
     _check_supply_location(session, data.get("supply_location_id"))
     order = BulkOrder(
         organisation_id=organisation_id,
@@ -174,14 +178,39 @@ def create_bulk_order(session: Session, actor: Actor, organisation_id: int, *, d
         fiscal_year=data.get("fiscal_year") or china_today(now).year,
         supply_location_id=data.get("supply_location_id"),
         voucher_expires_at=data.get("voucher_expires_at"),
-        created_by_id=actor.user_id,
+        created_by_id=created_by_id,
         created_at=now,
     )
-    order.events.append(BulkOrderEvent(from_status=None, to_status=S.DRAFT, actor_id=actor.user_id, at=now))
+    order.events.append(BulkOrderEvent(from_status=None, to_status=S.DRAFT, actor_id=created_by_id, at=now))
     session.add(order)
     session.flush()
     order.number = f"B{china_today(now):%Y%m%d}{order.id:06d}"
     session.flush()
+    return order
+
+
+def draft_for_organisation(
+    session: Session,
+    organisation_id: int,
+    *,
+    title: str,
+    note: str,
+    supply_location_id: int | None,
+    rows: list[dict],
+    created_by_id: int | None,
+    now: datetime,
+) -> BulkOrder:
+    """A goods draft prepared for a verified organisation by someone outside it (the coordinator's
+    absorption allocation): its members change, submit and approve it through the usual flow."""
+    organisation = session.get(organisations.Organisation, organisation_id)
+    if organisation is None:
+        raise NotFound("No such organisation.")
+    organisations.require_verified(organisation)
+    data = {"kind": BulkOrderKind.GOODS, "title": title, "note": note, "supply_location_id": supply_location_id}
+    order = _new_draft(session, organisation_id, data, created_by_id=created_by_id, now=now)
+    values = validate_lines(session, order, rows, now)
+    session.execute(sa.insert(BulkOrderLine), [{**v, "bulk_order_id": order.id} for v in values])
+    reprice(session, order, now)
     return order
 
 

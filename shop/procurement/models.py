@@ -19,6 +19,7 @@ class OrgKind(enum.StrEnum):
     SCHOOL = "school"
     HOSPITAL = "hospital"
     ENTERPRISE = "enterprise"
+    STATE_OWNED_ENTERPRISE = "state_owned_enterprise"  # 国有企业
 
 
 class Organisation(Base):

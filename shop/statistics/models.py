@@ -43,6 +43,8 @@ class SalesFact(Base):
         sa.Index("ix_sales_facts_district_day", "origin_district_id", "day"),
         sa.Index("ix_sales_facts_organisation_year", "organisation_id", "year"),
         sa.Index("ix_sales_facts_township_day", "origin_township_id", "day"),
+        # a product's recent sales (monitoring's velocity)
+        sa.Index("ix_sales_facts_product_day", "product_id", "day"),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
