@@ -38,6 +38,7 @@ from shop.monitoring.models import (
     RiskAssessment,
     RiskLevel,
 )
+from shop.notifications import events
 from shop.paging import paginate
 from shop.procurement import bulk_orders
 from shop.procurement.models import Organisation
@@ -216,6 +217,14 @@ def allocate(session: Session, actor: Actor, campaign_id: int, *, data: dict, no
     )
     session.add(allocation)
     session.flush()
+    events.campaign_allocation(
+        session,
+        campaign_id=campaign_id,
+        organisation_id=allocation.organisation_id,
+        bulk_order_id=order.id,
+        quantity=quantity,
+        now=now,
+    )
     return allocation
 
 

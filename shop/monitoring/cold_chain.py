@@ -36,6 +36,7 @@ from shop.monitoring.models import (
     SkuStorage,
     StorageClass,
 )
+from shop.notifications import events
 from shop.paging import paginate
 from shop.suppliers.service import require_member
 
@@ -188,6 +189,7 @@ def _open_incident(session: Session, excursion: CounterExcursion, sku_ids: list[
         )
     session.flush()
     _reindex(session, sku_ids)
+    events.cold_chain_alert(session, incident_id=incident.id, location_id=counter_id, batches=len(held), now=now)
     return incident
 
 

@@ -35,11 +35,13 @@ from shop.catalog.models import Sku
 from shop.inventory.ledger import BATCH_LEVELS
 from shop.inventory.models import Location, LocationKind, china_today, sellable_level
 from shop.monitoring.models import (
+    LEVEL_ORDER,
     RiskAssessment,
     RiskLevel,
     RiskLevelChange,
     SupplyDeclaration,
 )
+from shop.notifications import events
 from shop.statistics.models import SalesFact
 
 BOOSTED_LEVELS = (RiskLevel.WARNING, RiskLevel.CRITICAL)
@@ -193,7 +195,7 @@ def _assess(session: Session, declarations: list, rules: RiskRules, now: datetim
             )
         )
     }
-    inserts, updates, changes, boosted = [], [], [], []
+    inserts, updates, changes, boosted, warnings = [], [], [], [], []
     for d in declarations:
         level, figures = evaluate(
             rules,
@@ -242,6 +244,8 @@ def _assess(session: Session, declarations: list, rules: RiskRules, now: datetim
             )
             if (level in BOOSTED_LEVELS) != (old_level in BOOSTED_LEVELS):
                 boosted.append(d.product_id)
+            if level in BOOSTED_LEVELS and LEVEL_ORDER[level] > LEVEL_ORDER[old_level]:
+                warnings.append((d, old_level, level, figures))
     if inserts:
         session.execute(sa.insert(RiskAssessment), inserts)
     # rows without a new level keep their level_since: update them apart from those with one
@@ -251,6 +255,17 @@ def _assess(session: Session, declarations: list, rules: RiskRules, now: datetim
             session.execute(sa.update(RiskAssessment), batch)
     if changes:
         session.execute(sa.insert(RiskLevelChange), changes)
+    for d, old_level, level, figures in warnings:
+        events.early_warning(
+            session,
+            product_id=d.product_id,
+            supplier_id=d.supplier_id,
+            district_id=d.district_id,
+            from_level=old_level,
+            to_level=level,
+            figures=figures,
+            now=now,
+        )
     outbox.enqueue_products(session, boosted, rebuild_before_commit=False)
     outcome.last_product_id = ids[-1]
     return outcome

@@ -5,7 +5,8 @@ an order, after-sales request, complaint or certification, by whatever path (the
 reconciliation, a deadline job, a supervisory refund), posts in its own transaction, once per move. A
 retried request that replays its first result (Idempotency-Key) moves nothing, so posts nothing; a
 move refused or rolled back posts nothing either. Events that are not moves (a new after-sales
-request, a low-stock alert) call `notify` where they happen."""
+request, a low-stock alert, a risk level rising to a warning, a campaign allocation, a cold-chain
+incident) call `notify` where they happen."""
 
 from __future__ import annotations
 
@@ -217,5 +218,70 @@ def low_stock(session: Session, *, location_id: int, sku_id: int, message: str, 
         title="Low stock",
         body=message,
         data={"location_id": location_id, "sku_id": sku_id, **details},
+        now=now,
+    )
+
+
+def scoped_holders(session: Session, roles: tuple[Role, ...], scope_id: int) -> list[int]:
+    """The users holding one of the roles in that scope (0: the unscoped roles, city-wide)."""
+    return list(
+        session.scalars(sa.select(RoleGrant.user_id).where(RoleGrant.role.in_(roles), RoleGrant.scope_id == scope_id))
+    )
+
+
+def early_warning(
+    session: Session,
+    *,
+    product_id: int,
+    supplier_id: int,
+    district_id: int,
+    from_level: str,
+    to_level: str,
+    figures: dict,
+    now: datetime,
+) -> None:
+    """A product's unsold-produce risk rose to warning or critical (the risk rule decides when)."""
+    notify(
+        session,
+        {
+            *supplier_members(session, supplier_id),
+            *scoped_holders(session, (Role.CERTIFIER,), district_id),
+            *scoped_holders(session, (Role.COORDINATOR,), 0),
+        },
+        K.EARLY_WARNING,
+        title=f"Unsold-produce risk of product {product_id}: {to_level}",
+        body=f"The risk level moved from {from_level} to {to_level}.",
+        data={"product_id": product_id, "district_id": district_id, "from": from_level, "to": to_level, **figures},
+        now=now,
+    )
+
+
+def campaign_allocation(
+    session: Session, *, campaign_id: int, organisation_id: int, bulk_order_id: int, quantity: int, now: datetime
+) -> None:
+    notify(
+        session,
+        scoped_holders(session, (Role.ORG_MEMBER, Role.ORG_APPROVER), organisation_id),
+        K.CAMPAIGN_ALLOCATION,
+        title=f"Absorption campaign {campaign_id}: {quantity} units allocated",
+        body=f"Draft bulk order {bulk_order_id} waits for your organisation's approval.",
+        data={
+            "campaign_id": campaign_id,
+            "organisation_id": organisation_id,
+            "bulk_order_id": bulk_order_id,
+            "quantity": quantity,
+        },
+        now=now,
+    )
+
+
+def cold_chain_alert(session: Session, *, incident_id: int, location_id: int, batches: int, now: datetime) -> None:
+    notify(
+        session,
+        location_operators(session, location_id),
+        K.COLD_CHAIN_ALERT,
+        title=f"Cold chain: counter {location_id} out of range",
+        body=f"{batches} batches quarantined until inspected (incident {incident_id}).",
+        data={"incident_id": incident_id, "location_id": location_id, "batches": batches},
         now=now,
     )

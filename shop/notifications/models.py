@@ -26,6 +26,9 @@ class NotificationKind(enum.StrEnum):
     COMPLAINT_AWAITING_SUPPLIER = "complaint_awaiting_supplier"  # to the supplier: the handler asks
     CERTIFICATION_DECIDED = "certification_decided"  # to the supplier: every move after the application
     LOW_STOCK = "low_stock"  # to the location's operators
+    EARLY_WARNING = "early_warning"  # to the supplier, the district's certifiers, the coordinators
+    CAMPAIGN_ALLOCATION = "campaign_allocation"  # to the organisation's members and approvers: a draft to approve
+    COLD_CHAIN_ALERT = "cold_chain_alert"  # to the counter's operators and the hall's above: batches quarantined
 
 
 class Channel(enum.StrEnum):
@@ -35,7 +38,9 @@ class Channel(enum.StrEnum):
 
 
 # Without a choice of their own a user gets WeChat messages of every kind, and SMS only of these.
-SMS_BY_DEFAULT = frozenset({NotificationKind.ORDER_READY_FOR_PICKUP, NotificationKind.LOW_STOCK})
+SMS_BY_DEFAULT = frozenset(
+    {NotificationKind.ORDER_READY_FOR_PICKUP, NotificationKind.LOW_STOCK, NotificationKind.COLD_CHAIN_ALERT}
+)
 
 
 def enabled_by_default(kind: str, channel: Channel) -> bool:

@@ -220,3 +220,21 @@ def test_campaign_and_at_risk_produce_are_boosted_in_search(client, make, sessio
     index.refresh()
     assert order()[0] == twins[1].id
     assert session.scalar(sa.select(sa.func.count()).select_from(Campaign)) == 1
+
+
+def test_an_allocation_tells_the_organisation_of_its_draft_once(client, make, session, produce):
+    def notes(headers):
+        items = client.get("/api/v1/notifications", headers=headers).json["items"]
+        return [i for i in items if i["kind"] == "campaign_allocation"]
+
+    campaign = _campaign(client, produce, kind="emergency", target=40).json
+    org, headers = _org(make, session, produce)
+    allocated = _allocate(client, produce, campaign["id"], org.id, 30)
+    assert allocated.status_code == 201, allocated.json
+    for who in ("purchaser", "approver"):
+        (note,) = notes(headers[who])
+        assert note["data"]["bulk_order_id"] == allocated.json["bulk_order_id"]
+    assert _allocate(client, produce, campaign["id"], org.id, 11).status_code == 409  # rolled back: no note
+    assert len(notes(headers["approver"])) == 1
+    _other_org, other_headers = _org(make, session, produce)
+    assert notes(other_headers["approver"]) == []

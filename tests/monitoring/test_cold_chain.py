@@ -181,3 +181,18 @@ def test_storage_classes(client, make, cabinet):
         json={"storage_class": "chilled", "min_celsius": -1.5, "max_celsius": 6},
     ).json
     assert (custom["min_celsius"], custom["max_celsius"]) == (-1.5, 6.0)
+
+
+def test_a_cold_chain_incident_alerts_the_counters_operators_once(client, make, cabinet):
+    def alerts(headers):
+        items = client.get("/api/v1/notifications", headers=headers).json["items"]
+        return [i for i in items if i["kind"] == "cold_chain_alert"]
+
+    other_hall_operator = make.headers(make.operator(make.hall()))
+    now = clock.now()
+    _heartbeat(client, cabinet, 9.5, now - timedelta(minutes=MINUTES + 5))
+    _heartbeat(client, cabinet, 8.0, now)
+    _heartbeat(client, cabinet, 8.5, now + timedelta(minutes=1))  # the same incident goes on
+    (alert,) = alerts(cabinet.hall_operator)
+    assert (alert["data"]["location_id"], alert["data"]["batches"]) == (cabinet.counter.id, 2)
+    assert alerts(other_hall_operator) == []

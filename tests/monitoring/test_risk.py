@@ -160,3 +160,17 @@ def test_risk_report_by_district_and_level_over_time(client, produce):
     assert csv.status_code == 200 and "critical" in csv.get_data(as_text=True)
     xlsx = client.get(f"{M}/reports/risk/export", headers=produce.coordinator, query_string={**query, "format": "xlsx"})
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+
+
+def test_an_early_warning_reaches_the_supplier_certifier_and_coordinator_once(client, make, produce):
+    def kinds(headers):
+        return [item["kind"] for item in client.get("/api/v1/notifications", headers=headers).json["items"]]
+
+    bystander = make.headers(make.certifier(500237))
+    declare(client, produce, 100)  # none → critical: a warning
+    declare(client, produce, 90)  # still critical: no second one
+    for headers in (produce.supplier_member, produce.certifier, produce.coordinator):
+        assert kinds(headers).count("early_warning") == 1
+    assert "early_warning" not in kinds(bystander)
+    declare(client, produce, 0)  # back to none: nothing to warn of
+    assert kinds(produce.coordinator).count("early_warning") == 1
