@@ -4,12 +4,13 @@ SKU storage classes, cold-chain incidents, reports."""
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response
+from flask import Response, request
 from flask_smorest import Blueprint
 
-from shop import clock
+from shop import clock, idempotency
 from shop.auth.guard import current_actor, login_required
 from shop.monitoring import assessments, campaigns, cold_chain, declarations, reports
+from shop.monitoring.models import CampaignAllocation
 from shop.monitoring.schemas import (
     AllocationArgs,
     AllocationPageSchema,
@@ -47,6 +48,7 @@ from shop.monitoring.schemas import (
     StorageArgs,
     StorageSchema,
 )
+from shop.procurement.common_api import IDEMPOTENCY
 from shop.procurement.models import BulkOrder
 from shop.request_session import get_session
 from shop.settings import current as current_settings
@@ -224,14 +226,24 @@ def _allocation(allocation, status) -> dict:
 @blp.route("/monitoring/campaigns/<int:campaign_id>/allocations", methods=["POST"])
 @blp.arguments(AllocationArgs)
 @blp.response(201, AllocationSchema)
+@blp.doc(**IDEMPOTENCY)
 @documented_errors(403, 404, 409, 422)
 @login_required
 def allocate(args, campaign_id):
     """The coordinator allocates units of a campaign SKU to an organisation: a draft bulk order is made
     for it, which its members submit and approve through their usual flow. Never beyond the target
-    (409 `target_exceeded`)."""
-    allocation = campaigns.allocate(get_session(), current_actor(), campaign_id, data=args, now=clock.now())
-    return _allocation(allocation, get_session().get(BulkOrder, allocation.bulk_order_id).status)
+    (409 `target_exceeded`). A retry with the same Idempotency-Key and body answers the first allocation."""
+    session, actor = get_session(), current_actor()
+    allocation_id, _ = idempotency.run_once(
+        session,
+        user_id=actor.user_id,
+        scope=f"monitoring.{campaign_id}.allocations",
+        key=request.headers.get("Idempotency-Key"),
+        payload=args,
+        create=lambda: campaigns.allocate(session, actor, campaign_id, data=args, now=clock.now()).id,
+    )
+    allocation = session.get(CampaignAllocation, allocation_id)
+    return _allocation(allocation, session.get(BulkOrder, allocation.bulk_order_id).status)
 
 
 @blp.route("/monitoring/campaigns/<int:campaign_id>/allocations", methods=["GET"])

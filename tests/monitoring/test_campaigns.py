@@ -238,3 +238,24 @@ def test_an_allocation_tells_the_organisation_of_its_draft_once(client, make, se
     assert len(notes(headers["approver"])) == 1
     _other_org, other_headers = _org(make, session, produce)
     assert notes(other_headers["approver"]) == []
+
+
+def test_an_allocation_retried_with_its_idempotency_key_is_made_once(client, make, session, produce):
+    campaign = _campaign(client, produce, kind="emergency", target=40).json
+    org, _headers = _org(make, session, produce)
+    body = {
+        "organisation_id": org.id,
+        "sku_id": produce.sku.id,
+        "quantity": 30,
+        "supply_location_id": produce.hall.id,
+        "pickup_location_id": produce.hall.id,
+    }
+    url = f"{M}/campaigns/{campaign['id']}/allocations"
+    headers = {**produce.coordinator, "Idempotency-Key": "alloc-1"}
+    first, again = (client.post(url, headers=headers, json=body) for _ in range(2))
+    assert first.status_code == again.status_code == 201, first.json
+    assert again.json["bulk_order_id"] == first.json["bulk_order_id"]
+    listed = client.get(url, headers=produce.coordinator).json
+    assert listed["total"] == 1
+    reused = client.post(url, headers=headers, json={**body, "quantity": 5})
+    assert reused.status_code == 409 and reused.json["error"]["code"] == "idempotency_key_reused"
