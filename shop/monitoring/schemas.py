@@ -98,7 +98,7 @@ class FiguresSchema(ma.Schema):
     origin_left = Int(required=True, validate=BIG)
     exposed = Int(required=True, validate=BIG)
     unsold_share_bp = Int(required=True)
-    thresholds_bp = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Integer(), required=True)
+    thresholds_bp = ma.fields.Dict(keys=ma.fields.String(), values=Int(), required=True)
 
 
 class RiskSchema(ma.Schema):
