@@ -234,6 +234,19 @@ INPUT_HEADERS = ("Idempotency-Key", "X-Counter-Key")
 # Idempotency-Key as every operation that takes it declares it.
 IDEMPOTENCY_KEY_SCHEMA = {"type": "string", "minLength": 1, "maxLength": 100}
 
+# The OpenAPI entry of an operation that takes an Idempotency-Key (`@blp.doc(**IDEMPOTENCY)`).
+IDEMPOTENCY = {
+    "parameters": [
+        {
+            "in": "header",
+            "name": "Idempotency-Key",
+            "required": False,
+            "description": "Retries with the same key and body return the first result; another body is refused (409)",
+            "schema": IDEMPOTENCY_KEY_SCHEMA,
+        }
+    ]
+}
+
 # C0 controls and DEL, and lone surrogates (no encoding can store them). Text in a JSON body may
 # hold tab, line feed and carriage return; a query string, a path or a header may not.
 _CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")

@@ -48,11 +48,10 @@ from shop.monitoring.schemas import (
     StorageArgs,
     StorageSchema,
 )
-from shop.procurement.common_api import IDEMPOTENCY
 from shop.procurement.models import BulkOrder
 from shop.request_session import get_session
 from shop.settings import current as current_settings
-from shop.web import PageArgs, documented_errors, page_body
+from shop.web import IDEMPOTENCY, PageArgs, documented_errors, page_body
 
 blp = Blueprint(
     "monitoring",
