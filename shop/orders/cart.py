@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shop import clock
@@ -83,7 +84,28 @@ def add_line(session: Session, user_id: int, *, data: dict) -> CartLine:
     if data["fulfilment"] == Fulfilment.BOOKING:
         return _add_booking_line(session, user_id, data)
     data.pop("slot_id", None), data.pop("party_size", None)
-    existing = session.scalar(
+    existing = _same_line(session, user_id, data)
+    if existing is None:
+        line = _insert_line(session, user_id, data)
+        if line is not None:
+            return line
+        # a parallel add of the same line inserted it first: raise its quantity instead
+        existing = _same_line(session, user_id, data)
+    # One conditional UPDATE: parallel adds cannot push the line past the limit either.
+    added = session.execute(
+        sa.update(CartLine)
+        .where(CartLine.id == existing.id, CartLine.quantity + data["quantity"] <= MAX_QUANTITY)
+        .values(quantity=CartLine.quantity + data["quantity"]),
+        execution_options={"synchronize_session": False},
+    ).rowcount
+    session.refresh(existing)
+    if not added:
+        raise QuantityLimit(max_quantity=MAX_QUANTITY, quantity=existing.quantity, requested=data["quantity"])
+    return existing
+
+
+def _same_line(session: Session, user_id: int, data: dict) -> CartLine | None:
+    return session.scalar(
         sa.select(CartLine).where(
             CartLine.user_id == user_id,
             CartLine.sku_id == data["sku_id"],
@@ -94,45 +116,43 @@ def add_line(session: Session, user_id: int, *, data: dict) -> CartLine:
             else CartLine.rush_sale_id == data["rush_sale_id"],
         )
     )
-    if existing is not None:
-        # One conditional UPDATE: parallel adds cannot push the line past the limit either.
-        added = session.execute(
-            sa.update(CartLine)
-            .where(CartLine.id == existing.id, CartLine.quantity + data["quantity"] <= MAX_QUANTITY)
-            .values(quantity=CartLine.quantity + data["quantity"]),
-            execution_options={"synchronize_session": False},
-        ).rowcount
-        session.refresh(existing)
-        if not added:
-            raise QuantityLimit(max_quantity=MAX_QUANTITY, quantity=existing.quantity, requested=data["quantity"])
-        return existing
+
+
+def _insert_line(session: Session, user_id: int, data: dict) -> CartLine | None:
+    """The new line, or None when the same line was added in parallel and committed first (the unique
+    key refused this one)."""
     count = session.scalar(sa.select(sa.func.count()).where(CartLine.user_id == user_id))
     if count >= MAX_LINES:
         raise InvalidInput(f"A cart holds at most {MAX_LINES} lines.", fields={"sku_id": ["Cart full."]})
     line = CartLine(user_id=user_id, **data)
-    session.add(line)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(line)
+            session.flush()
+    except IntegrityError:
+        return None
     return line
 
 
 def _add_booking_line(session: Session, user_id: int, data: dict) -> CartLine:
     """A slot booked again replaces the party and units of the line already in the cart."""
-    existing = session.scalar(
+    existing = _same_slot_line(session, user_id, data)
+    if existing is None:
+        line = _insert_line(session, user_id, data)
+        if line is not None:
+            return line
+        existing = _same_slot_line(session, user_id, data)
+    existing.quantity, existing.party_size = data["quantity"], data["party_size"]
+    session.flush()
+    return existing
+
+
+def _same_slot_line(session: Session, user_id: int, data: dict) -> CartLine | None:
+    return session.scalar(
         sa.select(CartLine).where(
             CartLine.user_id == user_id, CartLine.sku_id == data["sku_id"], CartLine.slot_id == data["slot_id"]
         )
     )
-    if existing is not None:
-        existing.quantity, existing.party_size = data["quantity"], data["party_size"]
-        session.flush()
-        return existing
-    count = session.scalar(sa.select(sa.func.count()).where(CartLine.user_id == user_id))
-    if count >= MAX_LINES:
-        raise InvalidInput(f"A cart holds at most {MAX_LINES} lines.", fields={"sku_id": ["Cart full."]})
-    line = CartLine(user_id=user_id, **data)
-    session.add(line)
-    session.flush()
-    return line
 
 
 def _own(session: Session, user_id: int, line_id: int) -> CartLine:

@@ -44,7 +44,18 @@ ORDER_TRANSITIONS: dict[OrderStatus, set[OrderStatus]] = {
 class CartLine(Base):
     __tablename__ = "cart_lines"
     __table_args__ = (
-        sa.UniqueConstraint("user_id", "sku_id", "location_id", "fulfilment", "rush_sale_id", "slot_id"),
+        # One line per SKU, place, fulfilment, offer and slot; the offer and the slot are often NULL, which
+        # must not make two lines distinct. SQLite takes its write lock before the add reads, so only
+        # PostgreSQL, where parallel adds interleave, needs the key to say it.
+        sa.UniqueConstraint(
+            "user_id",
+            "sku_id",
+            "location_id",
+            "fulfilment",
+            "rush_sale_id",
+            "slot_id",
+            postgresql_nulls_not_distinct=True,
+        ),
         sa.CheckConstraint("quantity > 0", name="quantity_positive"),
     )
 
