@@ -36,17 +36,9 @@ from shop.orders.schemas import (
 )
 from shop.request_session import get_session
 from shop.settings import current as current_settings
-from shop.web import IDEMPOTENCY_KEY_SCHEMA, PageArgs, documented_errors, page_body
+from shop.web import IDEMPOTENCY, PageArgs, documented_errors, page_body
 
 blp = Blueprint("orders", __name__, url_prefix="/api/v1", description="Cart, checkout, orders, payments, refunds")
-
-IDEMPOTENCY_HEADER = {
-    "Idempotency-Key": {
-        "description": "Retries with the same key and body return the first "
-        "result; another body with the key is refused (409)",
-        "schema": IDEMPOTENCY_KEY_SCHEMA,
-    }
-}
 
 
 def settings() -> service.OrderSettings:
@@ -121,9 +113,7 @@ def remove_cart_line(line_id):
 @blp.route("/orders", methods=["POST"])
 @blp.arguments(CheckoutArgs)
 @blp.response(201, OrderSchema)
-@blp.doc(
-    parameters=[{"in": "header", "name": "Idempotency-Key", "required": False, **IDEMPOTENCY_HEADER["Idempotency-Key"]}]
-)
+@blp.doc(**IDEMPOTENCY)
 @documented_errors(404, 409)
 @login_required
 def checkout(args):
@@ -221,9 +211,7 @@ def cancel(order_id):
 @blp.route("/orders/<int:order_id>/payments", methods=["POST"])
 @blp.arguments(PayArgs)
 @blp.response(201, PaymentSchema)
-@blp.doc(
-    parameters=[{"in": "header", "name": "Idempotency-Key", "required": False, **IDEMPOTENCY_HEADER["Idempotency-Key"]}]
-)
+@blp.doc(**IDEMPOTENCY)
 @documented_errors(404, 409, 502, 503)
 @login_required
 def pay(args, order_id):
@@ -353,9 +341,7 @@ def delivered(order_id):
 @blp.route("/orders/<int:order_id>/refunds", methods=["POST"])
 @blp.arguments(RefundArgs)
 @blp.response(201, RefundSchema)
-@blp.doc(
-    parameters=[{"in": "header", "name": "Idempotency-Key", "required": False, **IDEMPOTENCY_HEADER["Idempotency-Key"]}]
-)
+@blp.doc(**IDEMPOTENCY)
 @documented_errors(404, 409, 502, 503)
 @login_required
 def refund(args, order_id):
