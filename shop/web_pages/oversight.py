@@ -1,7 +1,7 @@
 """Certifier, regulator and coordinator pages of the console: the application queue of their
 districts, an announcement batch from approved applications, objections, complaints with their
-deadlines, price flags and bulletins with their charts. Scope is the services': a certifier sees
-their districts only."""
+deadlines, price flags, early warnings of unsold produce and bulletins with their charts. Scope is the
+services': a certifier sees their districts only."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from shop.certification import service as certification
 from shop.certification.models import CertStatus
 from shop.certification.schemas import AnnouncementArgs, DecisionArgs, ObjectionDecisionArgs, ReasonArgs
 from shop.errors import DomainError
+from shop.monitoring import assessments
+from shop.monitoring.models import RiskLevel
 from shop.request_session import get_session
 from shop.settings import current as current_settings
 from shop.statistics import bulletins
@@ -200,3 +202,13 @@ def bulletin(bulletin_id):
     return render_template(
         "console/bulletin.html", bulletin=found, tables=bulletins.tables(found), charts=bulletins.echarts(found)
     )
+
+
+# --- early warnings: unsold produce at risk ----------------------------------------------------
+
+
+@blp.route("/early-warnings", methods=["GET"])
+def early_warnings():
+    paging = page_args(size=30)
+    items, total = assessments.list_risks(get_session(), _actor(), filters={"min_level": RiskLevel.WARNING}, **paging)
+    return render_template("console/early_warnings.html", items=items, total=total, paging=paging)
