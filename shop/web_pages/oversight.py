@@ -9,6 +9,7 @@ import marshmallow as ma
 from flask import flash, redirect, render_template, request, url_for
 
 from shop import clock
+from shop.auth.models import Role
 from shop.certification import service as certification
 from shop.certification.models import CertStatus
 from shop.certification.schemas import AnnouncementArgs, DecisionArgs, ObjectionDecisionArgs, ReasonArgs
@@ -185,7 +186,14 @@ def accept_complaint(complaint_id):
 def price_flags():
     paging = page_args(size=30)
     items, total = prices.list_flags(get_session(), _actor(), filters={"open": True}, **paging)
-    return render_template("console/price_flags.html", items=items, total=total, paging=paging)
+    actor = _actor()
+    return render_template(
+        "console/price_flags.html",
+        items=items,
+        total=total,
+        paging=paging,
+        closes=actor.has(Role.REGULATOR),  # as the service decides: only a regulator closes a flag
+    )
 
 
 # --- bulletins ---------------------------------------------------------------------------------
@@ -212,3 +220,14 @@ def early_warnings():
     paging = page_args(size=30)
     items, total = assessments.list_risks(get_session(), _actor(), filters={"min_level": RiskLevel.WARNING}, **paging)
     return render_template("console/early_warnings.html", items=items, total=total, paging=paging)
+
+
+@blp.route("/price-flags/<int:flag_id>/close", methods=["POST"])
+def close_price_flag(flag_id):
+    target = url_for(".price_flags")
+    try:
+        args = forms.load(HandlerNoteArgs(), {"note": forms.text("note")})
+        prices.close_flag(get_session(), _actor(), flag_id, now=clock.now(), **args)
+    except (ma.ValidationError, DomainError) as error:
+        return _refused(error, target)
+    return _done(f"价格预警 #{flag_id} 已关闭。", target)

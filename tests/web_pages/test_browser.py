@@ -241,6 +241,11 @@ def test_regulator_complaints_flags_and_bulletin_charts(page, site, shot, log_in
     page.get_by_role("link", name="价格预警").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("价格预警（未关闭）")
     shot("regulator-price-flags")
+    flag = page.locator("td[id^=flag-]").first
+    flag.get_by_label("处理说明（可不填）").fill("已约谈供应商，价格已回落。")
+    flag.get_by_role("button", name=re.compile("关闭预警")).click()
+    expect(page.get_by_text(re.compile(r"价格预警 #\d+ 已关闭。"))).to_be_visible()
+    shot("regulator-price-flag-closed")
 
     page.get_by_role("button", name="退出").click()
     log_in("coordinator@demo.cq")
@@ -261,3 +266,18 @@ def test_keyboard_reaches_the_login_form(page, site):
     page.keyboard.type("demo-password")
     page.keyboard.press("Enter")
     page.wait_for_url("**/console")
+
+
+def test_keyboard_reaches_the_console_sections(page, site, shot, log_in):
+    log_in("operator@demo.cq")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="跳到正文")).to_be_focused()
+    sections = page.get_by_role("navigation", name="工作台")
+    sections.get_by_role("link", name="通知").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/notifications")
+    page.get_by_role("link", name="只看未读").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/notifications?unread=1")
+    expect(page.get_by_role("heading", level=1)).to_have_text("通知")
+    shot("console-notifications-unread-by-keyboard")
