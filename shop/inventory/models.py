@@ -92,7 +92,11 @@ class Batch(Base):
     """A lot of one SKU from its supplier, with the trace code printed on its packages."""
 
     __tablename__ = "stock_batches"
-    __table_args__ = (sa.CheckConstraint("produced_on <= best_before", name="dates_in_order"),)
+    __table_args__ = (
+        sa.CheckConstraint("produced_on <= best_before", name="dates_in_order"),
+        # "not frozen" reads the few frozen batches through this index, not every batch
+        sa.Index("ix_stock_batches_frozen_at", "frozen_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sku_id: Mapped[int] = mapped_column(sa.ForeignKey("skus.id"), index=True)
@@ -154,6 +158,8 @@ class BatchLevel(Base):
         sa.CheckConstraint("on_hand >= reserved", name="reserved_within_on_hand"),
         sa.Index("ix_batch_levels_fefo", "location_id", "sku_id", "best_before"),
         sa.Index("ix_batch_levels_sku_best_before", "sku_id", "best_before"),
+        # a location's expired and expiring batches: a range of dates, not every batch there
+        sa.Index("ix_batch_levels_location_id_best_before", "location_id", "best_before"),
     )
 
     location_id: Mapped[int] = mapped_column(primary_key=True)

@@ -36,8 +36,14 @@ from shop.paging import paginate
 from shop.supervision.inspections_query import inspections_of_batch
 
 
-def _rows_page(session: Session, stmt: sa.Select, *, order_by: list, page: int, size: int):
-    total = session.scalar(sa.select(sa.func.count()).select_from(stmt.order_by(None).subquery())) or 0
+def _rows_page(session: Session, stmt: sa.Select, *, key, order_by: list, page: int, size: int, count=None):
+    """One page of `stmt` and the number of its rows, counted on its `key` column alone (or by the
+    `count` statement given): the figures of the select list (correlated sums per row) are computed
+    for the page's rows only."""
+    if count is None:
+        counted = stmt.with_only_columns(key, maintain_column_froms=True).order_by(None).subquery()
+        count = sa.select(sa.func.count()).select_from(counted)
+    total = session.scalar(count) or 0
     rows = session.execute(stmt.order_by(*order_by).limit(size).offset((page - 1) * size)).all()
     return rows, total
 
@@ -100,16 +106,27 @@ def _low(today: date):
 def list_stock(session: Session, actor: Actor, location_id: int, *, filters: dict, now: datetime, page, size):
     get_location(session, actor, location_id)
     today = china_today(now)
-    stmt = _stock_select(today).where(StockLevel.location_id == location_id)
+    # the count reads the stock levels alone (a level's SKU and product always exist)
+    count = sa.select(sa.func.count()).select_from(StockLevel)
+    conditions = [StockLevel.location_id == location_id]
     if filters.get("sku_id") is not None:
-        stmt = stmt.where(StockLevel.sku_id == filters["sku_id"])
+        conditions.append(StockLevel.sku_id == filters["sku_id"])
     if filters.get("product_id") is not None:
-        stmt = stmt.where(Sku.product_id == filters["product_id"])
+        conditions.append(Sku.product_id == filters["product_id"])
+        count = count.join(Sku, Sku.id == StockLevel.sku_id)
     if filters.get("low"):
-        stmt = stmt.where(_low(today))
+        conditions.append(_low(today))
     if filters.get("in_stock"):
-        stmt = stmt.where(StockLevel.on_hand > 0)
-    rows, total = _rows_page(session, stmt, order_by=[StockLevel.sku_id], page=page, size=size)
+        conditions.append(StockLevel.on_hand > 0)
+    rows, total = _rows_page(
+        session,
+        _stock_select(today).where(*conditions),
+        key=StockLevel.sku_id,
+        order_by=[StockLevel.sku_id],
+        page=page,
+        size=size,
+        count=count.where(*conditions),
+    )
     return [_stock_row(*row) for row in rows], total
 
 
@@ -140,8 +157,15 @@ def list_batches(session: Session, actor: Actor, location_id: int, *, filters: d
         stmt = stmt.where(BatchLevel.best_before < today if filters["expired"] else BatchLevel.best_before >= today)
     if not filters.get("include_empty"):
         stmt = stmt.where(BatchLevel.on_hand > 0)
+    if filters.get("best_before_until") is not None:
+        stmt = stmt.where(BatchLevel.best_before <= filters["best_before_until"])
     rows, total = _rows_page(
-        session, stmt, order_by=[BatchLevel.sku_id, BatchLevel.best_before, BatchLevel.batch_id], page=page, size=size
+        session,
+        stmt,
+        key=BatchLevel.batch_id,
+        order_by=[BatchLevel.sku_id, BatchLevel.best_before, BatchLevel.batch_id],
+        page=page,
+        size=size,
     )
     return [
         {
@@ -248,7 +272,14 @@ def low_stock(
         stmt = stmt.where(scope)
     if location_id is not None:
         stmt = stmt.where(StockLevel.location_id == location_id)
-    rows, total = _rows_page(session, stmt, order_by=[StockLevel.location_id, StockLevel.sku_id], page=page, size=size)
+    rows, total = _rows_page(
+        session,
+        stmt,
+        key=StockLevel.sku_id,
+        order_by=[StockLevel.location_id, StockLevel.sku_id],
+        page=page,
+        size=size,
+    )
     items = []
     for level, sku, product_name, sellable, expired, sold_units, inbound_units, location in rows:
         row = _stock_row(level, sku, product_name, sellable, expired)

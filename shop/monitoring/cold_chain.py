@@ -26,7 +26,7 @@ from shop.db import insert_ignore
 from shop.errors import InvalidInput, NotFound
 from shop.inventory import ledger, locations
 from shop.inventory.ledger import BATCH_LEVELS, Move
-from shop.inventory.models import Location, MovementKind
+from shop.inventory.models import Batch, Location, MovementKind
 from shop.monitoring.models import (
     ColdChainIncident,
     CounterExcursion,
@@ -331,3 +331,11 @@ def write_off(session: Session, actor: Actor, quarantine_id: int, *, note: str, 
     quarantine.written_off_units, quarantine.written_off_fen = units, units * price
     _settle(session, quarantine, now)
     return quarantine
+
+
+def trace_codes(session: Session, quarantines: list[Quarantine]) -> dict[int, str]:
+    """The trace code of each quarantined batch, by batch id, for the operator to find the packages."""
+    batch_ids = sorted({q.batch_id for q in quarantines})
+    if not batch_ids:
+        return {}
+    return dict(session.execute(sa.select(Batch.id, Batch.trace_code).where(Batch.id.in_(batch_ids))).all())

@@ -39,6 +39,7 @@ def init_app(app: Flask) -> None:
         csrf_field=sessions.CSRF_FIELD,
         page_actor=sessions.page_actor,
         KINDS=messages.KINDS,
+        NOTIFICATION_KINDS=messages.NOTIFICATION_KINDS,
         WEEKDAYS=messages.WEEKDAYS,
         LABELS=messages.LABELS,
         BRAND_TIERS=messages.BRAND_TIERS,

@@ -1,5 +1,6 @@
 """The operator console: the operator's locations as a tree, stock and batches per location, receipts,
-counts, write-offs, transfers out and in, orders to prepare and hand over, smart counters.
+counts, write-offs, transfers out and in, orders to prepare and hand over, smart counters and their
+cold-chain alerts, and every user's notifications.
 
 Each form is loaded with the JSON API's own input schema and handed to the same service; the
 service decides scope (an operator of hall A gets 404 for hall B) and every rule."""
@@ -18,6 +19,10 @@ from shop.extensions import rate_limited
 from shop.inventory import devices, locations, movements, stock, transfers
 from shop.inventory.models import LocationKind, TransferStatus, china_today
 from shop.inventory.schemas import CountArgs, ReceiptArgs, ReceiveArgs, TransferArgs, WriteOffArgs
+from shop.monitoring import cold_chain
+from shop.monitoring.models import IncidentStatus, QuarantineStatus
+from shop.monitoring.schemas import QuarantineDecisionArgs
+from shop.notifications import service as notifications
 from shop.orders import disclosure
 from shop.orders import service as orders
 from shop.orders.errors import WrongPickupCode
@@ -34,6 +39,9 @@ blp = page_blueprint("console", __name__, url_prefix="/console")
 # Batches whose best-before falls within this many days are shown as expiring.
 EXPIRING_WITHIN_DAYS = 7
 TREE_SIZE = 500
+# The stock table's page, and how many expired and expiring batches the stock page lists.
+STOCK_PAGE_SIZE = 50
+BATCHES_SHOWN = 20
 
 
 @blp.before_request
@@ -98,14 +106,21 @@ def location(location_id):
     session, actor, now = get_session(), _actor(), clock.now()
     place = locations.get_location(session, actor, location_id)
     low_only = request.args.get("low") == "1"
-    paging = page_args(size=50)
-    rows, total = stock.list_stock(
-        session, actor, location_id, filters={"low": low_only or None}, now=now, page=paging["page"], size=50
-    )
-    expired, _n = stock.list_batches(session, actor, location_id, filters={"expired": True}, now=now, page=1, size=50)
-    batches, _n = stock.list_batches(session, actor, location_id, filters={"expired": False}, now=now, page=1, size=200)
+    paging = page_args(size=STOCK_PAGE_SIZE)
+    rows, total = stock.list_stock(session, actor, location_id, filters={"low": low_only or None}, now=now, **paging)
     soon = china_today(now) + timedelta(days=EXPIRING_WITHIN_DAYS)
-    expiring = [b for b in batches if b["best_before"] <= soon]
+    expired, expired_total = stock.list_batches(
+        session, actor, location_id, filters={"expired": True}, now=now, page=1, size=BATCHES_SHOWN
+    )
+    expiring, expiring_total = stock.list_batches(
+        session,
+        actor,
+        location_id,
+        filters={"expired": False, "best_before_until": soon},
+        now=now,
+        page=1,
+        size=BATCHES_SHOWN,
+    )
     return render_template(
         "console/location.html",
         place=place,
@@ -114,9 +129,10 @@ def location(location_id):
         paging=paging,
         low_only=low_only,
         expired=expired,
+        expired_total=expired_total,
         expiring=expiring,
+        expiring_total=expiring_total,
         expiring_days=EXPIRING_WITHIN_DAYS,
-        batches=batches,
         destinations=[loc for loc in _own_locations() if loc.id != place.id and loc.is_active],
         today=china_today(now),
     )
@@ -295,6 +311,79 @@ def counters():
         page=1,
         size=100,
     )
+    incidents, _n = cold_chain.list_incidents(session, actor, status=IncidentStatus.OPEN, page=1, size=100)
     return render_template(
-        "console/counters.html", counters=items, stale={row["location"].id for row in stale}, stale_total=stale_total
+        "console/counters.html",
+        counters=items,
+        stale={row["location"].id for row in stale},
+        stale_total=stale_total,
+        alerts={incident.location_id: incident for incident in incidents},
     )
+
+
+# --- cold-chain alerts of the operator's counters ----------------------------------------------
+
+
+@blp.route("/cold-chain", methods=["GET"])
+def cold_chain_list():
+    session, actor = get_session(), _actor()
+    show_all = request.args.get("all") == "1"
+    paging = page_args(size=20)
+    items, total = cold_chain.list_incidents(session, actor, status=None if show_all else IncidentStatus.OPEN, **paging)
+    return render_template(
+        "console/cold_chain.html",
+        items=items,
+        total=total,
+        paging=paging,
+        show_all=show_all,
+        names={loc.id: loc.name for loc in _own_locations()},
+        trace_codes=cold_chain.trace_codes(session, [q for i in items for q in i.quarantines]),
+        held=QuarantineStatus.HELD,
+    )
+
+
+@blp.route("/cold-chain/quarantines/<int:quarantine_id>/<any(release, 'write-off'):decision>", methods=["POST"])
+def decide_quarantine(quarantine_id, decision):
+    target = url_for(".cold_chain_list")
+    decide = cold_chain.release if decision == "release" else cold_chain.write_off
+    try:
+        args = forms.load(QuarantineDecisionArgs(), {"note": forms.text("note")})
+        decide(get_session(), _actor(), quarantine_id, note=args["note"], now=clock.now())
+    except (ma.ValidationError, DomainError) as error:
+        return _refused(error, target)
+    return _done("批次已放行，恢复可售。" if decision == "release" else "批次已报损。", target)
+
+
+# --- notifications: the user's own inbox --------------------------------------------------------
+
+
+@blp.route("/notifications", methods=["GET"])
+def notification_list():
+    session, actor = get_session(), _actor()
+    unread_only = request.args.get("unread") == "1"
+    paging = page_args(size=30)
+    items, total = notifications.list_inbox(session, actor, unread_only=unread_only, kind=None, **paging)
+    return render_template(
+        "console/notifications.html",
+        items=items,
+        total=total,
+        paging=paging,
+        unread_only=unread_only,
+        unread=notifications.unread_count(session, actor),
+    )
+
+
+@blp.route("/notifications/<int:notification_id>/read", methods=["POST"])
+def notification_read(notification_id):
+    target = url_for(".notification_list", _anchor=f"notification-{notification_id}")
+    try:
+        notifications.mark_read(get_session(), _actor(), notification_id, now=clock.now())
+    except DomainError as error:
+        return _refused(error, target)
+    return _done("已标记为已读。", target)
+
+
+@blp.route("/notifications/read-all", methods=["POST"])
+def notification_read_all():
+    marked = notifications.mark_all_read(get_session(), _actor(), now=clock.now())
+    return _done(f"{marked} 条通知已标记为已读。", url_for(".notification_list"))

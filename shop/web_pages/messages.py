@@ -67,6 +67,23 @@ STATES = {
     "corrected": "已更正",
 }
 
+NOTIFICATION_KINDS = {
+    "order_paid": "订单已付款",
+    "order_ready_for_pickup": "订单待取货",
+    "order_shipped": "订单已发货",
+    "order_refunded": "订单已退款",
+    "after_sales_requested": "售后申请",
+    "after_sales_decided": "售后处理结果",
+    "after_sales_escalated": "售后转为投诉",
+    "complaint_updated": "投诉进展",
+    "complaint_awaiting_supplier": "投诉待供应商答复",
+    "certification_decided": "认定审核结果",
+    "low_stock": "低库存提醒",
+    "early_warning": "滞销预警",
+    "campaign_allocation": "消纳行动分配",
+    "cold_chain_alert": "冷链告警",
+}
+
 KINDS = {"centre": "运营中心", "hall": "专馆", "counter": "专柜", "zone": "专区"}
 
 WEEKDAYS = {"mon": "周一", "tue": "周二", "wed": "周三", "thu": "周四", "fri": "周五", "sat": "周六", "sun": "周日"}

@@ -1,7 +1,7 @@
 """Certifier, regulator and coordinator pages of the console: the application queue of their
 districts, an announcement batch from approved applications, objections, complaints with their
-deadlines, price flags and bulletins with their charts. Scope is the services': a certifier sees
-their districts only."""
+deadlines, price flags, early warnings of unsold produce and bulletins with their charts. Scope is the
+services': a certifier sees their districts only."""
 
 from __future__ import annotations
 
@@ -9,10 +9,13 @@ import marshmallow as ma
 from flask import flash, redirect, render_template, request, url_for
 
 from shop import clock
+from shop.auth.models import Role
 from shop.certification import service as certification
 from shop.certification.models import CertStatus
 from shop.certification.schemas import AnnouncementArgs, DecisionArgs, ObjectionDecisionArgs, ReasonArgs
 from shop.errors import DomainError
+from shop.monitoring import assessments
+from shop.monitoring.models import RiskLevel
 from shop.request_session import get_session
 from shop.settings import current as current_settings
 from shop.statistics import bulletins
@@ -183,7 +186,14 @@ def accept_complaint(complaint_id):
 def price_flags():
     paging = page_args(size=30)
     items, total = prices.list_flags(get_session(), _actor(), filters={"open": True}, **paging)
-    return render_template("console/price_flags.html", items=items, total=total, paging=paging)
+    actor = _actor()
+    return render_template(
+        "console/price_flags.html",
+        items=items,
+        total=total,
+        paging=paging,
+        closes=actor.has(Role.REGULATOR),  # as the service decides: only a regulator closes a flag
+    )
 
 
 # --- bulletins ---------------------------------------------------------------------------------
@@ -200,3 +210,24 @@ def bulletin(bulletin_id):
     return render_template(
         "console/bulletin.html", bulletin=found, tables=bulletins.tables(found), charts=bulletins.echarts(found)
     )
+
+
+# --- early warnings: unsold produce at risk ----------------------------------------------------
+
+
+@blp.route("/early-warnings", methods=["GET"])
+def early_warnings():
+    paging = page_args(size=30)
+    items, total = assessments.list_risks(get_session(), _actor(), filters={"min_level": RiskLevel.WARNING}, **paging)
+    return render_template("console/early_warnings.html", items=items, total=total, paging=paging)
+
+
+@blp.route("/price-flags/<int:flag_id>/close", methods=["POST"])
+def close_price_flag(flag_id):
+    target = url_for(".price_flags")
+    try:
+        args = forms.load(HandlerNoteArgs(), {"note": forms.text("note")})
+        prices.close_flag(get_session(), _actor(), flag_id, now=clock.now(), **args)
+    except (ma.ValidationError, DomainError) as error:
+        return _refused(error, target)
+    return _done(f"价格预警 #{flag_id} 已关闭。", target)

@@ -15,10 +15,12 @@ from werkzeug.serving import make_server
 
 from shop import clock, create_app, demo, migrate
 from shop.auth import service as auth_service
-from shop.auth.models import Role
+from shop.auth.models import Role, User
 from shop.db import transaction
 from shop.inventory import devices
 from shop.inventory.models import Location, LocationKind
+from shop.notifications.models import NotificationKind
+from shop.notifications.service import notify
 from tests.conftest import TEST_CONFIG, scratch_database
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,6 +37,9 @@ CHROMIUM_ARGS = [
 ARTIFACTS = pathlib.Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
 FENGJIE_OPERATOR = "operator-fengjie@demo.cq"
 PHONE = {"width": 375, "height": 812}
+# A notification in each hall operator's inbox: each sees their own only.
+YUZHONG_NOTE = "渝中专馆：有SKU低于预警线"
+FENGJIE_NOTE = "奉节专馆：有SKU低于预警线"
 _SKIPPED: list[str] = []
 
 
@@ -62,6 +67,9 @@ def _extras(session) -> dict:
     )
     auth_service.add_grant(session, user, Role.HALL_OPERATOR, fengjie.id, granted_by_id=None)
     devices.heartbeat(session, counter, {"temperature_c": 4.5, "door_open": False}, now=now, timeout_seconds=300)
+    yuzhong_operator = session.scalar(sa.select(User.id).where(User.email == "operator@demo.cq"))
+    for user_id, title in ((yuzhong_operator, YUZHONG_NOTE), (user.id, FENGJIE_NOTE)):
+        notify(session, [user_id], NotificationKind.LOW_STOCK, title=title, body="请及时补货。", now=now)
     return {"yuzhong_id": yuzhong.id, "fengjie_id": fengjie.id, "counter_id": counter.id}
 
 
@@ -83,6 +91,15 @@ def _paid_pickup_order(client, hall_id: int) -> tuple[int, str]:
     return order["id"], client.get(f"/api/v1/orders/{order['id']}", headers=buyer).json["pickup_code"]
 
 
+def _assess_risks(client) -> None:
+    """The coordinator asks for the risk assessment of every declared product (the demo declares one
+    at each level), as the scheduled job would."""
+    answer = client.post("/api/v1/auth/token", json={"login": "coordinator@demo.cq", "password": demo.DEMO_PASSWORD})
+    headers = {"Authorization": f"Bearer {answer.json['access_token']}"}
+    assessed = client.post("/api/v1/monitoring/risks/assess", headers=headers, json={})
+    assert assessed.status_code == 200, assessed.json
+
+
 @pytest.fixture(scope="session")
 def site(database_url, tmp_path_factory):
     """The app with the demo data, committed, served on a free loopback port."""
@@ -96,6 +113,7 @@ def site(database_url, tmp_path_factory):
             trace_code = session.scalar(sa.text("SELECT trace_code FROM stock_batches ORDER BY id LIMIT 1"))
         with app.app_context():
             order_id, code = _paid_pickup_order(app.test_client(), ids["yuzhong_id"])
+            _assess_risks(app.test_client())
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

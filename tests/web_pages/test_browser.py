@@ -83,14 +83,18 @@ def test_operator_console(page, site, shot, log_in):
     receive.get_by_role("button", name="确认收货").click()
     expect(page.get_by_text("已收货：追溯码 FJ-BROWSER-0001，12 件。")).to_be_visible()
 
+    expired = page.locator("section", has=page.get_by_role("heading", name="过期与临期批次")).locator(
+        "li", has_text="已过期"
+    )
+    expired_code = expired.first.inner_text().removeprefix("已过期").split("·")[0].strip()
     write_off = page.locator("section", has=page.get_by_role("heading", name="报损"))
-    write_off.get_by_label("批次").select_option(index=0)  # the expired batch comes first
+    write_off.get_by_label("批次追溯码").fill(expired_code)
     write_off.get_by_label("数量").fill("1")
     write_off.get_by_role("button", name="确认报损").click()
     expect(page.get_by_text("报损已记录。")).to_be_visible()
 
     count = page.locator("section", has=page.get_by_role("heading", name="盘点"))
-    count.get_by_label("批次").select_option("FJ-BROWSER-0001")
+    count.get_by_label("批次追溯码").fill("FJ-BROWSER-0001")
     count.get_by_label("实盘数量").fill("11")
     count.get_by_role("button", name="记录盘点").click()
     expect(page.get_by_text("盘点已记录。")).to_be_visible()
@@ -148,6 +152,51 @@ def test_an_operator_of_hall_a_never_sees_hall_b(page, site, shot, log_in):
     expect(page.get_by_text("Hospital smart counter")).to_have_count(0)
 
 
+def test_notifications_and_cold_chain_alerts_stay_in_their_hall(page, site, shot, log_in):
+    log_in("operator@demo.cq")
+    page.get_by_role("link", name="通知").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("通知")
+    mine = page.locator("#notifications li", has_text="渝中专馆：有SKU低于预警线")
+    expect(mine).to_be_visible()
+    expect(page.get_by_text("奉节专馆：有SKU低于预警线")).to_have_count(0)  # hall B's inbox is not hall A's
+    shot("console-notifications")
+    mine.get_by_role("button", name=re.compile("标记为已读")).click()
+    expect(page.get_by_text("已标记为已读。")).to_be_visible()
+    expect(page.locator("#notifications li", has_text="渝中专馆：有SKU低于预警线").get_by_text("已读")).to_be_visible()
+
+    page.get_by_role("link", name="冷链告警").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("冷链告警（未处理）")
+    expect(page.get_by_text("Fengjie hospital cold cabinet")).to_have_count(0)  # hall B's counter
+    expect(page.get_by_text("没有冷链告警。")).to_be_visible()
+    shot("console-cold-chain-other-hall")
+
+    page.get_by_role("button", name="退出").click()
+    log_in("operator-fengjie@demo.cq")
+    page.get_by_role("link", name="通知").click()
+    expect(page.get_by_text("奉节专馆：有SKU低于预警线")).to_be_visible()
+    expect(page.get_by_text("渝中专馆：有SKU低于预警线")).to_have_count(0)
+    page.get_by_role("button", name="全部标记为已读").click()
+    expect(page.get_by_text(re.compile(r"\d+ 条通知已标记为已读。"))).to_be_visible()
+
+    page.get_by_role("link", name="智能专柜").click()
+    cabinet = page.locator("#counters li", has_text="Fengjie hospital cold cabinet")
+    expect(cabinet.get_by_text(re.compile("告警：温度超限"))).to_be_visible()
+    shot("console-counters-cold-chain-alert")
+    cabinet.get_by_role("link", name=re.compile("告警：温度超限")).click()
+    incident = page.locator("#incidents > li", has_text="Fengjie hospital cold cabinet")
+    expect(incident.get_by_text("隔离中")).to_be_visible()
+    expect(incident.get_by_text(re.compile("-COLD"))).to_be_visible()  # the batch's trace code
+    shot("console-cold-chain")
+    incident.get_by_label("检查说明").first.fill("柜温超限45分钟，李子已软化。")
+    incident.get_by_role("button", name="已变质，报损").first.click()
+    expect(page.get_by_text("批次已报损。")).to_be_visible()
+    expect(page.get_by_text("没有冷链告警。")).to_be_visible()
+    page.get_by_role("link", name=re.compile("显示全部")).click()
+    resolved = page.locator("#incidents > li", has_text="Fengjie hospital cold cabinet")
+    expect(resolved.get_by_text("已报损")).to_be_visible()
+    shot("console-cold-chain-resolved")
+
+
 def test_certifier_decides_applications_objections_and_publishes(page, site, shot, log_in):
     log_in("certifier@demo.cq")
     page.get_by_role("link", name="认定申请").first.click()
@@ -172,6 +221,13 @@ def test_certifier_decides_applications_objections_and_publishes(page, site, sho
     page.get_by_role("button", name="异议不成立").first.click()
     expect(page.get_by_text("异议不成立。")).to_be_visible()
 
+    page.get_by_role("link", name="滞销预警").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("滞销预警（预警与严重）")
+    warnings = page.locator("#early-warnings > li")
+    expect(warnings.get_by_text("严重").first).to_be_visible()
+    expect(warnings.get_by_text("预计滞销占比").first).to_be_visible()
+    shot("certifier-early-warnings")
+
 
 def test_regulator_complaints_flags_and_bulletin_charts(page, site, shot, log_in):
     log_in("regulator@demo.cq")
@@ -185,6 +241,11 @@ def test_regulator_complaints_flags_and_bulletin_charts(page, site, shot, log_in
     page.get_by_role("link", name="价格预警").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("价格预警（未关闭）")
     shot("regulator-price-flags")
+    flag = page.locator("td[id^=flag-]").first
+    flag.get_by_label("处理说明（可不填）").fill("已约谈供应商，价格已回落。")
+    flag.get_by_role("button", name=re.compile("关闭预警")).click()
+    expect(page.get_by_text(re.compile(r"价格预警 #\d+ 已关闭。"))).to_be_visible()
+    shot("regulator-price-flag-closed")
 
     page.get_by_role("button", name="退出").click()
     log_in("coordinator@demo.cq")
@@ -205,3 +266,18 @@ def test_keyboard_reaches_the_login_form(page, site):
     page.keyboard.type("demo-password")
     page.keyboard.press("Enter")
     page.wait_for_url("**/console")
+
+
+def test_keyboard_reaches_the_console_sections(page, site, shot, log_in):
+    log_in("operator@demo.cq")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="跳到正文")).to_be_focused()
+    sections = page.get_by_role("navigation", name="工作台")
+    sections.get_by_role("link", name="通知").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/notifications")
+    page.get_by_role("link", name="只看未读").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/console/notifications?unread=1")
+    expect(page.get_by_role("heading", level=1)).to_have_text("通知")
+    shot("console-notifications-unread-by-keyboard")

@@ -4,12 +4,15 @@ and odd path input on every page route."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from shop import clock
 from shop.auth.models import Role
-from shop.inventory.models import Movement
+from shop.inventory.models import Movement, china_today
+from tests.factories import FENGJIE, WUSHAN
 
 ODD_SEGMENTS = ["0", "-1", "abc", "99999999999999999999999", "2147483648", "1.5", "%E2%80%8B", "１２", "x" * 300]
 PAGE_BLUEPRINTS = ("public_pages", "console", "oversight")
@@ -157,3 +160,31 @@ def test_every_page_route_answers_odd_path_input_without_a_server_error(app, cli
     for query in ("page=-1", "page=99999999999", "page=abc", "district_id=abc", "label=nope", "q=" + "字" * 500):
         assert client.get(f"/products?{query}").status_code < 500, query
         assert client.get(f"/announcements?{query}").status_code < 500, query
+
+
+def test_early_warnings_show_a_certifier_the_risks_of_their_districts_only(app, client, make):
+    supplier = make.supplier(FENGJIE)
+    sku = make.sku(supplier=supplier)
+    member = make.headers(make.user((Role.SUPPLIER_MEMBER, supplier.id)))
+    today = china_today(clock.now())
+    declared = {  # everything unsold at origin, nothing selling: critical at once
+        "expected_quantity": 2000,
+        "expected_kg": 1000,
+        "unsold_quantity": 1000,
+        "unsold_kg": 500,
+        "harvest_from": (today - timedelta(days=30)).isoformat(),
+        "harvest_until": today.isoformat(),
+        "keeps_days": 28,
+    }
+    answer = client.put(f"/api/v1/monitoring/products/{sku.product.id}/declaration", headers=member, json=declared)
+    assert answer.status_code == 200, answer.json
+
+    page_login(client, make.certifier(FENGJIE).email)
+    page = client.get("/console/early-warnings").text
+    assert sku.product.name in page and "严重" in page
+
+    other = app.test_client()
+    page_login(other, make.certifier(WUSHAN).email)
+    page = other.get("/console/early-warnings").text
+    assert sku.product.name not in page
+    assert "辖区内没有预警或严重级别的滞销风险。" in page
