@@ -4,7 +4,7 @@ BENCH_DATABASE_URL names the database (required). If it has no products it is fi
 `flask demo scale` (BENCH_SCALE_FRACTION, default 1: 300,000 products, 1,000,000 orders, a year of
 counter sales; the fill time is printed). Then, through gunicorn (BENCH_WORKERS sync workers,
 default 3) and BENCH_CONCURRENCY client threads (default 4), each path is loaded with
-BENCH_SCALE_REQUESTS requests (default 600; checkout a third of it):
+BENCH_SCALE_REQUESTS requests (default 600; checkout and statistics a third of it; searches BENCH_SCALE_SEARCHES):
 - list: GET /api/v1/products?size=20
 - detail: GET /api/v1/products/{id}, products in force picked by popularity
 - search: GET /api/v1/search, the embedded backend, a mixed set (words, pinyin, English, filters,
@@ -37,6 +37,7 @@ from shop.demo import scale as scale_data
 URL = os.environ.get("BENCH_DATABASE_URL")
 FRACTION = float(os.environ.get("BENCH_SCALE_FRACTION", 1))
 REQUESTS = int(os.environ.get("BENCH_SCALE_REQUESTS", 600))
+SEARCHES = int(os.environ.get("BENCH_SCALE_SEARCHES", REQUESTS))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", 4))
 WORKERS = int(os.environ.get("BENCH_WORKERS", 3))
 RSS_TARGET_MB = 300
@@ -232,12 +233,13 @@ def main() -> None:
     filled = fill_if_empty(URL)
     sample = Sample(URL)
     # no worker restarts (the peak memory is of the whole run), quiet request logs, a quick stop
-    os.environ.update(WEB_MAX_REQUESTS="0", LOG_LEVEL="WARNING", WEB_GRACEFUL_TIMEOUT="5")
+    # and slow requests finish (a worker killed by the timeout would take its peak memory with it)
+    os.environ.update(WEB_MAX_REQUESTS="0", LOG_LEVEL="WARNING", WEB_GRACEFUL_TIMEOUT="5", WEB_TIMEOUT="300")
     rows = []
     with gunicorn(URL, WORKERS) as port:
         coordinator = login(port, "coordinator@scale.cq")
         buyers = [login(port, email) for email in sample.buyers[:CONCURRENCY]]
-        searches = sample.searches(REQUESTS)
+        searches = sample.searches(SEARCHES)
         stats = sample.statistics()
         products = sample.products or [1]
         for path in ("/api/v1/products?size=20", f"/api/v1/products/{products[0]}", searches[0], stats[0]):
@@ -250,7 +252,7 @@ def main() -> None:
             return timed_get(port, f"/api/v1/products/{products[(t * 997 + i) % len(products)]}")
 
         def search(t, i):
-            return timed_get(port, searches[(t * (REQUESTS // CONCURRENCY) + i) % len(searches)])
+            return timed_get(port, searches[(t * (SEARCHES // CONCURRENCY) + i) % len(searches)])
 
         def statistics(t, i):
             return timed_get(port, stats[(t + i) % len(stats)], token=coordinator)
@@ -278,7 +280,7 @@ def main() -> None:
         paths = [
             ("list", "GET /api/v1/products?size=20", listing, REQUESTS),
             ("detail", "GET /api/v1/products/{id}", detail, REQUESTS),
-            ("search", "GET /api/v1/search (mixed, facets)", search, REQUESTS),
+            ("search", "GET /api/v1/search (mixed, facets)", search, SEARCHES),
             ("checkout", "POST /api/v1/orders (1 line)", checkout, max(CONCURRENCY, REQUESTS // 3)),
             ("statistics", "GET /api/v1/statistics/sales (5 shapes)", statistics, REQUESTS // 3),
         ]
