@@ -12,6 +12,7 @@ from bench import (
     orders_checkout,
     pages,
     procurement_bulk,
+    scale,
     search,
     statistics_queries,
     worker,
@@ -28,6 +29,7 @@ BENCHES = {
     "bookings": bookings.main,
     "pages": pages.main,
     "monitoring": monitoring.main,
+    "scale": scale.main,
 }
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ two characters on, its initials (``qc``); whole runs of up to 8 characters too.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 import unicodedata
@@ -76,10 +77,12 @@ def latin_words(text: str) -> list[str]:
     return [w for w in _LATIN_WORD.findall(normalise(text)) if len(w) <= MAX_TERM]
 
 
-def _syllables(run: str) -> list[str]:
-    """One pinyin syllable per character; pypinyin reads phrases, so 重庆 is chong qing."""
+@functools.lru_cache(maxsize=65_536)
+def _syllables(run: str) -> tuple[str, ...]:
+    """One pinyin syllable per character; pypinyin reads phrases, so 重庆 is chong qing. Cached:
+    catalogs repeat their runs (district, brand and product words), and pypinyin is slow."""
     syllables = lazy_pinyin(run, errors=lambda chars: ["" for _ in chars])
-    return [s if s.isascii() and s.isalpha() else "" for s in syllables]
+    return tuple(s if s.isascii() and s.isalpha() else "" for s in syllables)
 
 
 def pinyin_keys(text: str) -> list[str]:

@@ -60,6 +60,46 @@ def demo_load(if_empty):
     click.echo("demo data loaded: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
 
 
+@demo_cli.command("scale")
+@click.option(
+    "--fraction",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Every count times this (0.001 for a quick try).",
+)
+@click.option("--products", type=click.IntRange(min=1), help="Products (default 300,000 × fraction).")
+@click.option("--suppliers", type=click.IntRange(min=1), help="Suppliers (default 20,000 × fraction).")
+@click.option("--halls", type=click.IntRange(min=1), help="Halls (default 100 × fraction).")
+@click.option("--counters", type=click.IntRange(min=1), help="Counters (default 10,000 × fraction).")
+@click.option("--buyers", type=click.IntRange(min=1), help="Buyers (default 50,000 × fraction).")
+@click.option("--orders", type=click.IntRange(min=1), help="Shop orders (default 1,000,000 × fraction).")
+@click.option("--counter-sales", type=click.IntRange(min=1), help="Counter sale lines (default 1,000,000 × fraction).")
+@click.option("--seed", type=int, default=832, show_default=True)
+@click.option("--if-empty", is_flag=True, help="Do nothing when the database has products already.")
+@click.option("--check-keys", is_flag=True, help="PostgreSQL: keep the foreign-key checks on while filling (slower).")
+@with_appcontext
+def demo_scale(fraction, seed, if_empty, check_keys, **counts):
+    """Fill the database at the platform's scale (COPY on PostgreSQL), rebuild the search index and
+    the statistics rollups, ANALYZE."""
+    import dataclasses
+
+    from shop import clock
+    from shop.demo import scale
+
+    engine = current_app.extensions["shop"]["engine"]
+    with engine.connect() as conn:
+        if scale.is_filled(conn):
+            if if_empty:
+                click.echo("database has products; scale data not loaded")
+                return
+            raise click.ClickException("the database has products already: fill an empty one")
+    size = scale.Scale(seed=seed).times(fraction)
+    size = dataclasses.replace(size, **{k: v for k, v in counts.items() if v is not None})
+    summary = scale.run(engine, size, clock.now(), log=lambda m: click.echo(m, err=True), check_keys=check_keys)
+    click.echo("scale data loaded: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+
+
 @click.group("points", help="The points ledger.")
 def points_cli():
     pass
