@@ -28,12 +28,12 @@ def upgrade() -> None:
     )
     op.bulk_insert(versions, [{"id": 1, "token": "initial", "changed_at": datetime.now(UTC)}])
     with op.batch_alter_table("certifications", schema=None) as batch_op:
-        batch_op.create_index("ix_certifications_status_valid_from", ["status", "valid_from"], unique=False)
-        batch_op.create_index("ix_certifications_status_valid_until", ["status", "valid_until"], unique=False)
+        batch_op.create_index("ix_certifications_valid_from", ["valid_from"], unique=False)
+        batch_op.create_index("ix_certifications_valid_until", ["valid_until"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("certifications", schema=None) as batch_op:
-        batch_op.drop_index("ix_certifications_status_valid_until")
-        batch_op.drop_index("ix_certifications_status_valid_from")
+        batch_op.drop_index("ix_certifications_valid_until")
+        batch_op.drop_index("ix_certifications_valid_from")
     op.drop_table("catalog_versions")

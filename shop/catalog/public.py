@@ -18,14 +18,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
 
 from shop.bookings.availability import open_slot_exists
+from shop.bookings.models import Offering, Slot
 from shop.bookings.offerings import HOW_TO_BOOK, list_offerings
 from shop.bookings.schemas import OfferingSchema
 from shop.catalog.models import Brand, Category, LabelKind, Product, ProductKind, ProductLabel, Sku
 from shop.catalog.service import SORTS
 from shop.certification.models import Certification
 from shop.certification.query import current_certification_id, product_in_force
+from shop.db import UTCDateTime
 from shop.errors import NotFound
-from shop.inventory.models import StockLevel
+from shop.inventory.models import StockLevel, china_today
 from shop.reference.models import District, Township
 from shop.suppliers.models import Supplier
 
@@ -108,10 +110,28 @@ def _stocked_locations() -> sa.ScalarSelect:
     )
 
 
-def _rows_select(now: datetime) -> sa.Select:
-    bookable = sa.case(
-        (Product.kind == ProductKind.SERVICE, open_slot_exists(Product.id, None, None, now)), else_=sa.null()
+NOW = sa.bindparam("now", type_=UTCDateTime())
+TODAY = sa.bindparam("today", type_=sa.Date())
+
+
+def _bookable() -> sa.ColumnElement:
+    """A service: some slot from today on (Asia/Shanghai) with places left, of an active offering (the
+    condition of `open_slot_exists`, with today as a parameter); NULL for goods."""
+    open_slot = sa.exists().where(
+        Offering.product_id == Product.id,
+        Offering.is_active,
+        Slot.offering_id == Offering.id,
+        Slot.is_closed.is_(False),
+        Slot.booked < Slot.capacity,
+        Slot.day >= TODAY,
     )
+    return sa.case((Product.kind == ProductKind.SERVICE, open_slot), else_=sa.null())
+
+
+def _rows_select() -> sa.Select:
+    """Products with everything an item shows; `now` and `today` are parameters."""
+    now = NOW
+    bookable = _bookable()
     return (
         sa.select(
             Product.id,
@@ -162,9 +182,10 @@ def _rows_select(now: datetime) -> sa.Select:
     )
 
 
-def _children(session: Session, product_ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
-    """The SKUs and the labels of these products, in one statement."""
+def _children_select() -> sa.Select:
+    """The SKUs and the labels of the products in the parameter `ids`, in one statement."""
     text = sa.String()
+    product_ids = sa.bindparam("ids", expanding=True)
     skus = sa.select(
         sa.literal(0).label("tag"),
         Sku.product_id.label("product_id"),
@@ -190,7 +211,16 @@ def _children(session: Session, product_ids: list[int]) -> tuple[dict[int, list]
         ProductLabel.verified_at.is_not(None),
     ).where(ProductLabel.product_id.in_(product_ids))
     union = sa.union_all(skus, labels).subquery()
-    rows = session.execute(sa.select(union).order_by(union.c.tag, union.c.product_id, union.c.id))
+    return sa.select(union).order_by(union.c.tag, union.c.product_id, union.c.id)
+
+
+# Built once: constructing these costs more than the database's work for them.
+_ROWS = _rows_select()
+_CHILDREN = _children_select()
+
+
+def _children(session: Session, product_ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
+    rows = session.execute(_CHILDREN, {"ids": product_ids})
     sku_lists: dict[int, list] = {pid: [] for pid in product_ids}
     label_lists: dict[int, list] = {pid: [] for pid in product_ids}
     for tag, product_id, row_id, s1, s2, s3, s4, i1, i2, b1 in rows:
@@ -290,6 +320,27 @@ def _items(session: Session, rows: list) -> list[dict]:
     return [_item(row, skus[row.id], labels[row.id]) for row in rows]
 
 
+def _page_statements(sort: str, where: list) -> tuple[sa.Select, sa.Select]:
+    """The page's rows and its bounded count, with `now`, `today`, `limit`, `offset` and `bound`
+    as parameters."""
+    matching = sa.select(Product.id).where(product_in_force(Product.id, NOW), *where).order_by(*SORTS[sort]())
+    page_ids = matching.limit(sa.bindparam("limit")).offset(sa.bindparam("offset")).subquery()
+    rows = _ROWS.join(page_ids, page_ids.c.id == Product.id).order_by(*SORTS[sort]())
+    limited = (
+        sa.select(sa.literal(1))
+        .select_from(Product)
+        .where(product_in_force(Product.id, NOW), *where)
+        .limit(sa.bindparam("bound"))
+    )
+    return rows, sa.select(sa.func.count()).select_from(limited.subquery())
+
+
+_DETAIL = _ROWS.where(Product.id == sa.bindparam("product_id"))
+
+# The unfiltered pages' statements, by sort, built once.
+_UNFILTERED: dict[str, tuple[sa.Select, sa.Select]] = {}
+
+
 def product_page(
     session: Session,
     *,
@@ -302,27 +353,28 @@ def product_page(
 ) -> dict:
     """A page of products in force at `now`: {"items", "page", "size", "total", "total_is_estimate"}."""
     where = conditions(filters, now)
+    if where:
+        rows_stmt, count_stmt = _page_statements(sort, where)
+    else:
+        if sort not in _UNFILTERED:
+            _UNFILTERED[sort] = _page_statements(sort, [])
+        rows_stmt, count_stmt = _UNFILTERED[sort]
     offset = (page - 1) * size
-    matching = sa.select(Product.id).where(product_in_force(Product.id, now), *where).order_by(*SORTS[sort]())
-    page_ids = matching.limit(size).offset(offset).subquery()
-    rows = session.execute(_rows_select(now).join(page_ids, page_ids.c.id == Product.id).order_by(*SORTS[sort]())).all()
-    items = _items(session, rows)
+    params = {"now": now, "today": china_today(now), "limit": size, "offset": offset}
+    items = _items(session, session.execute(rows_stmt, params).all())
     estimate = False
     if 0 < len(items) < size or (page == 1 and not items):
         total = offset + len(items)  # the last page: the total is known without counting
     else:
         bound = max(count_bound, offset + size) + 1
-        limited = (
-            sa.select(sa.literal(1)).select_from(Product).where(product_in_force(Product.id, now), *where).limit(bound)
-        )
-        total = session.scalar(sa.select(sa.func.count()).select_from(limited.subquery())) or 0
+        total = session.scalar(count_stmt, {"now": now, "bound": bound}) or 0
         estimate = total >= bound
     return {"items": items, "page": page, "size": size, "total": total, "total_is_estimate": estimate}
 
 
 def product_detail(session: Session, product_id: int, now: datetime) -> dict:
     """One product in force at `now`, with how to book it if it is a service; NotFound otherwise."""
-    row = session.execute(_rows_select(now).where(Product.id == product_id)).one_or_none()
+    row = session.execute(_DETAIL, {"now": now, "today": china_today(now), "product_id": product_id}).one_or_none()
     if row is None:
         raise NotFound("No such product, or it is not certified now.")
     item = _items(session, [row])[0]
