@@ -160,6 +160,9 @@ def seed(database_url: str, products: int) -> None:
                     for i in ids
                 ],
             )
+    if engine.dialect.name == "postgresql":  # statistics, as a live database has them
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("ANALYZE"))
     engine.dispose()
 
 
