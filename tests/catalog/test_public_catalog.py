@@ -6,7 +6,7 @@ from datetime import time, timedelta
 import pytest
 import sqlalchemy as sa
 
-from shop import clock, settings
+from shop import clock, create_app, settings
 from shop.auth import service as auth_service
 from shop.auth.models import Role
 from shop.bookings import capacity, offerings
@@ -15,8 +15,11 @@ from shop.catalog import service as catalog
 from shop.catalog.models import CatalogVersion, ProductKind
 from shop.catalog.schemas import ProductSchema
 from shop.certification import service as certification
+from shop.db import transaction
 from shop.inventory import movements
 from shop.inventory.models import china_today
+from tests.conftest import TEST_CONFIG
+from tests.factories import Factory
 
 NEW_FIELDS = {"certificate_no", "price_min_fen", "price_max_fen", "availability"}
 
@@ -259,3 +262,29 @@ def test_a_redis_cache_is_shared_and_exact(client, make, session, catalog_settin
     client.patch(f"/api/v1/skus/{sku.id}", json={"price_fen": 777}, headers=make.headers(member))
     assert client.get(f"/api/v1/products/{cert.product_id}").json["price_min_fen"] == 777
     cache.cache.clear()
+
+
+def test_two_workers_with_their_own_caches_see_each_others_commits(committed_app):
+    """Real commits on PostgreSQL (where the version is read outside the request's transaction): a
+    change committed through one worker is seen by the very next request of another."""
+    other = create_app({**TEST_CONFIG, "DATABASE_URL": committed_app.config["DATABASE_URL"]})
+    factory = committed_app.extensions["shop"]["sessionmaker"]
+    with committed_app.app_context(), transaction(factory) as session:
+        make = Factory(committed_app, session)
+        cert = make.certified()
+        hall = make.hall()
+        sku_id, product_id = cert.product.skus[0].id, cert.product_id
+        make.stock(hall, cert.product.skus[0], 1)
+        member = make.headers(make.user((Role.SUPPLIER_MEMBER, cert.product.supplier_id)))
+        hall_id = hall.id
+    first, second = committed_app.test_client(), other.test_client()
+    try:
+        for client in (first, second):
+            assert client.get(f"/api/v1/products/{product_id}").json["availability"]["in_stock"] is True
+        assert first.patch(f"/api/v1/skus/{sku_id}", json={"price_fen": 4321}, headers=member).status_code == 200
+        assert second.get(f"/api/v1/products/{product_id}").json["price_min_fen"] == 4321
+        with other.app_context(), transaction(other.extensions["shop"]["sessionmaker"]) as session:
+            movements.sell(session, hall_id, [{"sku_id": sku_id, "quantity": 1}], now=clock.now())
+        assert first.get(f"/api/v1/products/{product_id}").json["availability"]["in_stock"] is False
+    finally:
+        other.extensions["shop"]["engine"].dispose()
