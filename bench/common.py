@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -49,6 +50,7 @@ def gunicorn(database_url: str, workers: int) -> Iterator[int]:
         ],
         cwd=ROOT,
         env=env,
+        start_new_session=True,  # its own process group: stopped with its workers below
     )
     try:
         deadline = time.monotonic() + 30
@@ -59,7 +61,11 @@ def gunicorn(database_url: str, workers: int) -> Iterator[int]:
         yield port
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # a worker that does not stop gracefully: stop them all
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
 
 
 def load(port: int, path: str, *, requests: int, concurrency: int) -> dict:

@@ -89,6 +89,12 @@ def from_env() -> dict:
         "CORS_MAX_AGE": _int("CORS_MAX_AGE", 7200),
         # max-age of public answers (catalog, districts, ...): 0, revalidate each time with If-None-Match
         "HTTP_CACHE_MAX_AGE": _int("HTTP_CACHE_MAX_AGE", 0),
+        # The public catalog's cache of pages and details, keyed by the catalog version: empty for a
+        # bounded dict in each process; redis://host:6379/5 to share one between workers.
+        "CATALOG_CACHE_URL": os.environ.get("CATALOG_CACHE_URL", ""),
+        "CATALOG_CACHE_ENTRIES": _int("CATALOG_CACHE_ENTRIES", 2048),
+        # Matches counted exactly up to this many; beyond, a page says total_is_estimate.
+        "CATALOG_COUNT_BOUND": _int("CATALOG_COUNT_BOUND", 1000),
         "PAGE_SIZE_DEFAULT": _int("PAGE_SIZE_DEFAULT", 20),
         "PAGE_SIZE_MAX": _int("PAGE_SIZE_MAX", 100),
         # A smart counter silent for longer than this is listed as stale.

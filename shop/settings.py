@@ -12,6 +12,7 @@ from payments.registry import Payments
 from payments.service import PaymentSettings
 from payments.stripe_gateway import StripeSettings
 from shop import wechat
+from shop.catalog.cache import LocalCache, RedisCache, make_cache
 from shop.monitoring.risk import RiskRules
 from shop.notifications import delivery as notifications
 from shop.orders import service as orders
@@ -40,6 +41,12 @@ class InventorySettings:
 
 
 @dataclass(frozen=True)
+class CatalogSettings:
+    cache: LocalCache | RedisCache  # rendered pages and details, keyed by the catalog version
+    count_bound: int  # matches counted exactly up to this many
+
+
+@dataclass(frozen=True)
 class Settings:
     points: PointsSettings
     orders: orders.OrderSettings
@@ -54,6 +61,7 @@ class Settings:
     notifications: notifications.DeliverySettings
     risk: RiskRules
     cold_chain_excursion_minutes: int
+    catalog: CatalogSettings
 
     @property
     def voucher_secret(self) -> str:
@@ -115,6 +123,10 @@ def build(cfg) -> Settings:
         notifications=notifications.settings_from(cfg, mini_program),
         risk=RiskRules.from_config(cfg),
         cold_chain_excursion_minutes=cfg["COLD_CHAIN_EXCURSION_MINUTES"],
+        catalog=CatalogSettings(
+            cache=make_cache(cfg["CATALOG_CACHE_URL"], cfg["CATALOG_CACHE_ENTRIES"]),
+            count_bound=cfg["CATALOG_COUNT_BOUND"],
+        ),
     )
 
 

@@ -143,6 +143,8 @@ def session(app, connection) -> Iterator[Session]:
     factory = make_sessionmaker(connection)
     factory.configure(join_transaction_mode="create_savepoint")
     app.extensions["shop"]["sessionmaker"] = factory
+    # the catalog's version row rolls back with each test: its cached pages must not outlive the test
+    app.extensions["shop"]["settings"].catalog.cache.clear()
     session = factory()
     yield session
     session.close()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from shop.bookings.errors import SlotFull, SlotNotBookable
 from shop.bookings.models import Offering, Slot
+from shop.catalog import version as catalog_version
 
 SLOTS = Slot.__table__
 
@@ -29,17 +30,25 @@ def take(session: Session, slot_id: int, units: int, *, now: datetime) -> None:
             SLOTS.c.starts_at > now,
         )
         .values(booked=SLOTS.c.booked + units)
-    ).rowcount
-    if not taken:
+        .returning(SLOTS.c.booked, SLOTS.c.capacity)
+    ).first()
+    if taken is None:
         _refuse(session, slot_id, units, now)
+    if taken.booked >= taken.capacity:  # the slot filled up: the product may no longer be bookable
+        catalog_version.mark_changed(session)
     _touch(session, [slot_id])
 
 
 def give_back(session: Session, slot_id: int, units: int) -> None:
     """Return `units` to the slot (a hold expired, a booking cancelled)."""
-    session.execute(
-        sa.update(SLOTS).where(SLOTS.c.id == slot_id, SLOTS.c.booked >= units).values(booked=SLOTS.c.booked - units)
-    )
+    given = session.execute(
+        sa.update(SLOTS)
+        .where(SLOTS.c.id == slot_id, SLOTS.c.booked >= units)
+        .values(booked=SLOTS.c.booked - units)
+        .returning(SLOTS.c.booked, SLOTS.c.capacity)
+    ).first()
+    if given is not None and given.booked + units >= given.capacity > given.booked:  # a full slot opened
+        catalog_version.mark_changed(session)
     _touch(session, [slot_id])
 
 

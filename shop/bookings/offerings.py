@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from shop.auth.actor import Actor
 from shop.bookings import capacity
 from shop.bookings.models import DayType, Offering, Slot
+from shop.catalog import version as catalog_version
 from shop.catalog.models import Product, ProductKind, Sku
 from shop.errors import Conflict, InvalidInput, NotFound
 from shop.inventory.models import CHINA, china_today
@@ -160,6 +161,7 @@ def update_slot(session: Session, actor: Actor, slot_id: int, *, data: dict) -> 
             execution_options={"synchronize_session": False},
         ).rowcount
         session.refresh(slot)
+        catalog_version.mark_changed(session)  # a plain UPDATE no flush sees
         if not changed:
             raise Conflict("More units are booked than that capacity.", booked=slot.booked)
     for key in ("price_fen", "is_closed"):

@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import hashlib
+import json
+
+from flask import Response, current_app, request
 from flask_smorest import Blueprint
 
 from shop import clock
 from shop.auth.guard import current_actor, login_required
-from shop.catalog import service
+from shop.catalog import public, service
+from shop.catalog import version as catalog_version
 from shop.catalog.schemas import (
     BrandArgs,
     BrandQueryArgs,
@@ -21,7 +26,7 @@ from shop.catalog.schemas import (
     SkuSchema,
     SkuUpdateArgs,
 )
-from shop.http_cache import public_cache
+from shop.http_cache import public_cache, use_etag
 from shop.request_session import get_session
 from shop.settings import current as current_settings
 from shop.web import PageArgs, documented_errors, page_body, page_schema
@@ -78,11 +83,23 @@ def create_brand(args):
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, ProductPageSchema)
 def list_products(query, paging):
-    """The public catalog: only products whose certification is in force now."""
+    """The public catalog: only products whose certification is in force now, each with its price
+    range, availability now, certificate, origin and labels. Matches are counted exactly up to a
+    bound (CATALOG_COUNT_BOUND); beyond it `total` is that bound and `total_is_estimate` is true.
+    Served from a cache keyed by the catalog version, which is also the ETag."""
     sort = query.pop("sort")
-    return page_body(
-        service.list_public_products(get_session(), filters=query, sort=sort, now=clock.now(), **paging), paging
-    )
+
+    def build(session, now):
+        return public.product_page(
+            session,
+            filters=query,
+            sort=sort,
+            now=now,
+            count_bound=current_settings().catalog.count_bound,
+            **paging,
+        )
+
+    return _from_cache("products", {**query, **paging, "sort": sort}, build)
 
 
 @blp.route("/products/<int:product_id>", methods=["GET"])
@@ -90,8 +107,31 @@ def list_products(query, paging):
 @blp.response(200, ProductSchema)
 @documented_errors(404)
 def get_product(product_id):
-    """One product, if its certification is in force now (else 404)."""
-    return service.get_public_product(get_session(), product_id, clock.now())
+    """One product, if its certification is in force now (else 404), with its price range,
+    availability now and, for a service, how to book it. Cached like the pages."""
+    return _from_cache(
+        "product", {"id": product_id}, lambda session, now: public.product_detail(session, product_id, now)
+    )
+
+
+def _from_cache(name: str, args: dict, build) -> Response:
+    """The body for `name` and `args` at the current catalog version: one statement reads the
+    version; the body comes from the cache, or is built and kept. The ETag is the version's."""
+    session = get_session()
+    now = clock.now()
+    version = catalog_version.read_key(session, now)
+    what = name + ":" + json.dumps(args, sort_keys=True, default=str)
+    etag = f"{version}-{hashlib.sha256(what.encode()).hexdigest()[:12]}"
+    use_etag(etag)
+    if etag in request.if_none_match:
+        return Response(b"", 200, mimetype="application/json")  # answered 304 by the ETag check
+    cache = current_settings().catalog.cache
+    key = f"{version}:{what}"
+    body = cache.get(key)
+    if body is None:
+        body = current_app.json.dumps(build(session, now)).encode()
+        cache.set(key, body)
+    return Response(body, 200, mimetype="application/json")
 
 
 @blp.route("/products", methods=["POST"])

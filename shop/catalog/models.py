@@ -113,3 +113,14 @@ class Sku(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
 
     product: Mapped[Product] = relationship(back_populates="skus")
+
+
+class CatalogVersion(Base):
+    """The public catalog's version: one row (id 1) whose token every transaction that changes what
+    the catalog shows replaces (see shop.catalog.version). Cached pages are keyed by it."""
+
+    __tablename__ = "catalog_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(sa.String(32))
+    changed_at: Mapped[datetime]

@@ -142,6 +142,19 @@ class BookingInfoSchema(ma.Schema):
     offerings = ma.fields.List(ma.fields.Nested(OfferingSchema), required=True)
 
 
+class ProductAvailabilitySchema(ma.Schema):
+    in_stock = ma.fields.Boolean(
+        required=True, metadata={"description": "Units of an active SKU are available now at some location"}
+    )
+    stocked_locations = Int(
+        required=True, metadata={"description": "At how many locations (halls, counters) units are available now"}
+    )
+    bookable = ma.fields.Boolean(
+        allow_none=True,
+        metadata={"description": "A service: some slot from today on has places left (null for goods)"},
+    )
+
+
 class ProductSchema(ma.Schema):
     id = Int(required=True)
     name = ma.fields.String(required=True)
@@ -166,9 +179,28 @@ class ProductSchema(ma.Schema):
     booking = ma.fields.Nested(
         BookingInfoSchema, allow_none=True, metadata={"description": "A service's detail: how to book it"}
     )
+    certificate_no = ma.fields.String(
+        allow_none=True, metadata={"description": "The number of the certification in force now (public catalog)"}
+    )
+    price_min_fen = Int(
+        allow_none=True, metadata={"description": "The lowest price of an active SKU, in fen (public catalog)"}
+    )
+    price_max_fen = Int(
+        allow_none=True, metadata={"description": "The highest price of an active SKU, in fen (public catalog)"}
+    )
+    availability = ma.fields.Nested(
+        ProductAvailabilitySchema, metadata={"description": "Whether it can be bought or booked now (public catalog)"}
+    )
 
 
-ProductPageSchema = page_schema(ProductSchema, "ProductPage")
+class ProductPageSchema(page_schema(ProductSchema, "ProductPageBase")):
+    total_is_estimate = ma.fields.Boolean(
+        dump_default=False,
+        metadata={
+            "description": "The public catalog counts matches exactly up to a bound; beyond it `total` is that "
+            "bound (at least so many) and this is true"
+        },
+    )
 
 
 class ProductQueryArgs(ma.Schema):

@@ -66,6 +66,10 @@ class Certification(StateMachine, Base):
     __table_args__ = (
         sa.CheckConstraint("households_benefiting >= 0", name="households_non_negative"),
         sa.Index("ix_certifications_in_force", "product_id", "status", "valid_from", "valid_until"),
+        # The catalog's next boundary (a certification entering or leaving force) is one index probe.
+        # (single columns: with the status first, SQLite would prefer them to the index above)
+        sa.Index("ix_certifications_valid_from", "valid_from"),
+        sa.Index("ix_certifications_valid_until", "valid_until"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -34,3 +34,17 @@ def current_certifications(session, product_ids: list[int], now: datetime) -> di
         .order_by(Certification.valid_until, Certification.id)
     )
     return {cert.product_id: cert for cert in rows}
+
+
+def current_certification_id(product_id_column, now: datetime) -> sa.ScalarSelect:
+    """Scalar subquery: the id of the certification in force at `now` for the product in
+    `product_id_column` (the one lasting longest when a renewal overlaps, as `current_certifications`),
+    NULL if none. Joining on it keeps only products in force, with their certification's columns."""
+    return (
+        sa.select(Certification.id)
+        .where(Certification.product_id == product_id_column, in_force(now))
+        .order_by(Certification.valid_until.desc(), Certification.id.desc())
+        .limit(1)
+        .correlate_except(Certification)
+        .scalar_subquery()
+    )

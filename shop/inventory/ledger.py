@@ -25,6 +25,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from shop.catalog import version as catalog_version
 from shop.db import insert_ignore
 from shop.inventory.errors import InsufficientStock
 from shop.inventory.models import (
@@ -86,7 +87,9 @@ def _conditional_change(table: sa.Table, key: sa.Column) -> sa.Update:
 
 
 _CHANGE_BATCH_LEVEL = _conditional_change(BATCH_LEVELS, BATCH_LEVELS.c.batch_id)
-_CHANGE_LEVEL = _conditional_change(LEVELS, LEVELS.c.sku_id)
+# The SKU's level answers its new balance: the catalog's version changes only when the units
+# available at the location flip between none and some (see shop.catalog.version).
+_CHANGE_LEVEL = _conditional_change(LEVELS, LEVELS.c.sku_id).returning(LEVELS.c.on_hand, LEVELS.c.reserved)
 _APPEND_MOVEMENTS = MOVEMENTS.insert()
 
 
@@ -222,6 +225,14 @@ def _change(
         statement,
         {"b_location_id": location_id, "key": key, "d_on_hand": d_on_hand, "d_reserved": d_reserved},
     )
+    if statement is _CHANGE_LEVEL:
+        row = result.first()
+        if row is None:
+            raise InsufficientStock(sku_id=move.sku_id, location_id=location_id, kind=move.kind.value)
+        available = row.on_hand - row.reserved
+        if (available > 0) != (available - (d_on_hand - d_reserved) > 0):
+            catalog_version.mark_changed(session)
+        return
     if result.rowcount != 1:
         raise InsufficientStock(sku_id=move.sku_id, location_id=location_id, kind=move.kind.value)
 
