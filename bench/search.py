@@ -1,9 +1,15 @@
-"""Search: indexing docs/s and p50/p99 of a fixed mix of queries (text + filters + facets), end to end
-through the API (Flask's in-process client: the whole application, no network), for the embedded
-backend at each size of BENCH_SEARCH_SIZES, and for the engine backend on osmem at
+"""Search: indexing docs/s and p50/p95/p99 of a fixed mix of queries (text + filters + 6 facets,
+size 20), end to end through the API (Flask's in-process client: the whole application, no
+network), for the embedded backend at each size of BENCH_PRODUCTS (comma-separated) on SQLite and,
+when BENCH_DATABASE_URL names one, on PostgreSQL; and for the engine backend on osmem at
 BENCH_SEARCH_ENGINE_SIZE with our own overhead (API time minus the engine's `took`) beside it.
 
     make bench BENCH=search
+    BENCH_PRODUCTS=300000 BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/shop_bench make bench BENCH=search
+
+Seeding is bulk inserts; indexing goes through the application's own reindex. With
+BENCH_SEARCH_REUSE=1 a database (BENCH_DATABASE_URL, or the SQLite file BENCH_SQLITE_PATH) that
+already holds that many search documents is measured as it is, without seeding again.
 """
 
 from __future__ import annotations
@@ -21,8 +27,11 @@ from bench.common import scratch_sqlite, table
 from shop import clock, migrate
 from shop.db import make_engine
 
-SIZES = [int(s) for s in os.environ.get("BENCH_SEARCH_SIZES", "100000,300000").split(",") if s]
-ENGINE_SIZE = int(os.environ.get("BENCH_SEARCH_ENGINE_SIZE", 100_000))
+SIZES = [int(s) for s in os.environ.get("BENCH_PRODUCTS", "300000").split(",") if s]
+ENGINE_SIZE = int(os.environ.get("BENCH_SEARCH_ENGINE_SIZE", 10_000))
+PG_URL = os.environ.get("BENCH_DATABASE_URL", "")
+SQLITE_PATH = os.environ.get("BENCH_SQLITE_PATH", "")
+REUSE = os.environ.get("BENCH_SEARCH_REUSE") == "1"
 QUERIES = int(os.environ.get("BENCH_SEARCH_QUERIES", 1000))
 COMMAND = "make bench BENCH=search"
 
@@ -232,14 +241,15 @@ def query_mix(n: int, district_ids: list[int]) -> list[dict]:
     return queries
 
 
-def _percentiles(values: list[float]) -> tuple[float, float]:
+def _percentiles(values: list[float]) -> tuple[float, float, float]:
     values = sorted(values)
-    return statistics.median(values), values[max(0, int(len(values) * 0.99) - 1)]
+    at = lambda q: values[max(0, int(len(values) * q) - 1)]  # noqa: E731
+    return statistics.median(values), at(0.95), at(0.99)
 
 
 def run_queries(app, queries: list[dict], took: list[float] | None = None) -> dict:
     client = app.test_client()
-    latencies, overheads, engine_times, errors, degraded = [], [], [], 0, 0
+    latencies, overheads, engine_times, errors, degraded, bounded = [], [], [], 0, 0, 0
     for params in queries[:20]:  # warm-up
         client.get("/api/v1/search", query_string=params)
     for params in queries:
@@ -251,10 +261,11 @@ def run_queries(app, queries: list[dict], took: list[float] | None = None) -> di
         latencies.append(elapsed)
         errors += response.status_code != 200
         degraded += bool(response.status_code == 200 and response.json["degraded"])
+        bounded += bool(response.status_code == 200 and not response.json["facets_exact"])
         if took:
             engine_times.append(took[-1])
             overheads.append(elapsed - took[-1])
-    result = {"latency": _percentiles(latencies), "errors": errors, "degraded": degraded}
+    result = {"latency": _percentiles(latencies), "errors": errors, "degraded": degraded, "bounded": bounded}
     if engine_times:
         result["engine"] = _percentiles(engine_times)
         result["overhead"] = _percentiles(overheads)
@@ -267,29 +278,60 @@ def _app(database_url: str, **config):
     return create_app({"DATABASE_URL": database_url, "SEARCH_DRAIN_AFTER_COMMIT": "off", **config})
 
 
+def _indexed(database_url: str) -> int:
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return conn.scalar(sa.text("SELECT count(*) FROM search_documents")) or 0
+    except sa.exc.DBAPIError:
+        return 0
+    finally:
+        engine.dispose()
+
+
+def _reset_postgres(database_url: str) -> None:
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 def bench_embedded(database_url: str, size: int) -> list:
     from search.maintenance import reindex_embedded
     from shop.db import transaction
 
-    seed(database_url, size)
+    dialect = database_url.split(":")[0].split("+")[0]
+    rate = "reused"
+    if not (REUSE and _indexed(database_url) == size):
+        if dialect == "postgresql":
+            _reset_postgres(database_url)
+        seed(database_url, size)
+        app = _app(database_url, SEARCH_BACKEND="embedded", ELASTICSEARCH_URL="")
+        started = time.perf_counter()
+        with transaction(app.extensions["shop"]["sessionmaker"]) as session:
+            total = reindex_embedded(session, lambda n: None)
+        rate = f"{total / (time.perf_counter() - started):,.0f}"
+        app.extensions["shop"]["engine"].dispose()
+    engine = make_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("ANALYZE"))
+    engine.dispose()
+    migrate.upgrade(database_url)
     app = _app(database_url, SEARCH_BACKEND="embedded", ELASTICSEARCH_URL="")
-    started = time.perf_counter()
-    with transaction(app.extensions["shop"]["sessionmaker"]) as session:
-        total = reindex_embedded(session, lambda n: None)
-    indexing = time.perf_counter() - started
     districts = _district_ids(database_url)
     result = run_queries(app, query_mix(QUERIES, districts))
     app.extensions["shop"]["engine"].dispose()
     return [
-        f"embedded ({database_url.split(':')[0]})",
+        f"embedded ({dialect})",
         f"{size:,}",
-        f"{total / indexing:,.0f}",
-        len(query_mix(QUERIES, districts)),
-        f"{result['latency'][0]:.1f}",
-        f"{result['latency'][1]:.1f}",
+        rate,
+        QUERIES,
+        *(f"{v:.1f}" for v in result["latency"]),
         "–",
         "–",
         result["errors"],
+        f"{result['bounded']}",
     ]
 
 
@@ -331,11 +373,11 @@ def bench_engine(database_url: str, size: int) -> list:
         f"{size:,}",
         f"{total / indexing:,.0f}",
         QUERIES,
-        f"{result['latency'][0]:.1f}",
-        f"{result['latency'][1]:.1f}",
-        f"{result['engine'][0]:.1f} / {result['engine'][1]:.1f}",
-        f"{result['overhead'][0]:.1f} / {result['overhead'][1]:.1f}",
+        *(f"{v:.1f}" for v in result["latency"]),
+        f"{result['engine'][0]:.1f} / {result['engine'][2]:.1f}",
+        f"{result['overhead'][0]:.1f} / {result['overhead'][2]:.1f}",
         result["errors"] + result["degraded"],
+        "–",
     ]
 
 
@@ -350,8 +392,14 @@ def _district_ids(database_url: str) -> list[int]:
 def main() -> None:
     rows = []
     for size in SIZES:
-        with scratch_sqlite() as url:
-            rows.append(bench_embedded(url, size))
+        if SQLITE_PATH:
+            rows.append(bench_embedded(f"sqlite:///{SQLITE_PATH}", size))
+        else:
+            with scratch_sqlite() as url:
+                rows.append(bench_embedded(url, size))
+        print(rows[-1], flush=True)
+        if PG_URL:
+            rows.append(bench_embedded(PG_URL, size))
             print(rows[-1], flush=True)
     if ENGINE_SIZE:
         with scratch_sqlite() as url:
@@ -368,10 +416,12 @@ def main() -> None:
                 "indexing docs/s",
                 "queries",
                 "p50 ms",
+                "p95 ms",
                 "p99 ms",
                 "engine took p50/p99 ms",
                 "our overhead p50/p99 ms",
                 "errors",
+                "facets bounded",
             ],
             rows,
         )

@@ -37,6 +37,7 @@ def search(args, paging):
             name: [{"value": value, "count": count} for value, count in buckets]
             for name, buckets in result.facets.items()
         },
+        "facets_exact": result.facets_exact,
         "degraded": answer.degraded,
         "backend": result.backend,
     }

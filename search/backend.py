@@ -74,6 +74,8 @@ class SearchResult:
     facets: dict[str, list[tuple[object, int]]]
     backend: str
     took_ms: float | None = None  # the engine's own time, when there is an engine
+    # False when the facets counted only the first SEARCH_FACET_SCAN_LIMIT matches
+    facets_exact: bool = True
 
 
 @dataclass

@@ -4,14 +4,19 @@ Documents live in `search_documents`, updated in the transaction that changes th
 `search.outbox`), so this backend is always as true as the database. The text index beside it is
 made by the migration: an FTS5 table kept in step by triggers (SQLite), a GIN index on a weighted
 tsvector (PostgreSQL). Both receive the same pre-analysed terms (`search.text`), so the same query
-means the same thing on either. Whether a product is in force is asked of the certifications table
-at query time, with the one rule of `shop.certification.query`.
+means the same thing on either. Whether a product is in force is a range check on the document's
+certification span, exact at every instant: near an edge or across a gap the certifications table
+is asked, with the one rule of `shop.certification.query` (see `in_force_condition`).
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import operator
+from collections import Counter
 from collections.abc import Callable, Iterable
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -31,7 +36,7 @@ from search.backend import (
 from search.documents import BODY_FIELDS, Document
 from search.models import SearchDocument, SearchVocabulary
 from shop.bookings.availability import open_slot_exists
-from shop.catalog.models import LabelKind, Sku
+from shop.catalog.models import Sku
 from shop.certification.query import product_in_force
 
 D = SearchDocument.__table__
@@ -57,16 +62,44 @@ COMPUTED = {
     "pinyin_terms",
     "suggest_terms",
     "source",
+    "cert_from",
+    "cert_until",
+    "cert_gaps",
+    "price_count",
 }
 COPIED = [c.name for c in D.columns if c.name not in COMPUTED]
 MAX_EXPANSIONS = 50
 FACET_SIZE = 50
+FACET_SCAN_LIMIT = 20_000
+
+
+def _instant(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def cert_span(certs: list[dict]) -> tuple[datetime | None, datetime | None, bool]:
+    """The span of the certifications' validity (earliest start, latest end) and whether their
+    union leaves a gap inside it (then "in force" must be asked of the certifications table)."""
+    if not certs:
+        return None, None, False
+    spans = sorted((c["valid_from"], c["valid_until"]) for c in certs)
+    start, end = spans[0]
+    gaps = False
+    for low, high in spans[1:]:
+        gaps = gaps or low > end
+        end = max(end, high)
+    return _instant(start), _instant(end), gaps
 
 
 def to_row(doc: Document) -> dict:
     """The row of `search_documents` for a document."""
     body = " ".join(doc.get(f) or "" for f in BODY_FIELDS)
+    cert_from, cert_until, cert_gaps = cert_span(doc.get("certs") or [])
     return {
+        "cert_from": cert_from,
+        "cert_until": cert_until,
+        "cert_gaps": cert_gaps,
+        "price_count": len(doc.get("prices") or []),
         "product_id": doc["id"],
         **{c: doc.get(c, D.c[c].default.arg if D.c[c].default is not None else None) for c in COPIED},
         "labels": " " + " ".join(doc["labels"]) + " ",
@@ -128,6 +161,19 @@ class _Match:
             return -sa.func.bm25(sa.literal_column("search_fts"), *FTS_WEIGHTS)
         return sa.func.ts_rank(sa.literal_column(f"({PG_TERMS})"), sa.cast(self.expression(), postgresql.TSQUERY))
 
+    def materialised(self, scored: bool = True) -> sa.CTE:
+        """(product_id, score) of every match, computed once before any join."""
+        if self.dialect == "sqlite":
+            fts = sa.table("search_fts", sa.column("rowid"))
+            score = self.score() if scored else sa.literal(1.0)
+            stmt = sa.select(fts.c.rowid.label("product_id"), score.label("score")).where(self.condition())
+            return stmt.cte("matches").prefix_with("MATERIALIZED")
+        terms = sa.literal_column("ts_terms")
+        tsquery = sa.cast(self.expression(), postgresql.TSQUERY)
+        score = sa.func.ts_rank(terms, tsquery) if scored else sa.literal(1.0)
+        stmt = sa.select(D.c.product_id, score.label("score")).where(terms.op("@@")(tsquery))
+        return stmt.cte("matches").prefix_with("MATERIALIZED")
+
     def join(self, stmt: sa.Select) -> sa.Select:
         if self.dialect == "sqlite":
             fts = sa.table("search_fts", sa.column("rowid"))
@@ -138,8 +184,9 @@ class _Match:
 class EmbeddedBackend:
     name = "embedded"
 
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, facet_scan_limit: int = FACET_SCAN_LIMIT):
         self.session = session
+        self.facet_scan_limit = facet_scan_limit
         self.dialect = session.get_bind().dialect.name
 
     # --- writing ------------------------------------------------------------------------------
@@ -191,6 +238,8 @@ class EmbeddedBackend:
     def comparable_row(row: dict) -> dict:
         row = dict(row)
         row["created_at"] = row["created_at"].isoformat()
+        for column in ("cert_from", "cert_until"):
+            row[column] = row[column].isoformat() if row[column] else None
         row["stock_until"] = row["stock_until"].isoformat() if row["stock_until"] else None
         for column in ("name_terms", "body_terms", "pinyin_terms", "suggest_terms"):
             row[column] = sorted(row[column].split())
@@ -225,16 +274,11 @@ class EmbeddedBackend:
         return (_Match(self.dialect, clauses) if clauses else None), words
 
     def _filters(self, query: SearchQuery) -> tuple[list, dict[str, sa.ColumnElement[bool]]]:
-        base = [product_in_force(D.c.product_id, query.now)]
+        base = [in_force_condition(query.now)]
         if query.kind is not None:
             base.append(D.c.kind == query.kind)
         if query.price_min is not None or query.price_max is not None:
-            conditions = [Sku.product_id == D.c.product_id, Sku.is_active]
-            if query.price_min is not None:
-                conditions.append(Sku.price_fen >= query.price_min)
-            if query.price_max is not None:
-                conditions.append(Sku.price_fen <= query.price_max)
-            base.append(sa.exists().where(*conditions))
+            base.append(price_condition(query.price_min, query.price_max))
         if wants_open_days(query):
             base.append(open_slot_exists(D.c.product_id, query.available_from, query.available_to, query.now))
         if query.in_stock is not None:
@@ -262,35 +306,85 @@ class EmbeddedBackend:
         return stmt.where(*conditions)
 
     def search(self, query: SearchQuery, facets: bool = True) -> SearchResult:
+        """One pass over the matches (those of every facet's own query, which ignores its own filter)
+        gives the total, the facets and the page when there are at most `facet_scan_limit` of them.
+        Past that the facets count the first `facet_scan_limit` (`facets_exact` false), the total
+        is one COUNT, and the page comes from an index in the order asked (no text) or from the
+        ranked matches."""
         match, words = self._match(query)
         base, facet_filters = self._filters(query)
         conditions = base + list(facet_filters.values())
-        boost = sa.literal(1.0)
-        for rule in query.boosts:
-            boost = boost * sa.case((D.c[rule.field], rule.weight), else_=1.0)
-        score = (match.score() * boost) if match is not None else boost
-        order = {
-            "relevance": [score.desc(), D.c.product_id.asc()],
-            "price": [D.c.price_min.asc().nulls_last(), D.c.product_id.asc()],
-            "-price": [D.c.price_min.desc().nulls_last(), D.c.product_id.asc()],
-            "sales": [D.c.sales_count.desc(), D.c.product_id.asc()],
-            "newest": [D.c.created_at.desc(), D.c.product_id.desc()],
-        }[query.sort]
-        total = self.session.scalar(self._select([sa.func.count()], match, conditions)) or 0
-        rows = (
-            self.session.execute(
-                self._select([D.c.product_id, D.c.source, D.c.stock_until], match, conditions)
-                .order_by(*order)
-                .limit(query.size)
-                .offset(query.offset)
-            ).all()
-            if total > query.offset
-            else []
-        )
+        # bm25 / ts_rank only when relevance orders
+        matches = match.materialised(scored=query.sort == "relevance") if match is not None else None
+        score_column = matches.c.score if matches is not None else sa.literal(1.0)
+
+        def source(columns, where):
+            stmt = sa.select(*columns).select_from(D)
+            if matches is not None:
+                stmt = stmt.join(matches, matches.c.product_id == D.c.product_id)
+            return stmt.where(*where)
+
+        flags = {name: sa.case((condition, 1), else_=0) for name, condition in facet_filters.items()}
+        if not facets:
+            scan_where = conditions
+        elif len(facet_filters) > 1:
+            scan_where = [*base, sum(1 - flag for flag in flags.values()) <= 1]
+        else:
+            scan_where = base
+        # without facets or text, a COUNT and an index give the answer: no scan
+        wanted = facets or matches is not None
+        columns = [
+            D.c.product_id,
+            score_column.label("score"),
+            *(D.c[field] for field in {rule.field for rule in query.boosts}),
+            *(D.c[name] for name in SORT_COLUMNS[query.sort]),
+        ]
+        if facets:
+            columns += [D.c[name] for name in FACETS if name != "label"] + [D.c.labels]
+        columns += [flag.label(f"flag_{name}") for name, flag in flags.items()]
+        columns = list({c.key if hasattr(c, "key") else c.name: c for c in columns}.values())
+        limit = self.facet_scan_limit
+        names = list(facet_filters)
+        if wanted:
+            scanned = self.session.execute(source(columns, scan_where).limit(limit + 1)).all()
+            bounded = len(scanned) > limit
+            scanned = scanned[:limit]
+        else:
+            scanned, bounded = [], True
+        position = {c.key: i for i, c in enumerate(columns)}
+        # column-wise: each a tuple over the scanned rows
+        by_column = dict(zip(position, zip(*scanned, strict=True), strict=True)) if scanned else {}
+        flag_columns = [by_column.get(f"flag_{n}", ()) for n in names]
+        counted = _count_facets(by_column, flag_columns, names, len(scanned)) if facets else {}
+        if not bounded:
+            if flag_columns:
+                inside = list(itertools.compress(scanned, map(all, zip(*flag_columns, strict=True))))
+            else:
+                inside = scanned
+            total = len(inside)
+            want = query.offset + query.size
+            first = heapq.nsmallest(want, inside, key=python_order(query, position))
+            page_ids = [row[0] for row in first[query.offset :]]
+        else:
+            total = self.session.scalar(source([sa.func.count()], conditions)) or 0
+            page_ids = (
+                self._ordered_page(query, match is not None, source, conditions, score_column)
+                if total > query.offset
+                else []
+            )
+        rows = {}
+        if page_ids:
+            rows = {
+                row.product_id: row
+                for row in self.session.execute(
+                    sa.select(D.c.product_id, D.c.source, D.c.stock_until).where(D.c.product_id.in_(page_ids))
+                )
+            }
         pieces = text.pieces(query.text)
         today = date.fromisoformat(stock_day(query.now))
         hits = []
-        for row in rows:
+        for product_id in page_ids:
+            row = rows[product_id]
             in_stock = row.stock_until is not None and row.stock_until >= today
             hit = Hit(id=row.product_id, source={**row.source, "in_stock": in_stock})
             if query.highlight and pieces:
@@ -301,28 +395,68 @@ class EmbeddedBackend:
         return SearchResult(
             hits=hits,
             total=total,
-            facets=self._facets(match, base, facet_filters) if facets else {},
+            facets={name: sort_buckets(counted[name]) for name in FACETS} if facets else {},
             backend=self.name,
+            facets_exact=not (facets and bounded),
         )
 
-    def _facets(self, match, base, facet_filters) -> dict[str, list[tuple[object, int]]]:
-        result: dict[str, list[tuple[object, int]]] = {}
-        for name in FACETS:
-            conditions = base + [c for key, c in facet_filters.items() if key != name]
-            if name == "label":
-                kinds = [k.value for k in LabelKind]
-                sums = [
-                    sa.func.coalesce(sa.func.sum(sa.case((D.c.labels.contains(f" {k} "), 1), else_=0)), 0)
-                    for k in kinds
-                ]
-                counts = self.session.execute(self._select(sums, match, conditions)).one()
-                buckets = [(k, int(n or 0)) for k, n in zip(kinds, counts, strict=True) if n]
-            else:
-                column = D.c[name]
-                stmt = self._select([column, sa.func.count()], match, conditions).group_by(column)
-                buckets = [(value, n) for value, n in self.session.execute(stmt) if value is not None]
-            result[name] = sort_buckets(buckets)
-        return result
+    def _ordered_page(self, query: SearchQuery, has_text: bool, source, conditions, score_column) -> list[int]:
+        """The ids of the page, ordered in SQL. Without text, each order is read from an index: the
+        relevance order is then the boosts' order, so one query per class of equal boost."""
+        want = query.offset + query.size
+        boost = sa.literal(1.0)
+        for rule in query.boosts:
+            boost = boost * sa.case((D.c[rule.field], rule.weight), else_=1.0)
+        if has_text or query.sort != "relevance":
+            order = {
+                "relevance": [(score_column * boost).desc(), D.c.product_id.asc()],
+                "price": [D.c.price_min.is_(None), D.c.price_min.asc(), D.c.product_id.asc()],
+                "-price": [D.c.price_min.is_(None), D.c.price_min.desc(), D.c.product_id.asc()],
+                "sales": [D.c.sales_count.desc(), D.c.product_id.asc()],
+                "newest": [D.c.created_at.desc(), D.c.product_id.desc()],
+            }[query.sort]
+            if not has_text and query.sort in ("price", "-price"):
+                # priced products first, then the unpriced: each part in index order
+                ids = list(
+                    self.session.scalars(
+                        source([D.c.product_id], [*conditions, D.c.price_min.is_not(None)])
+                        .order_by(*order[1:])
+                        .limit(want)
+                    )
+                )
+                if len(ids) < want:
+                    ids += self.session.scalars(
+                        source([D.c.product_id], [*conditions, D.c.price_min.is_(None)])
+                        .order_by(D.c.product_id)
+                        .limit(want - len(ids))
+                    )
+                return ids[query.offset :]
+            return list(
+                self.session.scalars(
+                    source([D.c.product_id], conditions).order_by(*order).limit(query.size).offset(query.offset)
+                )
+            )
+        classes: dict[float, list[dict[str, bool]]] = {}
+        fields = [rule.field for rule in query.boosts]
+        for values in itertools.product((True, False), repeat=len(fields)):
+            weight = 1.0
+            for rule, value in zip(query.boosts, values, strict=True):
+                weight = weight * (rule.weight if value else 1.0)
+            classes.setdefault(weight, []).append(dict(zip(fields, values, strict=True)))
+        ids: list[int] = []
+        for weight in sorted(classes, reverse=True):
+            parts = [
+                self.session.scalars(
+                    source([D.c.product_id], [*conditions, *(D.c[f] == v for f, v in values.items())])
+                    .order_by(D.c.product_id)
+                    .limit(want - len(ids))
+                )
+                for values in classes[weight]
+            ]
+            ids += list(heapq.merge(*parts))[: want - len(ids)]
+            if len(ids) >= want:
+                break
+        return ids[query.offset :]
 
     def suggest(self, prefix: str, *, now: datetime, size: int) -> list[Suggestion]:
         prefix = text.suggest_prefix(prefix)
@@ -330,11 +464,117 @@ class EmbeddedBackend:
             return []
         match = _Match(self.dialect, [], prefix=prefix)
         stmt = (
-            self._select([D.c.product_id, D.c.name], match, [product_in_force(D.c.product_id, now)])
+            self._select([D.c.product_id, D.c.name], match, [in_force_condition(now)])
             .order_by(D.c.sales_count.desc(), D.c.product_id.asc())
             .limit(size)
         )
         return [Suggestion(product_id=row.product_id, text=row.name) for row in self.session.execute(stmt)]
+
+
+SORT_COLUMNS = {
+    "relevance": [],
+    "price": ["price_min"],
+    "-price": ["price_min"],
+    "sales": ["sales_count"],
+    "newest": ["created_at"],
+}
+# within this much of a certification's start or end (documents keep milliseconds), the
+# certifications table decides whether it is in force
+EDGE = timedelta(milliseconds=2)
+
+
+def in_force_condition(now: datetime) -> sa.ColumnElement[bool]:
+    """In force at `now`, as `shop.certification.query` says, read from the row's certification span:
+    sure inside it (no gap, not at an edge), asked of the certifications table near an edge or a gap."""
+    sure = sa.and_(D.c.cert_from <= now - EDGE, D.c.cert_until > now, ~D.c.cert_gaps)
+    # one range on the index, no OR at the top (that would make SQLite scan twice)
+    return sa.and_(
+        D.c.cert_until > now - EDGE,
+        D.c.cert_from <= now,
+        sa.or_(sure, product_in_force(D.c.product_id, now)),
+    )
+
+
+def price_condition(low: int | None, high: int | None) -> sa.ColumnElement[bool]:
+    """Some active SKU priced within low..high: with one or two distinct prices they are price_min
+    and price_max; only a product with more asks the SKUs."""
+
+    def within(column):
+        parts = []
+        if low is not None:
+            parts.append(column >= low)
+        if high is not None:
+            parts.append(column <= high)
+        return sa.and_(*parts)
+
+    conditions = [Sku.product_id == D.c.product_id, Sku.is_active]
+    if low is not None:
+        conditions.append(Sku.price_fen >= low)
+    if high is not None:
+        conditions.append(Sku.price_fen <= high)
+    span = []
+    if low is not None:
+        span.append(D.c.price_max >= low)
+    if high is not None:
+        span.append(D.c.price_min <= high)
+    return sa.or_(
+        within(D.c.price_min),
+        within(D.c.price_max),
+        sa.and_(D.c.price_count > 2, *span, sa.exists().where(*conditions)),
+    )
+
+
+def python_order(query: SearchQuery, position: dict[str, int]):
+    """The sort key of a scanned row (a tuple): the same order as `_ordered_page` asks of SQL."""
+    pid = position["product_id"]
+    if query.sort == "relevance":
+        score = position["score"]
+        fields = [position[rule.field] for rule in query.boosts]
+        weights = {}
+        for values in itertools.product((True, False), repeat=len(fields)):
+            weight = 1.0
+            for rule, value in zip(query.boosts, values, strict=True):
+                weight = weight * (rule.weight if value else 1.0)
+            weights[values] = weight
+        if not fields:
+            return lambda row: (-row[score], row[pid])
+        flags = operator.itemgetter(*fields)
+        if len(fields) == 1:
+            weights = {(bool(k[0]),): w for k, w in weights.items()}
+            return lambda row: (-(row[score] * weights[(flags(row),)]), row[pid])
+        return lambda row: (-(row[score] * weights[flags(row)]), row[pid])
+    if query.sort in ("price", "-price"):
+        price, sign = position["price_min"], (1 if query.sort == "price" else -1)
+        return lambda row: (row[price] is None, sign * (row[price] or 0), row[pid])
+    if query.sort == "sales":
+        sales = position["sales_count"]
+        return lambda row: (-row[sales], row[pid])
+    created = position["created_at"]
+    return lambda row: (-row[created].timestamp(), -row[pid])
+
+
+def _count_facets(columns: dict[str, tuple], flags: list[tuple], filtered: list[str], n: int):
+    """Per facet, counts over the rows that pass every facet filter but its own."""
+    failures = [len(flags) - sum(values) for values in zip(*flags, strict=True)] if flags else [0] * n
+    inside = [f == 0 for f in failures]
+    result = {}
+    for name in FACETS:
+        column = "labels" if name == "label" else name
+        values = columns.get(column, ())
+        if name in filtered:
+            own = flags[filtered.index(name)]
+            mask = [f == 0 or (f == 1 and not ok) for f, ok in zip(failures, own, strict=True)]
+        else:
+            mask = inside
+        counter = Counter(itertools.compress(values, mask))
+        if name == "label":
+            kinds: Counter = Counter()
+            for labels, count in counter.items():
+                for kind in labels.split():
+                    kinds[kind] += count
+            counter = kinds
+        result[name] = [(value, count) for value, count in counter.items() if value is not None and count]
+    return result
 
 
 def sort_buckets(buckets: list[tuple[object, int]]) -> list[tuple[object, int]]:

@@ -16,11 +16,41 @@ class SearchDocument(Base):
 
     SQLite: an FTS5 table `search_fts` (external content) mirrors the term columns through triggers.
     PostgreSQL: a GIN index on a weighted tsvector built from the term columns. Both are made by the
-    migration only (they are not in the metadata). Whether a product is in force is never copied
-    here: the embedded backend asks the certifications table at query time.
+    migration only (they are not in the metadata), as is the PostgreSQL `ts_terms` column (the
+    stored tsvector the GIN index and the ranking read).
+
+    Whether a product is in force is a range check on the row: `cert_from`..`cert_until` spans its
+    published certifications; only when they leave a gap (`cert_gaps`) does the query ask the
+    certifications table. Likewise a price filter asks the SKUs only for a product with more than two
+    distinct active prices (`price_count`): with one or two, `price_min`/`price_max` are all of them.
     """
 
     __tablename__ = "search_documents"
+    __table_args__ = (
+        # a covering index for counting and scanning matches without reading the wide rows
+        sa.Index(
+            "ix_search_documents_scan",
+            "cert_until",
+            "cert_from",
+            "cert_gaps",
+            "kind",
+            "district_id",
+            "category_path",
+            "brand_tier",
+            "labels",
+            "poverty_alleviated",
+            "deep_poverty",
+            "at_risk_unsold",
+            "price_min",
+            "price_max",
+            "price_count",
+            "stock_until",
+        ),
+        # the relevance order of an empty query: boost classes, each in id order
+        sa.Index("ix_search_documents_boosts", "poverty_alleviated", "deep_poverty", "at_risk_unsold", "product_id"),
+        sa.Index("ix_search_documents_price_order", "price_min", "product_id"),
+        sa.Index("ix_search_documents_newest_order", "created_at", "product_id"),
+    )
 
     product_id: Mapped[int] = mapped_column(
         sa.ForeignKey("products.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
@@ -47,12 +77,23 @@ class SearchDocument(Base):
     # The latest best-before day of a batch with units available for sale; in stock while not past.
     stock_until: Mapped[date | None] = mapped_column(sa.Date, index=True)
     created_at: Mapped[datetime] = mapped_column(index=True)
+    # The span of the published certifications (earliest valid_from, latest valid_until), and whether
+    # they leave a gap inside it (then the certifications table decides).
+    cert_from: Mapped[datetime | None]
+    cert_until: Mapped[datetime | None]
+    cert_gaps: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Distinct active SKU prices.
+    price_count: Mapped[int] = mapped_column(default=0, server_default="0")
     name_terms: Mapped[str] = mapped_column(sa.Text)
     body_terms: Mapped[str] = mapped_column(sa.Text)
     pinyin_terms: Mapped[str] = mapped_column(sa.Text)
     suggest_terms: Mapped[str] = mapped_column(sa.Text)
     # What a hit shows (names, first image, ...), as the engine's _source would.
     source: Mapped[dict] = mapped_column(sa.JSON)
+
+
+# the "sales" order (most sold first, then by id) read straight from an index
+sa.Index("ix_search_documents_sales_order", SearchDocument.sales_count.desc(), SearchDocument.product_id)
 
 
 class SearchVocabulary(Base):

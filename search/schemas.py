@@ -126,6 +126,13 @@ class SearchPageSchema(ma.Schema):
         required=True,
         metadata={"description": "Per facet, counts under every other filter but its own (empty when facets=false)"},
     )
+    facets_exact = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "False when the database counted the facets over its first SEARCH_FACET_SCAN_LIMIT "
+            "matches only (the total and the items stay exact)"
+        },
+    )
     degraded = ma.fields.Boolean(
         required=True, metadata={"description": "The engine could not answer; this answer comes from the database"}
     )

@@ -87,7 +87,8 @@ def search_products(session: Session, ext: SearchExtension, query: SearchQuery, 
             log.warning("search engine unavailable, answering from the database: %s", error)
             ext.breaker.failed()
             degraded = True
-    return Answer(EmbeddedBackend(session).search(query, facets=facets), degraded=degraded)
+    embedded = EmbeddedBackend(session, ext.config["SEARCH_FACET_SCAN_LIMIT"])
+    return Answer(embedded.search(query, facets=facets), degraded=degraded)
 
 
 def suggest(session: Session, ext: SearchExtension, prefix: str, *, now: datetime, size: int) -> Answer:

@@ -1,0 +1,184 @@
+"""The embedded backend's fast paths give the plain answer: the one-pass scan (total, facets and page
+in Python), the bounded path (COUNT, the page ordered in SQL or read from an index, facets over the
+first SEARCH_FACET_SCAN_LIMIT matches, flagged) and the exact group-by per facet all agree."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from search.backend import FACETS, SearchQuery
+from search.boosts import boosts
+from search.embedded_backend import EmbeddedBackend, sort_buckets
+from search.models import SearchDocument
+from search.outbox import enqueue_moved, refresh_embedded
+from shop import clock
+from shop.catalog import service as catalog
+from shop.catalog.models import LabelKind, Sku
+from shop.certification.query import product_in_force
+from tests.factories import ANPING, FENGJIE, PINGAN, WUSHAN, YUZHONG
+
+D = SearchDocument.__table__
+NAMES = ["脐橙 navel oranges", "脆李 crisp plums", "蜂蜜 honey", "腊肉 cured pork"]
+LABELS = [k.value for k in LabelKind]
+
+
+@pytest.fixture
+def shop(make, session):
+    rng = random.Random(5)
+    categories = [make.category(f"c{i}") for i in range(3)]
+    suppliers = [make.supplier(d) for d in (FENGJIE, WUSHAN, YUZHONG)]
+    ids = []
+    for n in range(30):
+        supplier = suppliers[n % 3]
+        township = rng.choice([None, ANPING, PINGAN]) if supplier.district_id == FENGJIE else None
+        prices = rng.sample(range(500, 20_000, 100), rng.choice([1, 2, 3, 4]))
+        product = catalog.create_product(
+            session,
+            make.admin,
+            supplier_id=supplier.id,
+            data={
+                "name": f"{NAMES[n % 4]} {n}",
+                "category_id": categories[n % 3].id,
+                "origin_district_id": supplier.district_id,
+                "origin_township_id": township,
+                "skus": [{"code": f"P{n}-{i}", "price_fen": p, "unit": "box"} for i, p in enumerate(prices)],
+                "labels": [{"kind": k, "certificate_no": "x"} for k in LABELS if rng.random() < 0.4],
+            },
+        )
+        if n % 7 == 0:
+            # an old certification that expired, then a current one after a gap
+            make.certified(product, published_at=clock.now() - timedelta(days=400), validity_days=30)
+        if n % 5 != 4:
+            make.certified(product)
+        elif n % 10 == 4 and n % 7:
+            make.certified(product, published_at=clock.now() - timedelta(days=400), validity_days=30)  # expired
+        ids.append(product.id)
+    enqueue_moved(session)
+    refresh_embedded(session)
+    return {"categories": categories, "ids": ids}
+
+
+def _queries(shop, now, app) -> list[SearchQuery]:
+    rules = boosts(app.config)
+    path = shop["categories"][1].path
+    variants = [
+        {},
+        {"text": "oranges"},
+        {"text": "脐橙"},
+        {"text": "hony"},
+        {"district_ids": [FENGJIE]},
+        {"district_ids": [WUSHAN], "labels": ["organic"]},
+        {"labels": ["green_food", "organic"], "poverty_alleviated": True},
+        {"price_min": 3000, "price_max": 9000},
+        {"price_min": 12000},
+        {"text": "plums", "price_max": 8000, "district_ids": [WUSHAN, YUZHONG]},
+        {"category_path": path, "deep_poverty": False},
+        {"brand_tiers": ["regional_public"]},
+    ]
+    queries = []
+    for variant in variants:
+        for sort in ("relevance", "price", "-price", "sales", "newest"):
+            for page in (1, 2):
+                queries.append(SearchQuery(now=now, sort=sort, page=page, size=4, boosts=rules, **variant))
+    return queries
+
+
+def test_the_one_pass_scan_and_the_bounded_path_agree_on_total_and_page(app, session, shop):
+    now = clock.now()
+    for query in _queries(shop, now, app):
+        exact = EmbeddedBackend(session, facet_scan_limit=10_000).search(query)
+        bounded = EmbeddedBackend(session, facet_scan_limit=1).search(query)
+        assert exact.facets_exact is True
+        assert (exact.total, [h.id for h in exact.hits]) == (bounded.total, [h.id for h in bounded.hits]), query
+        if exact.total > 1:
+            assert bounded.facets_exact is False
+        without = EmbeddedBackend(session, facet_scan_limit=10_000).search(query, facets=False)
+        assert (without.total, [h.id for h in without.hits]) == (exact.total, [h.id for h in exact.hits])
+        assert without.facets == {}
+
+
+def test_bounded_facets_are_flagged_and_exact_ones_equal_the_group_by(app, session, shop):
+    now = clock.now()
+    for query in _queries(shop, now, app):
+        if query.text or query.page > 1:
+            continue
+        exact = EmbeddedBackend(session, facet_scan_limit=10_000).search(query)
+        assert exact.facets_exact
+        assert exact.facets == _plain_facets(session, query), query
+        bounded = EmbeddedBackend(session, facet_scan_limit=2).search(query)
+        assert bounded.facets_exact is False
+        for name, buckets in bounded.facets.items():
+            assert sum(n for _v, n in buckets) <= 2 * (len(LABELS) if name == "label" else 1)
+
+
+def test_in_force_and_price_filters_read_from_the_row_equal_the_tables(session, shop):
+    now = clock.now()
+    in_force = set(session.scalars(sa.select(D.c.product_id).where(product_in_force(D.c.product_id, now))))
+    result = EmbeddedBackend(session).search(SearchQuery(now=now, size=100))
+    assert {h.id for h in result.hits} == in_force
+    assert result.total == len(in_force)
+    for low, high in ((3000, 9000), (None, 4000), (15000, None)):
+        conditions = [Sku.product_id == D.c.product_id, Sku.is_active]
+        conditions += [Sku.price_fen >= low] if low is not None else []
+        conditions += [Sku.price_fen <= high] if high is not None else []
+        expected = set(
+            session.scalars(
+                sa.select(D.c.product_id).where(product_in_force(D.c.product_id, now), sa.exists().where(*conditions))
+            )
+        )
+        found = EmbeddedBackend(session).search(SearchQuery(now=now, size=100, price_min=low, price_max=high))
+        assert {h.id for h in found.hits} == expected
+
+
+def test_a_certification_gap_is_out_of_force_inside_it_and_in_force_after(session, shop):
+    gapped = session.scalars(sa.select(D.c.product_id).where(D.c.cert_gaps)).all()
+    assert gapped
+    row = session.execute(sa.select(D.c.cert_from).where(D.c.product_id == gapped[0])).one()
+    inside_gap = row.cert_from + timedelta(days=100)
+    found = EmbeddedBackend(session).search(SearchQuery(now=inside_gap, size=100))
+    assert gapped[0] not in {h.id for h in found.hits}
+    found = EmbeddedBackend(session).search(SearchQuery(now=clock.now(), size=100))
+    assert gapped[0] in {h.id for h in found.hits}
+
+
+def _plain_facets(session, query: SearchQuery) -> dict:
+    """The plain answer: one GROUP BY per facet over every match, with the tables' own rules."""
+    base = [product_in_force(D.c.product_id, query.now)]
+    if query.price_min is not None or query.price_max is not None:
+        conditions = [Sku.product_id == D.c.product_id, Sku.is_active]
+        if query.price_min is not None:
+            conditions.append(Sku.price_fen >= query.price_min)
+        if query.price_max is not None:
+            conditions.append(Sku.price_fen <= query.price_max)
+        base.append(sa.exists().where(*conditions))
+    facet = {}
+    if query.category_path is not None:
+        facet["category_id"] = D.c.category_path.startswith(query.category_path)
+    if query.district_ids:
+        facet["district_id"] = D.c.district_id.in_(query.district_ids)
+    if query.brand_tiers:
+        facet["brand_tier"] = D.c.brand_tier.in_(query.brand_tiers)
+    if query.labels:
+        facet["label"] = sa.or_(*(D.c.labels.contains(f" {k} ") for k in query.labels))
+    if query.poverty_alleviated is not None:
+        facet["poverty_alleviated"] = D.c.poverty_alleviated == query.poverty_alleviated
+    if query.deep_poverty is not None:
+        facet["deep_poverty"] = D.c.deep_poverty == query.deep_poverty
+    result = {}
+    for name in FACETS:
+        where = base + [c for key, c in facet.items() if key != name]
+        if name == "label":
+            buckets = []
+            for kind in LABELS:
+                n = session.scalar(sa.select(sa.func.count()).where(*where, D.c.labels.contains(f" {kind} ")))
+                if n:
+                    buckets.append((kind, n))
+        else:
+            stmt = sa.select(D.c[name], sa.func.count()).where(*where).group_by(D.c[name])
+            buckets = [(v, n) for v, n in session.execute(stmt) if v is not None]
+        result[name] = sort_buckets(buckets)
+    return result
