@@ -2,7 +2,8 @@
 
 The first request with a key claims it by inserting a row in its own transaction; the work and the
 row commit together. A retry with the same key and body gets the same resource back; with another
-body, 409. A concurrent duplicate waits on the unique index until the first commits, then replays."""
+body, 409. A concurrent duplicate waits on the unique index until the first commits, then replays
+(or, if the first rolled back, claims the key itself)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shop import clock
@@ -33,6 +33,9 @@ class IdempotencyKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow_column_default)
 
 
+_CLAIM = "idempotency_claim"  # session.info: the id of the key row whose `create` is running
+
+
 def request_hash(payload) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -47,21 +50,53 @@ def run_once(
     if not 1 <= len(key) <= 100:
         raise InvalidInput("Idempotency-Key must be 1 to 100 characters.", fields={"Idempotency-Key": ["Bad length."]})
     digest = request_hash(payload)
-    existing = _find(session, user_id, scope, key)
-    if existing is None:
-        row = IdempotencyKey(user_id=user_id, scope=scope, key=key, request_hash=digest, created_at=clock.now())
+    claimed = _claim(session, user_id, scope, key, digest)
+    if claimed is not None:
+        session.info[_CLAIM] = claimed
         try:
-            with session.begin_nested():
-                session.add(row)
-        except IntegrityError:
-            existing = _find(session, user_id, scope, key)
-        else:
-            row.resource_id = create()
-            session.flush()
-            return row.resource_id, True
+            resource_id = create()
+        finally:
+            recorded = session.info.pop(_CLAIM, None) is None
+        if not recorded:
+            _record(session, claimed, resource_id)
+        return resource_id, True
+    existing = _find(session, user_id, scope, key)
     if existing.request_hash != digest:
         raise IdempotencyKeyReused(key=key)
     return existing.resource_id, False
+
+
+def record_created(session: Session, resource_id: int) -> None:
+    """Store the new resource's id under the key being run now, as soon as it exists (a `create` that
+    goes on to take hot row locks calls it first, so that its locks are held for one statement less);
+    without a key being run, nothing."""
+    claimed = session.info.pop(_CLAIM, None)
+    if claimed is not None:
+        _record(session, claimed, resource_id)
+
+
+def _record(session: Session, claimed: int, resource_id: int) -> None:
+    session.execute(
+        sa.update(IdempotencyKey).where(IdempotencyKey.id == claimed).values(resource_id=resource_id),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def _claim(session: Session, user_id: int, scope: str, key: str, digest: str) -> int | None:
+    """Insert the key's row unless it is there (one statement, no savepoint); its id, or None. A
+    concurrent first request's row makes this wait until that request commits or rolls back."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    row = {"user_id": user_id, "scope": scope, "key": key, "request_hash": digest, "created_at": clock.now()}
+    stmt = (
+        insert(IdempotencyKey.__table__)
+        .values(row)
+        .on_conflict_do_nothing(index_elements=["user_id", "scope", "key"])
+        .returning(IdempotencyKey.__table__.c.id)
+    )
+    return session.execute(stmt).scalar()
 
 
 def _find(session: Session, user_id: int, scope: str, key: str) -> IdempotencyKey | None:

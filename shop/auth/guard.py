@@ -41,13 +41,29 @@ def init_app(app: Flask) -> None:
     jwt.revoked_token_loader(lambda _h, _p: unauthorized("The token has been revoked.", AuthCode.TOKEN_REVOKED))
     jwt.needs_fresh_token_loader(lambda _h, _p: unauthorized("A fresh token is required."))
     jwt.user_lookup_error_loader(lambda _h, _p: unauthorized("The account no longer exists."))
-    jwt.token_in_blocklist_loader(
-        lambda _h, payload: service.is_token_revoked(get_session(), payload["jti"], payload.get(FAMILY_CLAIM))
-    )
+    jwt.token_in_blocklist_loader(lambda _h, payload: _check_token(payload))
+
+
+def _check_token(payload: dict) -> bool:
+    """Whether the token is revoked; the same statement loads the actor, kept for _load_actor."""
+    try:
+        user_id = int(payload["sub"])
+    except (KeyError, TypeError, ValueError):
+        return service.is_token_revoked(get_session(), payload["jti"], payload.get(FAMILY_CLAIM))
+    revoked, actor = service.check_token(get_session(), user_id, payload["jti"], payload.get(FAMILY_CLAIM))
+    g.token_actor = (user_id, actor)
+    return revoked
 
 
 def _load_actor() -> Actor:
-    actor = service.load_actor(get_session(), int(get_jwt_identity()))
+    user_id = int(get_jwt_identity())
+    checked = g.pop("token_actor", None)
+    if checked is not None and checked[0] == user_id:
+        if checked[1] is None:
+            raise Unauthenticated("The account no longer exists.")
+        actor = checked[1]
+    else:
+        actor = service.load_actor(get_session(), user_id)
     g.actor = actor
     return actor
 

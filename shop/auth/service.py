@@ -79,6 +79,25 @@ def load_actor(session: Session, user_id: int) -> Actor:
     return Actor(user_id=user_id, grants=frozenset((role, scope) for role, scope in rows))
 
 
+def check_token(session: Session, user_id: int, jti: str, family: str | None) -> tuple[bool, Actor | None]:
+    """A request's whole authentication in one statement: is the token (or its log-in family) revoked,
+    and who acts (None: the account no longer exists). Read at every request, so a revocation, a grant
+    taken away or a deactivated account counts from the very next one."""
+    revoked = sa.exists().where(RevokedToken.jti == jti)
+    if family is not None:
+        revoked = sa.or_(revoked, sa.exists().where(RevokedTokenFamily.family == family))
+    rows = session.execute(
+        sa.select(revoked.label("revoked"), RoleGrant.role, RoleGrant.scope_id)
+        .select_from(User)
+        .outerjoin(RoleGrant, sa.and_(RoleGrant.user_id == User.id, User.is_active))
+        .where(User.id == user_id)
+    ).all()
+    if not rows:
+        return is_token_revoked(session, jti, family), None
+    grants = frozenset((role, scope) for _, role, scope in rows if role is not None)
+    return bool(rows[0].revoked), Actor(user_id=user_id, grants=grants)
+
+
 def get_user(session: Session, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None:

@@ -25,6 +25,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from search import outbox
 from shop.catalog import version as catalog_version
 from shop.db import insert_ignore
 from shop.inventory.errors import InsufficientStock
@@ -93,6 +94,94 @@ _CHANGE_LEVEL = _conditional_change(LEVELS, LEVELS.c.sku_id).returning(LEVELS.c.
 _APPEND_MOVEMENTS = MOVEMENTS.insert()
 
 
+# Reserving, the checkout's hot path: the level first (its lock is where reservations of the SKU queue,
+# as with lock_levels), then the first batch in FEFO order when it holds every unit asked for.
+_RESERVE_LEVEL = (
+    LEVELS.update()
+    .where(
+        LEVELS.c.location_id == sa.bindparam("b_location_id"),
+        LEVELS.c.sku_id == sa.bindparam("b_sku_id"),
+        LEVELS.c.on_hand >= LEVELS.c.reserved + sa.bindparam("units"),
+    )
+    .values(reserved=LEVELS.c.reserved + sa.bindparam("units"))
+)
+_FIRST_BATCH = (
+    sa.select(BATCH_LEVELS.c.batch_id)
+    .where(
+        BATCH_LEVELS.c.location_id == sa.bindparam("b_location_id"),
+        BATCH_LEVELS.c.sku_id == sa.bindparam("b_sku_id"),
+        BATCH_LEVELS.c.best_before >= sa.bindparam("today"),
+        BATCH_LEVELS.c.on_hand > BATCH_LEVELS.c.reserved,
+        sellable_level(BATCH_LEVELS),
+    )
+    .order_by(BATCH_LEVELS.c.best_before, BATCH_LEVELS.c.batch_id)
+    .limit(1)
+    .scalar_subquery()
+)
+_RESERVE_FIRST_BATCH = (
+    BATCH_LEVELS.update()
+    .where(
+        BATCH_LEVELS.c.location_id == sa.bindparam("b_location_id"),
+        BATCH_LEVELS.c.batch_id == _FIRST_BATCH,
+        BATCH_LEVELS.c.on_hand >= BATCH_LEVELS.c.reserved + sa.bindparam("units"),
+    )
+    .values(reserved=BATCH_LEVELS.c.reserved + sa.bindparam("units"))
+    .returning(BATCH_LEVELS.c.batch_id, BATCH_LEVELS.c.best_before)
+)
+
+
+def _reserve_in_one_statement() -> sa.Select:
+    """PostgreSQL: the level's conditional UPDATE, then (only if it matched, and so after its row lock)
+    the first FEFO batch's and the ledger row, in one statement, so a hot SKU's level stays locked for
+    no round trip but the commit's. Answers (levels changed, batch reserved or NULL). The batch is
+    chosen in the statement's snapshot, taken before the level's lock was granted: a batch changed
+    meanwhile is rechecked on its newest version (`on_hand >= reserved + units`), and if it no longer
+    holds the units, none are taken from it (NULL) and the caller picks under the lock it now holds."""
+    level = _RESERVE_LEVEL.returning(LEVELS.c.sku_id).cte("level")
+    batch = (
+        BATCH_LEVELS.update()
+        .where(
+            BATCH_LEVELS.c.location_id == sa.bindparam("b_location_id"),
+            BATCH_LEVELS.c.batch_id == _FIRST_BATCH,
+            BATCH_LEVELS.c.on_hand >= BATCH_LEVELS.c.reserved + sa.bindparam("units"),
+            sa.exists(sa.select(level.c.sku_id)),
+        )
+        .values(reserved=BATCH_LEVELS.c.reserved + sa.bindparam("units"))
+        .returning(BATCH_LEVELS.c.batch_id)
+        .cte("batch")
+    )
+    m = MOVEMENTS.c
+    moved = (
+        MOVEMENTS.insert()
+        .from_select(
+            [
+                *(m.kind, m.location_id, m.sku_id, m.batch_id, m.on_hand_delta, m.reserved_delta, m.created_at),
+                *(m.reservation_id, m.reference),
+            ],
+            sa.select(
+                sa.literal(MovementKind.RESERVE, m.kind.type),
+                sa.bindparam("b_location_id"),
+                sa.bindparam("b_sku_id"),
+                batch.c.batch_id,
+                sa.literal(0),
+                sa.bindparam("units"),
+                sa.bindparam("now", type_=m.created_at.type),
+                sa.bindparam("reservation_id"),
+                sa.bindparam("reference", type_=m.reference.type),
+            ),
+        )
+        .returning(m.batch_id)
+        .cte("moved")
+    )
+    return sa.select(
+        sa.select(sa.func.count()).select_from(level).scalar_subquery(),
+        sa.select(moved.c.batch_id).scalar_subquery(),
+    )
+
+
+_RESERVE_IN_ONE_STATEMENT = _reserve_in_one_statement()
+
+
 @dataclass(frozen=True)
 class Move:
     """One movement of one batch at the use case's location: the change of on hand and of reserved."""
@@ -157,6 +246,53 @@ def pick_fefo(
     raise InsufficientStock(sku_id=sku_id, location_id=location_id, requested=quantity, available=total)
 
 
+def reserve(
+    session: Session,
+    location_id: int,
+    wanted: dict[int, int],
+    *,
+    today: date,
+    now: datetime,
+    reservation_id: int,
+    reference: str,
+) -> None:
+    """Reserve `wanted` ({sku_id: units}) at the location, FEFO by batch, and append the movements:
+    the same result as lock_levels, pick_fefo and apply, SKUs in primary-key order, each level's
+    conditional UPDATE first (it locks the level, where movements of the SKU queue), then its batches.
+    When the SKU's earliest batch holds the units, that is one statement on PostgreSQL (see
+    _reserve_in_one_statement; the products' search outbox rows are written before, as their ledger
+    rows are not seen going by), three on SQLite (level, batch chosen inside the statement, ledger
+    row). Otherwise the units are picked across batches under the level's lock. Raises
+    InsufficientStock; the caller's transaction then rolls back."""
+    one_statement = session.get_bind().dialect.name == "postgresql"
+    if one_statement:
+        session.info.setdefault(outbox.MOVED, set()).update(wanted)
+        outbox.enqueue_moved(session)
+    moves: list[Move] = []
+    for sku_id, units in sorted(wanted.items()):
+        keys = {"b_location_id": location_id, "b_sku_id": sku_id, "units": units}
+        if one_statement:
+            extra = {"today": today, "now": now, "reservation_id": reservation_id, "reference": reference}
+            levels, batch_id = session.execute(_RESERVE_IN_ONE_STATEMENT, {**keys, **extra}).one()
+            if levels and batch_id is not None:
+                continue
+        else:
+            levels = session.execute(_RESERVE_LEVEL, keys).rowcount
+            first = session.execute(_RESERVE_FIRST_BATCH, {**keys, "today": today}).first() if levels else None
+            if first is not None:
+                moves.append(Move(MovementKind.RESERVE, sku_id, first.batch_id, first.best_before, reserved=units))
+                continue
+        if not levels:
+            available = sum(a for _, _, a in sellable_batches(session, location_id, sku_id, today))
+            raise InsufficientStock(sku_id=sku_id, location_id=location_id, requested=units, available=available)
+        for batch_id, best_before, taken in pick_fefo(session, location_id, sku_id, units, today):
+            move = Move(MovementKind.RESERVE, sku_id, batch_id, best_before, reserved=taken)
+            _change(session, _CHANGE_BATCH_LEVEL, location_id, batch_id, 0, taken, move)
+            moves.append(move)
+    if moves:
+        _append(session, location_id, moves, now=now, reservation_id=reservation_id, reference=reference)
+
+
 def apply(
     session: Session,
     location_id: int,
@@ -193,6 +329,33 @@ def apply(
         per_sku[move.sku_id][1] += move.reserved
     for sku_id, (on_hand, reserved) in sorted(per_sku.items()):
         _change(session, _CHANGE_LEVEL, location_id, sku_id, on_hand, reserved, moves[0])
+    _append(
+        session,
+        location_id,
+        moves,
+        now=now,
+        actor_id=actor_id,
+        counter_event_id=counter_event_id,
+        transfer_id=transfer_id,
+        reservation_id=reservation_id,
+        reason=reason,
+        reference=reference,
+    )
+
+
+def _append(
+    session: Session,
+    location_id: int,
+    moves: list[Move],
+    *,
+    now: datetime,
+    actor_id: int | None = None,
+    counter_event_id: int | None = None,
+    transfer_id: int | None = None,
+    reservation_id: int | None = None,
+    reason: str | None = None,
+    reference: str | None = None,
+) -> None:
     session.execute(
         _APPEND_MOVEMENTS,
         [

@@ -7,7 +7,6 @@ from collections import defaultdict
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from shop.errors import NotFound
@@ -34,38 +33,64 @@ from shop.inventory.movements import known_skus, merge_lines, require_products_i
 
 
 def reserve_stock(
-    session: Session, *, location_id: int, reference: str, lines: list[dict], now: datetime
+    session: Session,
+    *,
+    location_id: int,
+    reference: str,
+    lines: list[dict],
+    now: datetime,
+    priced: bool = False,
 ) -> Reservation:
     """Set units aside at a location for an order, FEFO by batch, only of products in force.
     The reference (e.g. "order:123") makes it idempotent: the same reference and lines return the
-    existing reservation; other lines under a used reference are refused."""
+    existing reservation; other lines under a used reference are refused. `priced`: the caller has
+    just checked in its transaction that each SKU is known, active and in force (a checkout's quote)."""
     wanted = merge_lines(lines, "sku_id")
-    existing = session.scalar(sa.select(Reservation).where(Reservation.reference == reference))
-    if existing is not None:
-        return _same_reservation(session, existing, location_id, wanted)
-    location = session.get(Location, location_id)
-    if location is None:
-        raise NotFound("No such location.")
-    require_active(location)
-    reservation = Reservation(reference=reference, location_id=location_id, created_at=now)
-    try:
-        with session.begin_nested():
-            session.add(reservation)
-            session.flush()
-    except IntegrityError:
+    reservation = _claim_reference(session, reference, location_id, now)
+    if reservation is None:
         existing = session.scalar(sa.select(Reservation).where(Reservation.reference == reference))
-        return _same_reservation(session, existing, location_id, wanted)
-    ledger.lock_levels(session, location_id, wanted)
-    known_skus(session, list(wanted))
-    require_products_in_force(session, list(wanted), now)
-    today = china_today(now)
-    moves = [
-        Move(MovementKind.RESERVE, sku_id, batch_id, best_before, reserved=units)
-        for sku_id, quantity in sorted(wanted.items())
-        for batch_id, best_before, units in ledger.pick_fefo(session, location_id, sku_id, quantity, today)
-    ]
-    ledger.apply(session, location_id, moves, now=now, reservation_id=reservation.id, reference=reference)
+        if existing is not None:
+            return _same_reservation(session, existing, location_id, wanted)
+        location = session.get(Location, location_id)
+        if location is None:
+            raise NotFound("No such location.")
+        require_active(location)
+        raise NotFound("No such location.")  # pragma: no cover - the claim failed for a reason now gone
+    if not priced:
+        known_skus(session, list(wanted))
+        require_products_in_force(session, list(wanted), now)
+    ledger.reserve(
+        session,
+        location_id,
+        wanted,
+        today=china_today(now),
+        now=now,
+        reservation_id=reservation.id,
+        reference=reference,
+    )
     return reservation
+
+
+def _claim_reference(session: Session, reference: str, location_id: int, now: datetime) -> Reservation | None:
+    """Insert the reservation if its location is active and the reference unused, in one statement;
+    None when either is not so."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    open_location = sa.select(
+        sa.literal(reference, Reservation.reference.type),
+        Location.id,
+        sa.literal(ReservationStatus.HELD, Reservation.status.type),
+        sa.literal(now, Reservation.created_at.type),
+    ).where(Location.id == location_id, Location.is_active)
+    stmt = (
+        insert(Reservation)
+        .from_select(["reference", "location_id", "status", "created_at"], open_location)
+        .on_conflict_do_nothing(index_elements=["reference"])
+        .returning(Reservation)
+    )
+    return session.scalar(stmt, execution_options={"synchronize_session": False})
 
 
 def _same_reservation(session: Session, reservation: Reservation, location_id: int, wanted: dict) -> Reservation:

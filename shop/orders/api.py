@@ -120,13 +120,10 @@ def checkout(args):
     """Check out the cart: re-priced on the server, stock reserved at the chosen location (earliest
     best-before first), coupon used, points held; the order waits for payment."""
     session, actor = get_session(), current_actor()
-    order_id, _created = idempotency.run_once(
-        session,
-        user_id=actor.user_id,
-        scope="orders.create",
-        key=_idempotency_key(),
-        payload=args,
-        create=lambda: (
+    created: list[Order] = []  # the new order itself answers: no reload from the database
+
+    def create() -> int:
+        created.append(
             checkouts.checkout(
                 session,
                 actor,
@@ -137,10 +134,14 @@ def checkout(args):
                 address_id=args["address_id"],
                 settings=settings(),
                 now=clock.now(),
-            ).id
-        ),
+            )
+        )
+        return created[0].id
+
+    order_id, _created = idempotency.run_once(
+        session, user_id=actor.user_id, scope="orders.create", key=_idempotency_key(), payload=args, create=create
     )
-    return disclosure.for_reader(actor, session.get(Order, order_id))
+    return disclosure.for_reader(actor, created[0] if created else session.get(Order, order_id))
 
 
 @blp.route("/orders", methods=["GET"])

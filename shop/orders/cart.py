@@ -27,6 +27,17 @@ def list_lines(session: Session, user_id: int, *, for_update: bool = False) -> l
     return list(session.scalars(stmt))
 
 
+def take_lines(session: Session, user_id: int, line_ids: list[int] | None = None) -> list[CartLine]:
+    """Remove the buyer's lines (all, or those of `line_ids` that are theirs) and return them, in one
+    statement that also locks them: a second checkout of the same cart waits, then finds them gone.
+    Checkout takes its lines so; if it fails, its transaction rolls back and the cart is whole again."""
+    stmt = sa.delete(CartLine).where(CartLine.user_id == user_id)
+    if line_ids is not None:
+        stmt = stmt.where(CartLine.id.in_(sorted(set(line_ids))))
+    lines = session.scalars(stmt.returning(CartLine), execution_options={"synchronize_session": False}).all()
+    return sorted(lines, key=lambda line: line.id)
+
+
 def _check_booking(session: Session, sku: Sku, data: dict) -> None:
     """A service line: booked for a slot and a party, sold online by the centre; its quantity is the
     units it takes (rooms, seats, places), enough for the party unless given."""

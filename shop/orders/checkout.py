@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from shop import idempotency
 from shop.addresses import service as addresses
 from shop.auth.actor import Actor
 from shop.bookings import holds
 from shop.bookings.errors import ServiceMixedWithGoods
-from shop.catalog.models import Product, Sku
+from shop.catalog.models import Sku
 from shop.errors import Conflict, InvalidInput
 from shop.inventory import reservations
 from shop.inventory.errors import InsufficientStock
@@ -28,7 +30,6 @@ from shop.promotions import pricing, quoting
 from shop.promotions import service as offers
 from shop.promotions.errors import CouponRefused
 from shop.promotions.models import Coupon
-from shop.reference.models import Township
 
 
 def quote_cart(
@@ -40,8 +41,10 @@ def quote_cart(
     points_requested: int,
     settings: OrderSettings,
     now: datetime,
+    loaded: dict | None = None,
 ) -> pricing.Quote | None:
-    """Cart lines priced for their buyer now, as checkout prices them (None for no lines)."""
+    """Cart lines priced for their buyer now, as checkout prices them (None for no lines). `loaded`
+    receives the SKUs, products and townships read (see quoting.build_lines)."""
     if not lines:
         return None
     return quoting.quote(
@@ -52,6 +55,7 @@ def quote_cart(
         points_requested=points_requested,
         settings=settings.points,
         now=now,
+        loaded=loaded,
     )
 
 
@@ -69,11 +73,10 @@ def checkout(
 ) -> Order:
     """Re-price the cart on the server, hold everything the order needs, and create it pending payment.
     A delivery goes to `delivery_address`, else to the address book's `address_id`, else to its default."""
-    lines = cart.list_lines(session, actor.user_id, for_update=True)
-    if line_ids is not None:
-        lines = [line for line in lines if line.id in set(line_ids)]
-        if len(lines) != len(set(line_ids)):
-            raise InvalidInput("Some cart lines are not yours.", fields={"line_ids": ["Unknown lines."]})
+    # the lines leave the cart at once (locked, like a SELECT … FOR UPDATE); a refusal below rolls back
+    lines = cart.take_lines(session, actor.user_id, line_ids)
+    if line_ids is not None and len(lines) != len(set(line_ids)):
+        raise InvalidInput("Some cart lines are not yours.", fields={"line_ids": ["Unknown lines."]})
     if not lines:
         raise InvalidInput("The cart is empty.", fields={"line_ids": ["Nothing to order."]})
     places: dict[tuple[int, Fulfilment], list[int]] = {}
@@ -102,6 +105,7 @@ def checkout(
     if fulfilment == Fulfilment.DELIVERY and not delivery_address:
         raise InvalidInput("A delivery needs an address.", fields={"delivery_address": ["Required for delivery."]})
 
+    loaded: dict = {}
     quote = quote_cart(
         session,
         actor.user_id,
@@ -110,6 +114,7 @@ def checkout(
         points_requested=points_requested,
         settings=settings,
         now=now,
+        loaded=loaded,
     )
     if quote.problems:
         raise CartNotOrderable(lines=[{"line_id": int(q.key), "problem": q.problem} for q in quote.lines if q.problem])
@@ -131,19 +136,22 @@ def checkout(
         quote=_snapshot(quote),
         expires_at=now + timedelta(minutes=settings.payment_minutes),
         created_at=now,
+        number=order_number(session, now),
+        events=[OrderEvent(from_status=None, to_status=OrderStatus.PENDING_PAYMENT, actor_id=actor.user_id, at=now)],
+        lines=_order_lines(quote, loaded),
     )
-    order.events.append(
-        OrderEvent(from_status=None, to_status=OrderStatus.PENDING_PAYMENT, actor_id=actor.user_id, at=now)
-    )
+    if quote.coupon_code:
+        order.coupon_id = session.scalar(sa.select(Coupon.id).where(Coupon.code == quote.coupon_code))
+    # the order, its event and its lines: one flush (the lines in one INSERT where the driver batches)
     session.add(order)
     session.flush()
-    order.number = f"{china_today(now):%Y%m%d}{order.id:06d}"
-    _add_lines(session, order, quote)
+    # what the INSERT stored, known here without reading it back
+    set_committed_value(order, "number", number_of(order, now))
+    # the Idempotency-Key's answer now, before the hot rows (stock, quotas) are locked
+    idempotency.record_created(session, order.id)
 
     if quote.coupon_code:
-        coupon_id = session.scalar(sa.select(Coupon.id).where(Coupon.code == quote.coupon_code))
-        offers.claim_coupon(session, coupon_id, actor.user_id, now)
-        order.coupon_id = coupon_id
+        offers.claim_coupon(session, order.coupon_id, actor.user_id, now)
     for line in order.lines:
         if line.rush_sale_id:
             offers.claim_rush_sale(session, line.rush_sale_id, actor.user_id, line.quantity, now)
@@ -162,20 +170,40 @@ def checkout(
         booked = [(by_key[q.key], line) for q, line in zip(quote.lines, order.lines, strict=True)]
         holds.reserve_for_order(session, order, [(o, c.slot_id, c.party_size) for c, o in booked], now)
     else:
+        # the quote has just checked each SKU (known, active, in force): the reservation does not again
         reservations.reserve_stock(
             session,
             location_id=location_id,
             reference=order.reservation_reference,
             lines=[{"sku_id": line.sku_id, "quantity": line.quantity} for line in order.lines],
             now=now,
+            priced=True,
         )
         for gift in quote.gifts:
             _add_gift(session, order, gift, now)
-    cart.clear(session, actor.user_id, [line.id for line in lines])
-    session.flush()
     if order.total_fen == 0:
         mark_paid(session, order, actor_id=actor.user_id, now=now)
+    session.flush()
     return order
+
+
+def order_number(session: Session, now: datetime) -> sa.ColumnElement[str]:
+    """The order's number, the buyer's day in China and the order's id, at least six digits
+    (`20261201000123`), computed by the INSERT itself, so no UPDATE follows it. On PostgreSQL from the
+    id the same row has just drawn from its sequence (the id's default comes first, in column order;
+    `currval` is this connection's own: were it ever otherwise, the INSERT would fail, loudly, on the
+    unset sequence or the unique number). On SQLite, whose writers take turns, from the rowid the row
+    is about to get (max + 1). `number_of` says the same in Python."""
+    day = sa.literal(f"{china_today(now):%Y%m%d}", sa.String)
+    if session.get_bind().dialect.name == "postgresql":
+        drawn = sa.cast(sa.func.currval(sa.func.pg_get_serial_sequence("orders", "id")), sa.String)
+        return day.concat(sa.func.lpad(drawn, sa.func.greatest(6, sa.func.length(drawn)), "0"))
+    next_id = sa.select(sa.func.coalesce(sa.func.max(Order.id), 0) + 1).scalar_subquery()
+    return day.concat(sa.func.printf("%06d", next_id))
+
+
+def number_of(order: Order, now: datetime) -> str:
+    return f"{china_today(now):%Y%m%d}{order.id:06d}"
 
 
 def _snapshot(quote) -> dict:
@@ -183,19 +211,12 @@ def _snapshot(quote) -> dict:
     return dataclasses.asdict(quote)
 
 
-def _add_lines(session: Session, order: Order, quote) -> None:
-    skus = {
-        sku.id: (sku, product, deep)
-        for sku, product, deep in session.execute(
-            sa.select(Sku, Product, sa.func.coalesce(Township.deep_poverty, False))
-            .join(Product, Product.id == Sku.product_id)
-            .outerjoin(Township, Township.id == Product.origin_township_id)
-            .where(Sku.id.in_([q.sku_id for q in quote.lines]))
-        ).all()
-    }
+def _order_lines(quote, loaded: dict) -> list[OrderLine]:
+    """The order's lines from its quote, named from the SKUs and products pricing has just read."""
+    lines = []
     for q in quote.lines:
-        sku, product, deep = skus[q.sku_id]
-        order.lines.append(
+        sku, product, township = loaded[q.sku_id]
+        lines.append(
             OrderLine(
                 sku_id=sku.id,
                 product_id=product.id,
@@ -208,11 +229,11 @@ def _add_lines(session: Session, order: Order, quote) -> None:
                 total_fen=q.total_fen,
                 points_cost=q.points_cost,
                 rush_sale_id=q.rush_sale_id,
-                deep_poverty=bool(deep),
+                deep_poverty=bool(township and township.deep_poverty),
                 adjustments=[a.__dict__ for a in q.adjustments],
             )
         )
-    session.flush()
+    return lines
 
 
 def _add_gift(session: Session, order: Order, gift, now: datetime) -> None:

@@ -18,6 +18,7 @@ from shop.errors import InvalidInput
 from shop.points import service as points_service
 from shop.promotions import pricing
 from shop.promotions import service as offers
+from shop.reference.models import Township
 
 
 @dataclass(frozen=True)
@@ -52,15 +53,23 @@ class PointsSettings:
     max_share_bp: int = 5000
 
 
-def build_lines(session: Session, items: list[Item], user_id: int, now: datetime) -> list[pricing.Line]:
+def build_lines(
+    session: Session, items: list[Item], user_id: int, now: datetime, loaded: dict | None = None
+) -> list[pricing.Line]:
+    """The pricing engine's lines. `loaded`, if given, receives {sku_id: (Sku, Product, Township or
+    None)} as read here, for a caller that needs them next (checkout's order lines)."""
     sku_ids = {item.sku_id for item in items}
+    # the township comes along for checkout, whose order lines say deep poverty
     rows = session.execute(
-        sa.select(Sku, Product, Category.path, product_in_force(Product.id, now).label("in_force"))
+        sa.select(Sku, Product, Category.path, product_in_force(Product.id, now).label("in_force"), Township)
         .join(Product, Product.id == Sku.product_id)
         .join(Category, Category.id == Product.category_id)
+        .outerjoin(Township, Township.id == Product.origin_township_id)
         .where(Sku.id.in_(sku_ids))
     ).all()
-    found = {sku.id: (sku, product, path, in_force) for sku, product, path, in_force in rows}
+    found = {sku.id: (sku, product, path, in_force) for sku, product, path, in_force, _township in rows}
+    if loaded is not None:
+        loaded.update({sku.id: (sku, product, township) for sku, product, _path, _f, township in rows})
     unknown = sorted(sku_ids - set(found))
     if unknown:
         raise InvalidInput("Unknown SKUs.", fields={"items": {"sku_id": [f"Unknown: {unknown}"]}})
@@ -106,6 +115,7 @@ def quote(
     points_requested: int,
     settings: PointsSettings,
     now: datetime,
+    loaded: dict | None = None,
 ) -> pricing.Quote:
     """The one buyer's quote (cart, checkout, quote requests): what is requested, by the key each
     quoted line answers with, priced for the buyer now."""
@@ -119,14 +129,15 @@ def quote(
         )
         for key, r in requested.items()
     ]
-    lines = build_lines(session, items, user_id, now)
+    lines = build_lines(session, items, user_id, now, loaded)
     coupon = None
     if coupon_code:
         coupon = offers.coupon_terms(session, coupon_code, user_id)
         if coupon is None:
             raise InvalidInput("Unknown coupon code.", fields={"coupon_code": ["Unknown."]})
     points = pricing.PointsTerms(
-        balance=points_service.balance(session, user_id),
+        # the balance matters only to points asked for (rush-sale points are held by a conditional UPDATE)
+        balance=points_service.balance(session, user_id) if points_requested > 0 else 0,
         requested=points_requested,
         point_value_fen=settings.point_value_fen,
         max_share_bp=settings.max_share_bp,
