@@ -1,7 +1,7 @@
 """catalog version: the public catalog's cache key; indexes for the next certification boundary
 
 Revision ID: 0024_catalog_version
-Revises: 0023_monitoring
+Revises: 0029_cart_line_key
 Create Date: 2026-12-01 10:30:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import shop.db
 
 revision = "0024_catalog_version"
-down_revision = "0023_monitoring"
+down_revision = "0029_cart_line_key"
 branch_labels = None
 depends_on = None
 

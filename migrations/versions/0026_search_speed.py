@@ -2,7 +2,7 @@
 indexes, a stored tsvector on PostgreSQL
 
 Revision ID: 0026_search_speed
-Revises: 0023_monitoring
+Revises: 0024_catalog_version
 Create Date: 2026-12-01 10:30:00
 """
 
@@ -12,7 +12,7 @@ import shop.db
 
 
 revision = "0026_search_speed"
-down_revision = "0023_monitoring"
+down_revision = "0024_catalog_version"
 branch_labels = None
 depends_on = None
 

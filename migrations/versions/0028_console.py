@@ -1,13 +1,13 @@
 """console: indexes for the stock page (frozen batches, a location's batches by date)
 
 Revision ID: 0028_console
-Revises: 0023_monitoring
+Revises: 0026_search_speed
 """
 
 from alembic import op
 
 revision = "0028_console"
-down_revision = "0023_monitoring"
+down_revision = "0026_search_speed"
 branch_labels = None
 depends_on = None
 
