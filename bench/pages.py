@@ -80,18 +80,21 @@ def stock_a_hall(database_url: str) -> int:
     return len(sku_ids)
 
 
-def first_byte(client, path: str, n: int) -> tuple[float, float, int]:
-    """p50 and p95 in ms of `n` GETs (after two warm-ups), and the status."""
+def first_byte(client, path: str, n: int) -> tuple[float, float, float, int]:
+    """p50 and p95 in ms of `n` GETs (after two warm-ups), the p50 of the CPU time this process
+    spent on each (the database is in process too: on a shared machine the wall time also counts
+    the time other processes held the cores), and the status."""
     for _ in range(2):
         status = client.get(path).status_code
-    took = []
+    took, cpu = [], []
     for _ in range(n):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         response = client.get(path)
         took.append((time.perf_counter() - started) * 1000)
+        cpu.append((time.process_time() - started_cpu) * 1000)
         status = response.status_code
     took.sort()
-    return statistics.median(took), took[int(len(took) * 0.95) - 1], status
+    return statistics.median(took), took[int(len(took) * 0.95) - 1], statistics.median(cpu), status
 
 
 def main() -> None:
@@ -118,15 +121,15 @@ def main() -> None:
         ]
         rows = []
         for name, path in paths:
-            p50, p95, status = first_byte(client, path, REQUESTS)
-            rows.append([name, path, status, f"{p50:.1f}", f"{p95:.1f}", "yes" if p95 <= 50 else "NO"])
+            p50, p95, cpu, status = first_byte(client, path, REQUESTS)
+            rows.append([name, path, status, f"{p50:.1f}", f"{p95:.1f}", f"{cpu:.1f}", "yes" if p95 <= 50 else "NO"])
         app.extensions["shop"]["engine"].dispose()
     print(
         table(
             f"Pages: time to first byte in process, {PRODUCTS:,} products, {skus:,} SKUs stocked at the hall, "
             f"{REQUESTS} requests each (SQLite, {platform.python_implementation()} {platform.python_version()})",
             COMMAND,
-            ["page", "path", "status", "p50 ms", "p95 ms", "≤ 50 ms"],
+            ["page", "path", "status", "p50 ms", "p95 ms", "cpu p50 ms", "≤ 50 ms"],
             rows,
         )
     )
