@@ -174,9 +174,12 @@ def _rows_select() -> sa.Select:
         )
         .select_from(Product)
         .join(CERT, CERT.id == current_certification_id(Product.id, now))
-        .join(Supplier, Supplier.id == Product.supplier_id)
-        .join(Category, Category.id == Product.category_id)
-        .join(District, District.id == Product.origin_district_id)
+        # Many-to-one lookups by key, written as outer joins (the keys are not null, so the rows are
+        # the same): PostgreSQL then keeps this join order instead of searching every order, whose
+        # planning cost more than running the query.
+        .outerjoin(Supplier, Supplier.id == Product.supplier_id)
+        .outerjoin(Category, Category.id == Product.category_id)
+        .outerjoin(District, District.id == Product.origin_district_id)
         .outerjoin(Brand, Brand.id == Product.brand_id)
         .outerjoin(Township, Township.id == Product.origin_township_id)
     )
