@@ -7,7 +7,8 @@ BENCH_SEARCH_ENGINE_SIZE with our own overhead (API time minus the engine's `too
     make bench BENCH=search
     BENCH_PRODUCTS=300000 BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/shop_bench make bench BENCH=search
 
-Seeding is bulk inserts; indexing goes through the application's own reindex. With
+Seeding is bulk inserts (the PostgreSQL database is emptied first: give it a scratch one); indexing
+goes through the application's own reindex. With
 BENCH_SEARCH_REUSE=1 a database (BENCH_DATABASE_URL, or the SQLite file BENCH_SQLITE_PATH) that
 already holds that many search documents is measured as it is, without seeding again.
 """
