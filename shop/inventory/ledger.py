@@ -102,6 +102,11 @@ _RESERVE_LEVEL = (
     )
     .values(reserved=LEVELS.c.reserved + sa.bindparam("units"))
 )
+_UNRESERVE_LEVEL = (
+    LEVELS.update()
+    .where(LEVELS.c.location_id == sa.bindparam("b_location_id"), LEVELS.c.sku_id == sa.bindparam("b_sku_id"))
+    .values(reserved=LEVELS.c.reserved - sa.bindparam("units"))
+)
 _FIRST_BATCH = (
     sa.select(BATCH_LEVELS.c.batch_id)
     .where(
@@ -260,7 +265,27 @@ def reserve(
     _reserve_in_one_statement; the products' search outbox rows are written before, as their ledger
     rows are not seen going by), three on SQLite (level, batch chosen inside the statement, ledger
     row). Otherwise the units are picked across batches under the level's lock. Raises
-    InsufficientStock; the caller's transaction then rolls back."""
+    InsufficientStock having changed no balance, as pick_fefo before apply does: a single SKU's level
+    is set back, several SKUs are reserved under a savepoint."""
+    if len(wanted) > 1:
+        with session.begin_nested():
+            _reserve(
+                session, location_id, wanted, today=today, now=now, reservation_id=reservation_id, reference=reference
+            )
+        return
+    _reserve(session, location_id, wanted, today=today, now=now, reservation_id=reservation_id, reference=reference)
+
+
+def _reserve(
+    session: Session,
+    location_id: int,
+    wanted: dict[int, int],
+    *,
+    today: date,
+    now: datetime,
+    reservation_id: int,
+    reference: str,
+) -> None:
     one_statement = session.get_bind().dialect.name == "postgresql"
     if one_statement:
         session.info.setdefault(outbox.MOVED, set()).update(wanted)
@@ -282,7 +307,12 @@ def reserve(
         if not levels:
             available = sum(a for _, _, a in sellable_batches(session, location_id, sku_id, today))
             raise InsufficientStock(sku_id=sku_id, location_id=location_id, requested=units, available=available)
-        for batch_id, best_before, taken in pick_fefo(session, location_id, sku_id, units, today):
+        try:
+            picked = pick_fefo(session, location_id, sku_id, units, today)
+        except InsufficientStock:
+            session.execute(_UNRESERVE_LEVEL, keys)  # the units the level took: back (its lock is held)
+            raise
+        for batch_id, best_before, taken in picked:
             move = Move(MovementKind.RESERVE, sku_id, batch_id, best_before, reserved=taken)
             _change(session, _CHANGE_BATCH_LEVEL, location_id, batch_id, 0, taken, move)
             moves.append(move)
