@@ -105,6 +105,11 @@ _RESERVE_LEVEL = (
     )
     .values(reserved=LEVELS.c.reserved + sa.bindparam("units"))
 )
+_UNRESERVE_LEVEL = (
+    LEVELS.update()
+    .where(LEVELS.c.location_id == sa.bindparam("b_location_id"), LEVELS.c.sku_id == sa.bindparam("b_sku_id"))
+    .values(reserved=LEVELS.c.reserved - sa.bindparam("units"))
+)
 _FIRST_BATCH = (
     sa.select(BATCH_LEVELS.c.batch_id)
     .where(
@@ -130,21 +135,17 @@ _RESERVE_FIRST_BATCH = (
 )
 
 
-def _reserve_in_one_statement() -> sa.Select:
-    """PostgreSQL: the level's conditional UPDATE, then (only if it matched, and so after its row lock)
-    the first FEFO batch's and the ledger row, in one statement, so a hot SKU's level stays locked for
-    no round trip but the commit's. Answers (levels changed, batch reserved or NULL). The batch is
-    chosen in the statement's snapshot, taken before the level's lock was granted: a batch changed
-    meanwhile is rechecked on its newest version (`on_hand >= reserved + units`), and if it no longer
-    holds the units, none are taken from it (NULL) and the caller picks under the lock it now holds."""
-    level = _RESERVE_LEVEL.returning(LEVELS.c.sku_id).cte("level")
+def _reserve_batch_and_ledger() -> sa.Select:
+    """PostgreSQL, sent once the level's conditional UPDATE has locked the level (so in a snapshot
+    taken after any stock change that queued before it): the earliest sellable batch's conditional
+    UPDATE and the ledger row, in one statement (data-modifying CTEs). Answers the batch reserved, or
+    NULL when the earliest batch does not hold all the units (the caller then picks across batches)."""
     batch = (
         BATCH_LEVELS.update()
         .where(
             BATCH_LEVELS.c.location_id == sa.bindparam("b_location_id"),
             BATCH_LEVELS.c.batch_id == _FIRST_BATCH,
             BATCH_LEVELS.c.on_hand >= BATCH_LEVELS.c.reserved + sa.bindparam("units"),
-            sa.exists(sa.select(level.c.sku_id)),
         )
         .values(reserved=BATCH_LEVELS.c.reserved + sa.bindparam("units"))
         .returning(BATCH_LEVELS.c.batch_id)
@@ -173,13 +174,10 @@ def _reserve_in_one_statement() -> sa.Select:
         .returning(m.batch_id)
         .cte("moved")
     )
-    return sa.select(
-        sa.select(sa.func.count()).select_from(level).scalar_subquery(),
-        sa.select(moved.c.batch_id).scalar_subquery(),
-    )
+    return sa.select(sa.select(moved.c.batch_id).scalar_subquery())
 
 
-_RESERVE_IN_ONE_STATEMENT = _reserve_in_one_statement()
+_RESERVE_BATCH_AND_LEDGER = _reserve_batch_and_ledger()
 
 
 @dataclass(frozen=True)
@@ -259,33 +257,57 @@ def reserve(
     """Reserve `wanted` ({sku_id: units}) at the location, FEFO by batch, and append the movements:
     the same result as lock_levels, pick_fefo and apply, SKUs in primary-key order, each level's
     conditional UPDATE first (it locks the level, where movements of the SKU queue), then its batches.
-    When the SKU's earliest batch holds the units, that is one statement on PostgreSQL (see
-    _reserve_in_one_statement; the products' search outbox rows are written before, as their ledger
-    rows are not seen going by), three on SQLite (level, batch chosen inside the statement, ledger
-    row). Otherwise the units are picked across batches under the level's lock. Raises
-    InsufficientStock; the caller's transaction then rolls back."""
-    one_statement = session.get_bind().dialect.name == "postgresql"
-    if one_statement:
+    When the SKU's earliest batch holds the units, that is two statements on PostgreSQL (the level;
+    then the batch, chosen inside the statement, and the ledger row: see _reserve_batch_and_ledger;
+    the products' search outbox rows are written before, as those ledger rows are not seen going by),
+    three on SQLite (level, batch, ledger row). Otherwise the units are picked across batches under
+    the level's lock. Raises InsufficientStock having changed no balance, as pick_fefo before apply
+    does: a single SKU's level is set back, several SKUs are reserved under a savepoint."""
+    if len(wanted) > 1:
+        with session.begin_nested():
+            _reserve(
+                session, location_id, wanted, today=today, now=now, reservation_id=reservation_id, reference=reference
+            )
+        return
+    _reserve(session, location_id, wanted, today=today, now=now, reservation_id=reservation_id, reference=reference)
+
+
+def _reserve(
+    session: Session,
+    location_id: int,
+    wanted: dict[int, int],
+    *,
+    today: date,
+    now: datetime,
+    reservation_id: int,
+    reference: str,
+) -> None:
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    if postgresql:
         session.info.setdefault(outbox.MOVED, set()).update(wanted)
         outbox.enqueue_moved(session)
     moves: list[Move] = []
     for sku_id, units in sorted(wanted.items()):
         keys = {"b_location_id": location_id, "b_sku_id": sku_id, "units": units}
-        if one_statement:
+        levels = session.execute(_RESERVE_LEVEL, keys).rowcount
+        if postgresql and levels:
             extra = {"today": today, "now": now, "reservation_id": reservation_id, "reference": reference}
-            levels, batch_id = session.execute(_RESERVE_IN_ONE_STATEMENT, {**keys, **extra}).one()
-            if levels and batch_id is not None:
+            if session.execute(_RESERVE_BATCH_AND_LEDGER, {**keys, **extra}).scalar() is not None:
                 continue
-        else:
-            levels = session.execute(_RESERVE_LEVEL, keys).rowcount
-            first = session.execute(_RESERVE_FIRST_BATCH, {**keys, "today": today}).first() if levels else None
+        elif levels:
+            first = session.execute(_RESERVE_FIRST_BATCH, {**keys, "today": today}).first()
             if first is not None:
                 moves.append(Move(MovementKind.RESERVE, sku_id, first.batch_id, first.best_before, reserved=units))
                 continue
         if not levels:
             available = sum(a for _, _, a in sellable_batches(session, location_id, sku_id, today))
             raise InsufficientStock(sku_id=sku_id, location_id=location_id, requested=units, available=available)
-        for batch_id, best_before, taken in pick_fefo(session, location_id, sku_id, units, today):
+        try:
+            picked = pick_fefo(session, location_id, sku_id, units, today)
+        except InsufficientStock:
+            session.execute(_UNRESERVE_LEVEL, keys)  # the units the level took: back (its lock is held)
+            raise
+        for batch_id, best_before, taken in picked:
             move = Move(MovementKind.RESERVE, sku_id, batch_id, best_before, reserved=taken)
             _change(session, _CHANGE_BATCH_LEVEL, location_id, batch_id, 0, taken, move)
             moves.append(move)

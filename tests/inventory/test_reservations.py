@@ -142,3 +142,25 @@ def test_a_count_cannot_go_below_what_is_reserved(client, make, session, stocked
         headers=operator,
     )
     assert write_off.status_code == 409
+
+
+def test_a_refused_reservation_changes_no_balance(session, make, stocked):
+    hall, sku = stocked
+    later = clock.now() + timedelta(days=3)  # the 3 units best before day 2 no longer sell; 5 do
+    with pytest.raises(InsufficientStock):
+        reservations.reserve_stock(
+            session, location_id=hall.id, reference="order:7", lines=[{"sku_id": sku.id, "quantity": 7}], now=later
+        )
+    assert _level(session, hall, sku) == (8, 0)
+    other = make.sku()
+    make.stock(hall, other, 1)
+    with pytest.raises(InsufficientStock):
+        reservations.reserve_stock(
+            session,
+            location_id=hall.id,
+            reference="order:8",
+            lines=[{"sku_id": sku.id, "quantity": 2}, {"sku_id": other.id, "quantity": 2}],
+            now=clock.now(),
+        )
+    assert _level(session, hall, sku) == (8, 0) and _level(session, hall, other) == (1, 0)
+    assert check_balances(session) == []
