@@ -7,7 +7,7 @@ from datetime import timedelta
 from flask_smorest import Blueprint
 
 from shop import clock, create_app
-from shop.http_cache import body_etag, public_cache, use_etag
+from shop.http_cache import public_cache, use_etag
 from tests.conftest import TEST_CONFIG
 
 
@@ -17,7 +17,8 @@ def test_a_conditional_get_is_304_until_the_catalog_changes(client, make):
     first = client.get("/api/v1/products")
     assert first.status_code == 200
     etag = first.headers["ETag"]
-    assert etag == f'"{body_etag(first.get_data())}"' and not etag.startswith("W/")
+    # strong, and named by the catalog version the page was built under (not by hashing the body)
+    assert etag.startswith('"') and etag.endswith('"')
     assert first.headers["Cache-Control"] == "public, no-cache"
 
     again = client.get("/api/v1/products", headers={"If-None-Match": etag})
