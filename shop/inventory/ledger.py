@@ -36,7 +36,7 @@ from shop.inventory.models import (
     Transfer,
     TransferLine,
     TransferStatus,
-    sellable_level,
+    sellable_units,
 )
 
 LEVELS = StockLevel.__table__
@@ -62,9 +62,7 @@ _SELLABLE_BATCHES = (
     .where(
         BATCH_LEVELS.c.location_id == sa.bindparam("b_location_id"),
         BATCH_LEVELS.c.sku_id == sa.bindparam("b_sku_id"),
-        BATCH_LEVELS.c.best_before >= sa.bindparam("today"),
-        BATCH_LEVELS.c.on_hand > BATCH_LEVELS.c.reserved,
-        sellable_level(BATCH_LEVELS),
+        sellable_units(BATCH_LEVELS, sa.bindparam("today")),
     )
     .order_by(BATCH_LEVELS.c.best_before, BATCH_LEVELS.c.batch_id)
 )
@@ -86,10 +84,13 @@ def _conditional_change(table: sa.Table, key: sa.Column) -> sa.Update:
     )
 
 
-_CHANGE_BATCH_LEVEL = _conditional_change(BATCH_LEVELS, BATCH_LEVELS.c.batch_id)
-# The SKU's level answers its new balance: the catalog's version changes only when the units
-# available at the location flip between none and some (see shop.catalog.version).
-_CHANGE_LEVEL = _conditional_change(LEVELS, LEVELS.c.sku_id).returning(LEVELS.c.on_hand, LEVELS.c.reserved)
+# The batch's level answers its new balance: the catalog's version changes only when the units
+# available of a batch not quarantined here flip between none and some (see shop.catalog.version).
+# (A flip of an expired or frozen batch bumps it too, needlessly but rarely: they are not picked.)
+_CHANGE_BATCH_LEVEL = _conditional_change(BATCH_LEVELS, BATCH_LEVELS.c.batch_id).returning(
+    BATCH_LEVELS.c.on_hand, BATCH_LEVELS.c.reserved, BATCH_LEVELS.c.quarantined_at
+)
+_CHANGE_LEVEL = _conditional_change(LEVELS, LEVELS.c.sku_id)
 _APPEND_MOVEMENTS = MOVEMENTS.insert()
 
 
@@ -187,12 +188,15 @@ def apply(
         ["location_id", "batch_id"],
     )
     per_sku: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    flipped = False
     for move in moves:
-        _change(session, _CHANGE_BATCH_LEVEL, location_id, move.batch_id, move.on_hand, move.reserved, move)
+        flipped |= _change(session, _CHANGE_BATCH_LEVEL, location_id, move.batch_id, move.on_hand, move.reserved, move)
         per_sku[move.sku_id][0] += move.on_hand
         per_sku[move.sku_id][1] += move.reserved
     for sku_id, (on_hand, reserved) in sorted(per_sku.items()):
         _change(session, _CHANGE_LEVEL, location_id, sku_id, on_hand, reserved, moves[0])
+    if flipped:
+        catalog_version.mark_changed(session)
     session.execute(
         _APPEND_MOVEMENTS,
         [
@@ -218,23 +222,24 @@ def apply(
 
 def _change(
     session: Session, statement: sa.Update, location_id: int, key: int, d_on_hand: int, d_reserved: int, move: Move
-) -> None:
+) -> bool:
+    """Apply one conditional change; for a batch's level, whether its units to sell flipped between
+    none and some (what the public catalog's availability counts)."""
     if not (d_on_hand or d_reserved):
-        return
+        return False
     result = session.execute(
         statement,
         {"b_location_id": location_id, "key": key, "d_on_hand": d_on_hand, "d_reserved": d_reserved},
     )
-    if statement is _CHANGE_LEVEL:
+    if statement is _CHANGE_BATCH_LEVEL:
         row = result.first()
         if row is None:
             raise InsufficientStock(sku_id=move.sku_id, location_id=location_id, kind=move.kind.value)
         available = row.on_hand - row.reserved
-        if (available > 0) != (available - (d_on_hand - d_reserved) > 0):
-            catalog_version.mark_changed(session)
-        return
+        return row.quarantined_at is None and (available > 0) != (available - (d_on_hand - d_reserved) > 0)
     if result.rowcount != 1:
         raise InsufficientStock(sku_id=move.sku_id, location_id=location_id, kind=move.kind.value)
+    return False
 
 
 # --- the check: rebuild every balance from the ledger ------------------------------------------

@@ -120,6 +120,13 @@ def sellable_level(levels: sa.Table) -> sa.ColumnElement[bool]:
     return sa.and_(levels.c.quarantined_at.is_(None), not_frozen(levels.c.batch_id))
 
 
+def sellable_units(levels: sa.Table, today) -> sa.ColumnElement[bool]:
+    """The batch balance of `levels` has units to sell on `today` (a date, Asia/Shanghai, or a
+    parameter): some on hand not reserved, of a batch not expired (sold through its best-before day),
+    not frozen and not quarantined here. What FEFO picking takes from, and what availability counts."""
+    return sa.and_(levels.c.best_before >= today, levels.c.on_hand > levels.c.reserved, sellable_level(levels))
+
+
 class StockLevel(Base):
     """Cached balance of one SKU at one location, and its low-stock threshold. Every movement of the
     SKU at the location locks this row first, so it is also the point where they queue."""
