@@ -157,6 +157,10 @@ def _flips(obj, table: str) -> bool:
     try:
         if table == "booking_slots" and any(sa.inspect(obj).attrs[c].history.deleted for c in SLOT_PLACE):
             return True
+        for name in columns:  # set without its old value loaded (after a commit): it may have flipped
+            history = sa.inspect(obj).attrs[name].history
+            if history.added and not history.deleted:
+                return True
         return test(_values(obj, columns, before=True)) != test(_values(obj, columns, before=False))
     except TypeError:  # a value set to an SQL expression: its result is not known here
         return True

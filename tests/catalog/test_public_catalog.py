@@ -178,6 +178,10 @@ def test_a_frozen_batch_is_not_in_stock_from_the_next_request(client, make, sess
     batch.frozen_at = None
     session.commit()
     assert _stocked(client, product_id) == 2
+    session.expire(batch, ["frozen_at"])
+    batch.frozen_at = clock.now()  # set with its old value not loaded: still a change
+    session.commit()
+    assert _stocked(client, product_id) == 1
 
 
 def test_a_quarantined_batch_is_not_in_stock_and_its_release_brings_it_back(client, make, session, two_places):
