@@ -1,6 +1,7 @@
 """GET /api/v1/products (a page of 20 of certified products) beside GET /api/v1/health, through
 gunicorn with the same workers, the catalog cache warm: requests/s, p50/p99 latency and the page's rate
-as a share of health's (medians of BENCH_ROUNDS rounds). Then the cold path in process: the first
+as a share of health's (medians of BENCH_ROUNDS rounds), with stock at a hall and counters for the availability the page
+counts (some batches expired, frozen, quarantined, some counters inactive). Then the cold path in process: the first
 request after a change committed by another transaction (the version moved on), and its statements.
 
 At the platform's scale on PostgreSQL:
@@ -23,6 +24,7 @@ from bench.common import gunicorn, load, scratch_sqlite, table
 from shop import clock, create_app, migrate
 from shop.certification.models import CertStatus
 from shop.db import make_engine
+from shop.inventory.models import china_today
 
 PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", 10_000))
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", 2_000))
@@ -160,10 +162,75 @@ def seed(database_url: str, products: int) -> None:
                     for i in ids
                 ],
             )
+        _seed_stock(conn, t, products, now)
     if engine.dialect.name == "postgresql":  # statistics, as a live database has them
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.execute(sa.text("ANALYZE"))
     engine.dispose()
+
+
+def _seed_stock(conn: sa.Connection, t: dict, products: int, now) -> None:
+    """Stock for the availability the page counts: every product a batch at a hall, every third one a
+    second batch at a counter, every tenth an expired batch there too, every twentieth its hall batch
+    frozen, every fiftieth quarantined at the counter; the counter of every seventh is inactive."""
+    today = china_today(now)
+    place = {"district_id": 500236, "address": "", "opening_hours": {}, "created_at": now}
+    _insert(
+        conn,
+        t["locations"],
+        [
+            {"id": 1, "kind": "centre", "parent_id": None, "path": "/1/", "name": "Centre", **place}
+            | {"host_institution": None, "is_active": True},
+            {"id": 2, "kind": "hall", "parent_id": 1, "path": "/1/2/", "name": "Hall", **place}
+            | {"host_institution": None, "is_active": True},
+        ]
+        + [
+            {"id": c, "kind": "counter", "parent_id": 2, "path": f"/1/2/{c}/", "name": f"Counter {c}", **place}
+            | {"host_institution": "school", "is_active": c % 7 != 0}
+            for c in range(3, 23)
+        ],
+    )
+    batches, levels, batch_levels = [], {}, []
+    for i in range(1, products + 1):
+        held = [(2, today + timedelta(days=30), now if i % 20 == 0 else None, None)]
+        if i % 3 == 0:
+            counter = 3 + i % 20
+            held.append((counter, today + timedelta(days=9), None, now if i % 50 == 0 else None))
+            if i % 10 == 0:
+                held.append((counter, today - timedelta(days=1), None, None))
+        for location, best_before, frozen, quarantined in held:
+            batch = len(batches) + 1
+            batches.append(
+                {
+                    "id": batch,
+                    "sku_id": i,
+                    "trace_code": f"TC-{batch}",
+                    "produced_on": today - timedelta(days=20),
+                    "best_before": best_before,
+                    "created_at": now,
+                    "frozen_at": frozen,
+                }
+            )
+            level = levels.setdefault((location, i), {"location_id": location, "sku_id": i, "on_hand": 0})
+            level["on_hand"] += 5
+            batch_levels.append(
+                {
+                    "location_id": location,
+                    "batch_id": batch,
+                    "sku_id": i,
+                    "best_before": best_before,
+                    "on_hand": 5,
+                    "reserved": 0,
+                    "quarantined_at": quarantined,
+                }
+            )
+    for start in range(0, len(batches), 20_000):
+        _insert(conn, t["stock_batches"], batches[start : start + 20_000])
+    stock = [level | {"reserved": 0, "low_stock_threshold": 0} for level in levels.values()]
+    for start in range(0, len(stock), 20_000):
+        _insert(conn, t["stock_levels"], stock[start : start + 20_000])
+    for start in range(0, len(batch_levels), 20_000):
+        _insert(conn, t["batch_levels"], batch_levels[start : start + 20_000])
 
 
 def _insert(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:

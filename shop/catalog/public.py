@@ -27,7 +27,7 @@ from shop.certification.models import Certification
 from shop.certification.query import current_certification_id, product_in_force
 from shop.db import UTCDateTime
 from shop.errors import NotFound
-from shop.inventory.models import StockLevel, china_today
+from shop.inventory.models import BatchLevel, Location, china_today, sellable_units
 from shop.reference.models import District, Township
 from shop.suppliers.models import Supplier
 
@@ -99,19 +99,24 @@ def _price(func) -> sa.ScalarSelect:
     )
 
 
+NOW = sa.bindparam("now", type_=UTCDateTime())
+TODAY = sa.bindparam("today", type_=sa.Date())
+BATCH_LEVELS = BatchLevel.__table__
+
+
 def _stocked_locations() -> sa.ScalarSelect:
-    """How many locations have units of an active SKU of the product available (on hand, not reserved)."""
+    """How many active locations have units of an active SKU of the product to sell today: the
+    batches FEFO picking would take from (`sellable_units`: not reserved, not expired, not frozen,
+    not quarantined there), so "in stock" is what a checkout can reserve."""
+    b = BATCH_LEVELS
     return (
-        sa.select(sa.func.count(sa.distinct(StockLevel.location_id)))
-        .join(Sku, Sku.id == StockLevel.sku_id)
-        .where(Sku.product_id == Product.id, Sku.is_active, StockLevel.on_hand > StockLevel.reserved)
+        sa.select(sa.func.count(sa.distinct(b.c.location_id)))
+        .join(Sku, Sku.id == b.c.sku_id)
+        .join(Location, Location.id == b.c.location_id)
+        .where(Sku.product_id == Product.id, Sku.is_active, Location.is_active, sellable_units(b, TODAY))
         .correlate(Product)
         .scalar_subquery()
     )
-
-
-NOW = sa.bindparam("now", type_=UTCDateTime())
-TODAY = sa.bindparam("today", type_=sa.Date())
 
 
 def _bookable() -> sa.ColumnElement:

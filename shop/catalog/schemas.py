@@ -144,10 +144,15 @@ class BookingInfoSchema(ma.Schema):
 
 class ProductAvailabilitySchema(ma.Schema):
     in_stock = ma.fields.Boolean(
-        required=True, metadata={"description": "Units of an active SKU are available now at some location"}
+        required=True,
+        metadata={
+            "description": "Units of an active SKU can be bought now at some active location: not reserved, "
+            "in batches not expired, frozen by a spot check or quarantined there"
+        },
     )
     stocked_locations = Int(
-        required=True, metadata={"description": "At how many locations (halls, counters) units are available now"}
+        required=True,
+        metadata={"description": "At how many active locations (halls, counters, zones) units can be bought now"},
     )
     bookable = ma.fields.Boolean(
         allow_none=True,

@@ -5,14 +5,20 @@ of `catalog_versions`, in that same transaction, so the change and the new token
 
 - changed rows of products, SKUs, labels, certifications, categories, brands, suppliers, districts,
   townships and booking offerings, noticed by a Session listener after each flush;
-- stock and slots only when availability flips: a stock level whose available units (on hand less
-  reserved) go to zero or up from zero, a slot that fills up, opens again, closes or reopens. Other
-  quantity changes leave the version alone, so checkouts do not queue on its row;
-- conditional UPDATEs done in Core (the stock ledger, slot capacity) call `mark_changed` themselves.
+- stock and slots only when availability flips. Availability counts units to sell: those of batch
+  balances not reserved, not expired, not frozen and not quarantined, at active locations (the rule
+  FEFO picking uses, `shop.inventory.models.sellable_units`). So a batch balance whose available
+  units go to zero or up from zero while not quarantined, a quarantine put on or lifted, a batch
+  frozen or unfrozen, a location deactivated or reactivated, and a slot that fills up, opens again,
+  closes or reopens. Other quantity changes leave the version alone, so checkouts do not queue on
+  its row;
+- conditional UPDATEs done in Core (the stock ledger, a cold-chain quarantine and its release, slot
+  capacity) call `mark_changed` themselves.
 
 The token alone does not see time pass: a certification enters force at its `valid_from` (the end of
 its announcement's objection window) and leaves it at its `valid_until`, and a service's slots of a
-day stop counting at the day's end (Asia/Shanghai). So the key also holds the nearest such boundary
+day stop counting at the day's end (Asia/Shanghai), as a batch does after its best-before date (a
+calendar date, compared with the date in Shanghai). So the key also holds the nearest such boundary
 ahead, read in the same statement as the token: when the instant passes, the next request reads
 another boundary and so another key, with no job running. The read is one cheap statement (the row by
 its key and two index probes); a request always reads it, so a change committed by any worker is seen
@@ -53,18 +59,34 @@ WATCHED = frozenset(
 )
 
 
-def _stock_available(values: dict) -> bool:
-    return values["on_hand"] > values["reserved"]
+def _batch_available(values: dict) -> bool:
+    return values["quarantined_at"] is None and values["on_hand"] > values["reserved"]
 
 
 def _slot_open(values: dict) -> bool:
     return not values["is_closed"] and values["booked"] < values["capacity"]
 
 
-# Tables that change the catalog only when a row's availability flips: the test and its columns.
+def _never(values: dict) -> bool:
+    return False
+
+
+def _batch_sellable(values: dict) -> bool:
+    return values["frozen_at"] is None
+
+
+def _location_active(values: dict) -> bool:
+    return bool(values["is_active"])
+
+
+# Tables that change the catalog only when a row's availability flips: the test on the row as
+# changed, its columns, and the test on a row added or deleted (a batch or a location holds no
+# stock when it is made, so making one changes nothing).
 FLIPS = {
-    "stock_levels": (_stock_available, ("on_hand", "reserved")),
-    "booking_slots": (_slot_open, ("is_closed", "booked", "capacity")),
+    "batch_levels": (_batch_available, ("on_hand", "reserved", "quarantined_at"), _batch_available),
+    "booking_slots": (_slot_open, ("is_closed", "booked", "capacity"), _slot_open),
+    "stock_batches": (_batch_sellable, ("frozen_at",), _never),
+    "locations": (_location_active, ("is_active",), _never),
 }
 # A slot's other columns (its day, start, offering) change its place in the calendar: always a change.
 SLOT_PLACE = ("offering_id", "day", "starts_at")
@@ -96,7 +118,8 @@ def mark_changed(session: Session) -> None:
 
 
 def next_midnight(now: datetime) -> datetime:
-    """The next day's start in Asia/Shanghai, when a day's slots stop counting as open."""
+    """The next day's start in Asia/Shanghai, when a day's slots stop counting as open and batches
+    whose best-before date is the day ending stop counting as sellable."""
     return datetime.combine(china_today(now) + timedelta(days=1), time(0), tzinfo=CHINA)
 
 
@@ -130,10 +153,14 @@ def _values(obj, columns: tuple[str, ...], *, before: bool) -> dict:
 
 
 def _flips(obj, table: str) -> bool:
-    test, columns = FLIPS[table]
+    test, columns, _ = FLIPS[table]
     try:
         if table == "booking_slots" and any(sa.inspect(obj).attrs[c].history.deleted for c in SLOT_PLACE):
             return True
+        for name in columns:  # set without its old value loaded (after a commit): it may have flipped
+            history = sa.inspect(obj).attrs[name].history
+            if history.added and not history.deleted:
+                return True
         return test(_values(obj, columns, before=True)) != test(_values(obj, columns, before=False))
     except TypeError:  # a value set to an SQL expression: its result is not known here
         return True
@@ -146,7 +173,7 @@ def catalog_changed_by(session: Session) -> bool:
         if table in WATCHED:
             return True
         if table in FLIPS:
-            test, columns = FLIPS[table]
+            _, columns, test = FLIPS[table]
             try:
                 if test({c: getattr(obj, c) for c in columns}):
                     return True

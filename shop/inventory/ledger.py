@@ -37,7 +37,7 @@ from shop.inventory.models import (
     Transfer,
     TransferLine,
     TransferStatus,
-    sellable_level,
+    sellable_units,
 )
 
 LEVELS = StockLevel.__table__
@@ -63,9 +63,7 @@ _SELLABLE_BATCHES = (
     .where(
         BATCH_LEVELS.c.location_id == sa.bindparam("b_location_id"),
         BATCH_LEVELS.c.sku_id == sa.bindparam("b_sku_id"),
-        BATCH_LEVELS.c.best_before >= sa.bindparam("today"),
-        BATCH_LEVELS.c.on_hand > BATCH_LEVELS.c.reserved,
-        sellable_level(BATCH_LEVELS),
+        sellable_units(BATCH_LEVELS, sa.bindparam("today")),
     )
     .order_by(BATCH_LEVELS.c.best_before, BATCH_LEVELS.c.batch_id)
 )
@@ -87,10 +85,13 @@ def _conditional_change(table: sa.Table, key: sa.Column) -> sa.Update:
     )
 
 
-_CHANGE_BATCH_LEVEL = _conditional_change(BATCH_LEVELS, BATCH_LEVELS.c.batch_id)
-# The SKU's level answers its new balance: the catalog's version changes only when the units
-# available at the location flip between none and some (see shop.catalog.version).
-_CHANGE_LEVEL = _conditional_change(LEVELS, LEVELS.c.sku_id).returning(LEVELS.c.on_hand, LEVELS.c.reserved)
+# The batch's level answers its new balance: the catalog's version changes only when the units
+# available of a batch not quarantined here flip between none and some (see shop.catalog.version).
+# (A flip of an expired or frozen batch bumps it too, needlessly but rarely: they are not picked.)
+_CHANGE_BATCH_LEVEL = _conditional_change(BATCH_LEVELS, BATCH_LEVELS.c.batch_id).returning(
+    BATCH_LEVELS.c.on_hand, BATCH_LEVELS.c.reserved, BATCH_LEVELS.c.quarantined_at
+)
+_CHANGE_LEVEL = _conditional_change(LEVELS, LEVELS.c.sku_id)
 _APPEND_MOVEMENTS = MOVEMENTS.insert()
 
 
@@ -115,9 +116,7 @@ _FIRST_BATCH = (
     .where(
         BATCH_LEVELS.c.location_id == sa.bindparam("b_location_id"),
         BATCH_LEVELS.c.sku_id == sa.bindparam("b_sku_id"),
-        BATCH_LEVELS.c.best_before >= sa.bindparam("today"),
-        BATCH_LEVELS.c.on_hand > BATCH_LEVELS.c.reserved,
-        sellable_level(BATCH_LEVELS),
+        sellable_units(BATCH_LEVELS, sa.bindparam("today")),
     )
     .order_by(BATCH_LEVELS.c.best_before, BATCH_LEVELS.c.batch_id)
     .limit(1)
@@ -131,15 +130,20 @@ _RESERVE_FIRST_BATCH = (
         BATCH_LEVELS.c.on_hand >= BATCH_LEVELS.c.reserved + sa.bindparam("units"),
     )
     .values(reserved=BATCH_LEVELS.c.reserved + sa.bindparam("units"))
-    .returning(BATCH_LEVELS.c.batch_id, BATCH_LEVELS.c.best_before)
+    .returning(
+        BATCH_LEVELS.c.batch_id,
+        BATCH_LEVELS.c.best_before,
+        (BATCH_LEVELS.c.on_hand - BATCH_LEVELS.c.reserved).label("left"),
+    )
 )
 
 
 def _reserve_batch_and_ledger() -> sa.Select:
     """PostgreSQL, sent once the level's conditional UPDATE has locked the level (so in a snapshot
     taken after any stock change that queued before it): the earliest sellable batch's conditional
-    UPDATE and the ledger row, in one statement (data-modifying CTEs). Answers the batch reserved, or
-    NULL when the earliest batch does not hold all the units (the caller then picks across batches)."""
+    UPDATE and the ledger row, in one statement (data-modifying CTEs). Answers the batch reserved and
+    the units it has left, or no row when the earliest batch does not hold all the units (the caller
+    then picks across batches)."""
     batch = (
         BATCH_LEVELS.update()
         .where(
@@ -148,7 +152,7 @@ def _reserve_batch_and_ledger() -> sa.Select:
             BATCH_LEVELS.c.on_hand >= BATCH_LEVELS.c.reserved + sa.bindparam("units"),
         )
         .values(reserved=BATCH_LEVELS.c.reserved + sa.bindparam("units"))
-        .returning(BATCH_LEVELS.c.batch_id)
+        .returning(BATCH_LEVELS.c.batch_id, (BATCH_LEVELS.c.on_hand - BATCH_LEVELS.c.reserved).label("left"))
         .cte("batch")
     )
     m = MOVEMENTS.c
@@ -174,7 +178,7 @@ def _reserve_batch_and_ledger() -> sa.Select:
         .returning(m.batch_id)
         .cte("moved")
     )
-    return sa.select(sa.select(moved.c.batch_id).scalar_subquery())
+    return sa.select(moved.c.batch_id, batch.c.left).join_from(moved, batch, moved.c.batch_id == batch.c.batch_id)
 
 
 _RESERVE_BATCH_AND_LEDGER = _reserve_batch_and_ledger()
@@ -287,16 +291,20 @@ def _reserve(
         session.info.setdefault(outbox.MOVED, set()).update(wanted)
         outbox.enqueue_moved(session)
     moves: list[Move] = []
+    emptied = False  # a batch's last units to sell were reserved: the catalog's availability changes
     for sku_id, units in sorted(wanted.items()):
         keys = {"b_location_id": location_id, "b_sku_id": sku_id, "units": units}
         levels = session.execute(_RESERVE_LEVEL, keys).rowcount
         if postgresql and levels:
             extra = {"today": today, "now": now, "reservation_id": reservation_id, "reference": reference}
-            if session.execute(_RESERVE_BATCH_AND_LEDGER, {**keys, **extra}).scalar() is not None:
+            reserved = session.execute(_RESERVE_BATCH_AND_LEDGER, {**keys, **extra}).first()
+            if reserved is not None:
+                emptied |= reserved.left == 0
                 continue
         elif levels:
             first = session.execute(_RESERVE_FIRST_BATCH, {**keys, "today": today}).first()
             if first is not None:
+                emptied |= first.left == 0
                 moves.append(Move(MovementKind.RESERVE, sku_id, first.batch_id, first.best_before, reserved=units))
                 continue
         if not levels:
@@ -309,8 +317,10 @@ def _reserve(
             raise
         for batch_id, best_before, taken in picked:
             move = Move(MovementKind.RESERVE, sku_id, batch_id, best_before, reserved=taken)
-            _change(session, _CHANGE_BATCH_LEVEL, location_id, batch_id, 0, taken, move)
+            emptied |= _change(session, _CHANGE_BATCH_LEVEL, location_id, batch_id, 0, taken, move)
             moves.append(move)
+    if emptied:
+        catalog_version.mark_changed(session)
     if moves:
         _append(session, location_id, moves, now=now, reservation_id=reservation_id, reference=reference)
 
@@ -345,12 +355,15 @@ def apply(
         ["location_id", "batch_id"],
     )
     per_sku: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    flipped = False
     for move in moves:
-        _change(session, _CHANGE_BATCH_LEVEL, location_id, move.batch_id, move.on_hand, move.reserved, move)
+        flipped |= _change(session, _CHANGE_BATCH_LEVEL, location_id, move.batch_id, move.on_hand, move.reserved, move)
         per_sku[move.sku_id][0] += move.on_hand
         per_sku[move.sku_id][1] += move.reserved
     for sku_id, (on_hand, reserved) in sorted(per_sku.items()):
         _change(session, _CHANGE_LEVEL, location_id, sku_id, on_hand, reserved, moves[0])
+    if flipped:
+        catalog_version.mark_changed(session)
     _append(
         session,
         location_id,
@@ -403,23 +416,24 @@ def _append(
 
 def _change(
     session: Session, statement: sa.Update, location_id: int, key: int, d_on_hand: int, d_reserved: int, move: Move
-) -> None:
+) -> bool:
+    """Apply one conditional change; for a batch's level, whether its units to sell flipped between
+    none and some (what the public catalog's availability counts)."""
     if not (d_on_hand or d_reserved):
-        return
+        return False
     result = session.execute(
         statement,
         {"b_location_id": location_id, "key": key, "d_on_hand": d_on_hand, "d_reserved": d_reserved},
     )
-    if statement is _CHANGE_LEVEL:
+    if statement is _CHANGE_BATCH_LEVEL:
         row = result.first()
         if row is None:
             raise InsufficientStock(sku_id=move.sku_id, location_id=location_id, kind=move.kind.value)
         available = row.on_hand - row.reserved
-        if (available > 0) != (available - (d_on_hand - d_reserved) > 0):
-            catalog_version.mark_changed(session)
-        return
+        return row.quarantined_at is None and (available > 0) != (available - (d_on_hand - d_reserved) > 0)
     if result.rowcount != 1:
         raise InsufficientStock(sku_id=move.sku_id, location_id=location_id, kind=move.kind.value)
+    return False
 
 
 # --- the check: rebuild every balance from the ledger ------------------------------------------

@@ -11,7 +11,7 @@ import enum
 from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, aliased, mapped_column, relationship
 
 from shop.catalog.models import Sku
 from shop.db import Base, enum_column, utcnow_column_default
@@ -114,14 +114,24 @@ class Batch(Base):
 
 
 def not_frozen(batch_id_column) -> sa.ColumnElement[bool]:
-    """The batch in `batch_id_column` may be sold: it has not been frozen by a failed spot check."""
-    return batch_id_column.not_in(sa.select(Batch.id).where(Batch.frozen_at.is_not(None)))
+    """The batch in `batch_id_column` may be sold: it has not been frozen by a failed spot check.
+    (A probe of the batch by its key, correlated: not a scan of every batch for the frozen ones,
+    which no index serves. On an alias, so it never correlates to a batch of an enclosing query.)"""
+    frozen = aliased(Batch, name="frozen_batch")
+    return ~sa.exists().where(frozen.id == batch_id_column, frozen.frozen_at.is_not(None))
 
 
 def sellable_level(levels: sa.Table) -> sa.ColumnElement[bool]:
     """The batch balance of `levels` (the batch_levels table or an alias) may be sold: the batch is not
     frozen everywhere by a failed spot check, nor quarantined at this location (cold chain)."""
     return sa.and_(levels.c.quarantined_at.is_(None), not_frozen(levels.c.batch_id))
+
+
+def sellable_units(levels: sa.Table, today) -> sa.ColumnElement[bool]:
+    """The batch balance of `levels` has units to sell on `today` (a date, Asia/Shanghai, or a
+    parameter): some on hand not reserved, of a batch not expired (sold through its best-before day),
+    not frozen and not quarantined here. What FEFO picking takes from, and what availability counts."""
+    return sa.and_(levels.c.best_before >= today, levels.c.on_hand > levels.c.reserved, sellable_level(levels))
 
 
 class StockLevel(Base):

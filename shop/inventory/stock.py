@@ -31,6 +31,7 @@ from shop.inventory.models import (
     TransferStatus,
     china_today,
     sellable_level,
+    sellable_units,
 )
 from shop.paging import paginate
 from shop.supervision.inspections_query import inspections_of_batch
@@ -314,9 +315,7 @@ def product_availability(
         .where(
             Sku.product_id == product_id,
             Sku.is_active,
-            b.c.best_before >= today,
-            b.c.on_hand > b.c.reserved,
-            sellable_level(b),
+            sellable_units(b, today),
         )
         .group_by(b.c.location_id, b.c.sku_id)
     )

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from search import outbox
 from shop.auth.actor import Actor
+from shop.catalog import version as catalog_version
 from shop.catalog.models import Product, Sku
 from shop.db import insert_ignore
 from shop.errors import InvalidInput, NotFound
@@ -183,6 +184,7 @@ def _open_incident(session: Session, excursion: CounterExcursion, sku_ids: list[
             .where(b.c.location_id == counter_id, b.c.batch_id.in_([row.batch_id for row in held]))
             .values(quarantined_at=now)
         )
+        catalog_version.mark_changed(session)  # the batches leave the public catalog's availability
         session.add_all(
             Quarantine(incident_id=incident.id, location_id=counter_id, batch_id=batch, sku_id=sku, units=units)
             for batch, sku, units in held
@@ -300,6 +302,7 @@ def release(session: Session, actor: Actor, quarantine_id: int, *, note: str, no
         .where(b.c.location_id == quarantine.location_id, b.c.batch_id == quarantine.batch_id)
         .values(quarantined_at=None)
     )
+    catalog_version.mark_changed(session)  # the batch counts in the public catalog's availability again
     _settle(session, quarantine, now)
     return quarantine
 

@@ -14,10 +14,13 @@ from shop.bookings.models import UnitKind
 from shop.catalog import service as catalog
 from shop.catalog.models import CatalogVersion, ProductKind
 from shop.catalog.schemas import ProductSchema
+from shop.catalog.version import next_midnight
 from shop.certification import service as certification
 from shop.db import transaction
-from shop.inventory import movements
-from shop.inventory.models import china_today
+from shop.inventory import locations, movements
+from shop.inventory.models import Batch, china_today
+from shop.monitoring import cold_chain
+from shop.monitoring.models import Quarantine
 from tests.conftest import TEST_CONFIG
 from tests.factories import Factory
 
@@ -143,6 +146,135 @@ def test_a_stock_out_is_seen_and_other_sales_leave_the_version_alone(client, mak
     make.stock(hall, sku, 4)  # back from zero: a flip again
     session.commit()
     assert _item(client, cert.product_id)["availability"]["in_stock"] is True
+
+
+def test_a_checkout_that_reserves_the_last_units_is_seen(client, make, session):
+    cert = make.certified()
+    sku = cert.product.skus[0]
+    hall = make.hall()
+    make.stock(hall, sku, 2)
+    buyer = make.headers(make.user())
+    session.commit()
+    assert _item(client, cert.product_id)["availability"]["stocked_locations"] == 1
+    line = {"sku_id": sku.id, "quantity": 2, "location_id": hall.id, "fulfilment": "pickup"}
+    assert client.post("/api/v1/cart/lines", json=line, headers=buyer).status_code == 201
+    assert client.post("/api/v1/orders", json={}, headers=buyer).status_code == 201
+    assert _item(client, cert.product_id)["availability"] == {
+        "in_stock": False,
+        "stocked_locations": 0,
+        "bookable": None,
+    }
+
+
+@pytest.fixture
+def two_places(make, session):
+    """A certified product with a batch at a hall and one at a counter, committed."""
+    cert = make.certified()
+    sku = cert.product.skus[0]
+    hall = make.hall()
+    counter = make.counter(hall)
+    codes = {hall.id: make.stock(hall, sku, 3), counter.id: make.stock(counter, sku, 4)}
+    session.commit()
+    return {"product_id": cert.product_id, "sku": sku, "hall": hall, "counter": counter, "codes": codes}
+
+
+def _stocked(client, product_id) -> int:
+    availability = _item(client, product_id)["availability"]
+    assert availability["in_stock"] is (availability["stocked_locations"] > 0)
+    detail = client.get(f"/api/v1/products/{product_id}").json["availability"]
+    assert detail == availability
+    return availability["stocked_locations"]
+
+
+def test_a_frozen_batch_is_not_in_stock_from_the_next_request(client, make, session, two_places):
+    product_id, codes = two_places["product_id"], two_places["codes"]
+    assert _stocked(client, product_id) == 2  # cached
+    batch = session.scalar(sa.select(Batch).where(Batch.trace_code == codes[two_places["hall"].id]))
+    batch.frozen_at = clock.now()  # what a failed spot check does, everywhere the batch lies
+    session.commit()
+    assert _stocked(client, product_id) == 1
+    batch.frozen_at = None
+    session.commit()
+    assert _stocked(client, product_id) == 2
+    session.expire(batch, ["frozen_at"])
+    batch.frozen_at = clock.now()  # set with its old value not loaded: still a change
+    session.commit()
+    assert _stocked(client, product_id) == 1
+
+
+def test_a_quarantined_batch_is_not_in_stock_and_its_release_brings_it_back(client, make, session, two_places):
+    product_id, sku, counter = two_places["product_id"], two_places["sku"], two_places["counter"]
+    cold_chain.set_storage(session, make.admin, sku.id, data={"storage_class": "chilled"}, now=clock.now())
+    session.commit()
+    assert _stocked(client, product_id) == 2  # cached
+    now = clock.now()
+    for at in (now - timedelta(minutes=40), now):
+        cold_chain.observe_temperature(session, counter.id, 9.5, now=at, excursion_minutes=30)
+    session.commit()
+    assert _stocked(client, product_id) == 1
+    quarantine = session.scalar(sa.select(Quarantine).where(Quarantine.location_id == counter.id))
+    cold_chain.release(session, make.admin, quarantine.id, note="2.8 °C", now=clock.now())
+    session.commit()
+    assert _stocked(client, product_id) == 2
+
+
+def test_a_written_off_quarantine_stays_out_of_stock(client, make, session, two_places):
+    product_id, sku, counter = two_places["product_id"], two_places["sku"], two_places["counter"]
+    cold_chain.set_storage(session, make.admin, sku.id, data={"storage_class": "chilled"}, now=clock.now())
+    now = clock.now()
+    for at in (now - timedelta(minutes=40), now):
+        cold_chain.observe_temperature(session, counter.id, 9.5, now=at, excursion_minutes=30)
+    session.commit()
+    assert _stocked(client, product_id) == 1
+    quarantine = session.scalar(sa.select(Quarantine).where(Quarantine.location_id == counter.id))
+    cold_chain.write_off(session, make.admin, quarantine.id, note="warm", now=clock.now())
+    session.commit()
+    assert _stocked(client, product_id) == 1
+    make.stock(counter, sku, 2)  # a fresh batch at the counter sells again
+    session.commit()
+    assert _stocked(client, product_id) == 2
+
+
+def test_a_batch_is_in_stock_through_its_best_before_day_and_not_after(client, make, session):
+    cert = make.certified()
+    sku = cert.product.skus[0]
+    hall, counter = make.hall(), make.counter()
+    today = china_today(clock.now())
+    make.stock(hall, sku, 3, best_before=today, produced_on=today - timedelta(days=2))
+    make.stock(counter, sku, 3)
+    session.commit()
+    midnight = next_midnight(clock.now())
+    with clock.frozen_at(midnight - timedelta(microseconds=1)):
+        assert _stocked(client, cert.product_id) == 2  # cached until the day's end
+    with clock.frozen_at(midnight):
+        assert _stocked(client, cert.product_id) == 1
+
+
+def test_an_inactive_location_is_not_counted(client, make, session, two_places):
+    product_id, counter = two_places["product_id"], two_places["counter"]
+    assert _stocked(client, product_id) == 2  # cached
+    locations.update_location(session, make.admin, counter.id, data={"is_active": False})
+    session.commit()
+    assert _stocked(client, product_id) == 1
+    locations.update_location(session, make.admin, counter.id, data={"is_active": True})
+    session.commit()
+    assert _stocked(client, product_id) == 2
+
+
+def test_selling_out_one_batch_while_another_is_expired_is_seen(client, make, session):
+    """The units of a stock level stay above zero (an expired batch), yet none can be sold."""
+    cert = make.certified()
+    sku = cert.product.skus[0]
+    hall = make.hall()
+    today = china_today(clock.now())
+    make.stock(hall, sku, 5, best_before=today, produced_on=today - timedelta(days=9))
+    make.stock(hall, sku, 2)
+    session.commit()
+    with clock.frozen_at(next_midnight(clock.now()) + timedelta(hours=1)):  # the first batch expired
+        assert _stocked(client, cert.product_id) == 1
+        movements.sell(session, hall.id, [{"sku_id": sku.id, "quantity": 2}], now=clock.now())
+        session.commit()
+        assert _stocked(client, cert.product_id) == 0
 
 
 def test_a_revocation_is_seen_by_the_very_next_request(client, make, session):
