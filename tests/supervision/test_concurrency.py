@@ -113,7 +113,8 @@ def test_a_batch_frozen_while_checkouts_run_is_never_sold_after_and_every_taker_
         takers = session.scalars(
             sa.select(Movement).where(Movement.batch_id == batch.id, Movement.reserved_delta > 0)
         ).all()
-        assert all(m.created_at <= batch.frozen_at for m in takers)
         inspection = session.scalar(sa.select(Inspection).where(Inspection.batch_id == batch.id))
+        # The recall lists the reservations the freeze found under the stock level's lock: a unit
+        # reserved after it, whatever time its request started, would be a taker not recalled.
         assert sum(r.units for r in inspection.recalls) == sum(m.reserved_delta for m in takers)
     assert [r.status_code for r in later].count(201) <= 6
