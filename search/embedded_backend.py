@@ -41,14 +41,16 @@ from shop.certification.query import product_in_force
 
 D = SearchDocument.__table__
 
-# The same expression as the migration's GIN index (A name, B other text, C pinyin, D suggest keys),
-# written as tsvector literals: one position per column so a word in two columns keeps both weights,
-# and no text parser touches CJK.
+# The expression of the migration's stored `ts_terms` column (0026), indexed by GIN: A name, B other
+# text, C pinyin, D suggest keys, written as tsvector literals (one position per column, so a word
+# in two columns keeps both weights, and no text parser touches CJK). Pinyin and suggest keys are
+# lexemes of their own (`py~`, `sg~` before them), so no query needs a weight restriction and the
+# GIN index answers it without reading each match's (out-of-line) vector again.
 PG_TERMS = (
     r"(regexp_replace(name_terms, '(\S+)', '''\1'':1A', 'g') || ' ' || "
     r"regexp_replace(body_terms, '(\S+)', '''\1'':2B', 'g') || ' ' || "
-    r"regexp_replace(pinyin_terms, '(\S+)', '''\1'':3C', 'g') || ' ' || "
-    r"regexp_replace(suggest_terms, '(\S+)', '''\1'':4D', 'g'))::tsvector"
+    r"regexp_replace(pinyin_terms, '(\S+)', '''py~\1'':3C', 'g') || ' ' || "
+    r"regexp_replace(suggest_terms, '(\S+)', '''sg~\1'':4D', 'g'))::tsvector"
 )
 # bm25 weights of the FTS5 columns name_terms, body_terms, pinyin_terms, suggest_terms.
 FTS_WEIGHTS = (3.0, 1.0, 1.0, 0.0)
@@ -142,24 +144,24 @@ class _Match:
                     )
             return " AND ".join(parts)
         if self.prefix is not None:
-            return f"'{self.prefix}':*D"
+            return f"'sg~{self.prefix}':*"
         parts = []
         for kind, terms, word in self.clauses:
             if kind == "all":
-                parts.append(" & ".join(f"'{t}':AB" for t in terms))
+                parts.append(" & ".join(f"'{t}'" for t in terms))
             else:
-                parts.append("(" + " | ".join([f"'{t}':AB" for t in terms] + [f"'{word}':C"]) + ")")
+                parts.append("(" + " | ".join([f"'{t}'" for t in terms] + [f"'py~{word}'"]) + ")")
         return " & ".join(parts)
 
     def condition(self) -> sa.ColumnElement[bool]:
         if self.dialect == "sqlite":
             return sa.literal_column("search_fts").op("MATCH")(self.expression())
-        return sa.literal_column(f"({PG_TERMS})").op("@@")(sa.cast(self.expression(), postgresql.TSQUERY))
+        return sa.literal_column("ts_terms").op("@@")(sa.cast(self.expression(), postgresql.TSQUERY))
 
     def score(self) -> sa.ColumnElement[float]:
         if self.dialect == "sqlite":
             return -sa.func.bm25(sa.literal_column("search_fts"), *FTS_WEIGHTS)
-        return sa.func.ts_rank(sa.literal_column(f"({PG_TERMS})"), sa.cast(self.expression(), postgresql.TSQUERY))
+        return sa.func.ts_rank(sa.literal_column("ts_terms"), sa.cast(self.expression(), postgresql.TSQUERY))
 
     def materialised(self, scored: bool = True) -> sa.CTE:
         """(product_id, score) of every match, computed once before any join."""

@@ -16,12 +16,21 @@ down_revision = "0023_monitoring"
 branch_labels = None
 depends_on = None
 
-# The same expression as 0002's text index, now stored once per row (PostgreSQL).
-PG_TERMS = (
+# 0002's text index expression (restored on downgrade).
+OLD_PG_TERMS = (
     r"(regexp_replace(name_terms, '(\S+)', '''\1'':1A', 'g') || ' ' || "
     r"regexp_replace(body_terms, '(\S+)', '''\1'':2B', 'g') || ' ' || "
     r"regexp_replace(pinyin_terms, '(\S+)', '''\1'':3C', 'g') || ' ' || "
     r"regexp_replace(suggest_terms, '(\S+)', '''\1'':4D', 'g'))::tsvector"
+)
+# Stored once per row (PostgreSQL): the same weights, but pinyin and suggest keys are lexemes of
+# their own (`py~`, `sg~` before them), so queries need no weight restriction (which makes GIN
+# recheck every match against its out-of-line vector).
+PG_TERMS = (
+    r"(regexp_replace(name_terms, '(\S+)', '''\1'':1A', 'g') || ' ' || "
+    r"regexp_replace(body_terms, '(\S+)', '''\1'':2B', 'g') || ' ' || "
+    r"regexp_replace(pinyin_terms, '(\S+)', '''py~\1'':3C', 'g') || ' ' || "
+    r"regexp_replace(suggest_terms, '(\S+)', '''sg~\1'':4D', 'g'))::tsvector"
 )
 SCAN = [
     "cert_until", "cert_from", "cert_gaps", "kind", "district_id", "category_path", "brand_tier", "labels",
@@ -72,7 +81,7 @@ def downgrade() -> None:
         op.execute("DROP INDEX IF EXISTS ix_search_documents_terms")
         op.execute("ALTER TABLE search_documents DROP COLUMN ts_terms")
         op.get_bind().exec_driver_sql(
-            f"CREATE INDEX ix_search_documents_terms ON search_documents USING gin (({PG_TERMS}))"
+            f"CREATE INDEX ix_search_documents_terms ON search_documents USING gin (({OLD_PG_TERMS}))"
         )
     for name in ("newest_order", "price_order", "sales_order", "boosts", "scan"):
         op.drop_index(f"ix_search_documents_{name}", table_name="search_documents")
