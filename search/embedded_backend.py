@@ -73,6 +73,8 @@ COPIED = [c.name for c in D.columns if c.name not in COMPUTED]
 MAX_EXPANSIONS = 50
 FACET_SIZE = 50
 FACET_SCAN_LIMIT = 20_000
+# past the facet scan's limit, the matches of every filter are read whole and ordered here up to this many
+PAGE_SCAN_LIMIT = 5_000
 
 
 def _instant(ms: int) -> datetime:
@@ -368,12 +370,28 @@ class EmbeddedBackend:
             first = heapq.nsmallest(want, inside, key=python_order(query, position))
             page_ids = [row[0] for row in first[query.offset :]]
         else:
-            total = self.session.scalar(source([sa.func.count()], conditions)) or 0
-            page_ids = (
-                self._ordered_page(query, match is not None, source, conditions, score_column)
-                if total > query.offset
-                else []
-            )
+            inside, cap = [], -1
+            if facets and facet_filters and scanned:
+                # the scan was the facets' wider set: the matches of every filter may still be few,
+                # then one narrow read of them all orders the page here (no COUNT, no ordered reads)
+                narrow = [D.c.product_id, score_column.label("score")]
+                narrow += [D.c[field] for field in {rule.field for rule in query.boosts}]
+                narrow += [D.c[name] for name in SORT_COLUMNS[query.sort]]
+                narrow = list({c.key: c for c in narrow}.values())
+                cap = min(limit, PAGE_SCAN_LIMIT)
+                inside = self.session.execute(source(narrow, conditions).limit(cap + 1)).all()
+            if len(inside) <= cap:
+                total = len(inside)
+                order = python_order(query, {c.key: i for i, c in enumerate(narrow)})
+                first = heapq.nsmallest(query.offset + query.size, inside, key=order)
+                page_ids = [row[0] for row in first[query.offset :]]
+            else:
+                total = self.session.scalar(source([sa.func.count()], conditions)) or 0
+                page_ids = (
+                    self._ordered_page(query, match is not None, source, conditions, score_column)
+                    if total > query.offset
+                    else []
+                )
         rows = {}
         if page_ids:
             rows = {
