@@ -41,14 +41,16 @@ from shop.certification.query import product_in_force
 
 D = SearchDocument.__table__
 
-# The same expression as the migration's GIN index (A name, B other text, C pinyin, D suggest keys),
-# written as tsvector literals: one position per column so a word in two columns keeps both weights,
-# and no text parser touches CJK.
+# The expression of the migration's stored `ts_terms` column (0026), indexed by GIN: A name, B other
+# text, C pinyin, D suggest keys, written as tsvector literals (one position per column, so a word
+# in two columns keeps both weights, and no text parser touches CJK). Pinyin and suggest keys are
+# lexemes of their own (`py~`, `sg~` before them), so no query needs a weight restriction and the
+# GIN index answers it without reading each match's (out-of-line) vector again.
 PG_TERMS = (
     r"(regexp_replace(name_terms, '(\S+)', '''\1'':1A', 'g') || ' ' || "
     r"regexp_replace(body_terms, '(\S+)', '''\1'':2B', 'g') || ' ' || "
-    r"regexp_replace(pinyin_terms, '(\S+)', '''\1'':3C', 'g') || ' ' || "
-    r"regexp_replace(suggest_terms, '(\S+)', '''\1'':4D', 'g'))::tsvector"
+    r"regexp_replace(pinyin_terms, '(\S+)', '''py~\1'':3C', 'g') || ' ' || "
+    r"regexp_replace(suggest_terms, '(\S+)', '''sg~\1'':4D', 'g'))::tsvector"
 )
 # bm25 weights of the FTS5 columns name_terms, body_terms, pinyin_terms, suggest_terms.
 FTS_WEIGHTS = (3.0, 1.0, 1.0, 0.0)
@@ -71,6 +73,8 @@ COPIED = [c.name for c in D.columns if c.name not in COMPUTED]
 MAX_EXPANSIONS = 50
 FACET_SIZE = 50
 FACET_SCAN_LIMIT = 20_000
+# past the facet scan's limit, the matches of every filter are read whole and ordered here up to this many
+PAGE_SCAN_LIMIT = 5_000
 
 
 def _instant(ms: int) -> datetime:
@@ -142,24 +146,24 @@ class _Match:
                     )
             return " AND ".join(parts)
         if self.prefix is not None:
-            return f"'{self.prefix}':*D"
+            return f"'sg~{self.prefix}':*"
         parts = []
         for kind, terms, word in self.clauses:
             if kind == "all":
-                parts.append(" & ".join(f"'{t}':AB" for t in terms))
+                parts.append(" & ".join(f"'{t}'" for t in terms))
             else:
-                parts.append("(" + " | ".join([f"'{t}':AB" for t in terms] + [f"'{word}':C"]) + ")")
+                parts.append("(" + " | ".join([f"'{t}'" for t in terms] + [f"'py~{word}'"]) + ")")
         return " & ".join(parts)
 
     def condition(self) -> sa.ColumnElement[bool]:
         if self.dialect == "sqlite":
             return sa.literal_column("search_fts").op("MATCH")(self.expression())
-        return sa.literal_column(f"({PG_TERMS})").op("@@")(sa.cast(self.expression(), postgresql.TSQUERY))
+        return sa.literal_column("ts_terms").op("@@")(sa.cast(self.expression(), postgresql.TSQUERY))
 
     def score(self) -> sa.ColumnElement[float]:
         if self.dialect == "sqlite":
             return -sa.func.bm25(sa.literal_column("search_fts"), *FTS_WEIGHTS)
-        return sa.func.ts_rank(sa.literal_column(f"({PG_TERMS})"), sa.cast(self.expression(), postgresql.TSQUERY))
+        return sa.func.ts_rank(sa.literal_column("ts_terms"), sa.cast(self.expression(), postgresql.TSQUERY))
 
     def materialised(self, scored: bool = True) -> sa.CTE:
         """(product_id, score) of every match, computed once before any join."""
@@ -366,12 +370,28 @@ class EmbeddedBackend:
             first = heapq.nsmallest(want, inside, key=python_order(query, position))
             page_ids = [row[0] for row in first[query.offset :]]
         else:
-            total = self.session.scalar(source([sa.func.count()], conditions)) or 0
-            page_ids = (
-                self._ordered_page(query, match is not None, source, conditions, score_column)
-                if total > query.offset
-                else []
-            )
+            inside, cap = [], -1
+            if facets and facet_filters and scanned:
+                # the scan was the facets' wider set: the matches of every filter may still be few,
+                # then one narrow read of them all orders the page here (no COUNT, no ordered reads)
+                narrow = [D.c.product_id, score_column.label("score")]
+                narrow += [D.c[field] for field in {rule.field for rule in query.boosts}]
+                narrow += [D.c[name] for name in SORT_COLUMNS[query.sort]]
+                narrow = list({c.key: c for c in narrow}.values())
+                cap = min(limit, PAGE_SCAN_LIMIT)
+                inside = self.session.execute(source(narrow, conditions).limit(cap + 1)).all()
+            if len(inside) <= cap:
+                total = len(inside)
+                order = python_order(query, {c.key: i for i, c in enumerate(narrow)})
+                first = heapq.nsmallest(query.offset + query.size, inside, key=order)
+                page_ids = [row[0] for row in first[query.offset :]]
+            else:
+                total = self.session.scalar(source([sa.func.count()], conditions)) or 0
+                page_ids = (
+                    self._ordered_page(query, match is not None, source, conditions, score_column)
+                    if total > query.offset
+                    else []
+                )
         rows = {}
         if page_ids:
             rows = {

@@ -16,12 +16,21 @@ down_revision = "0024_catalog_version"
 branch_labels = None
 depends_on = None
 
-# The same expression as 0002's text index, now stored once per row (PostgreSQL).
-PG_TERMS = (
+# 0002's text index expression (restored on downgrade).
+OLD_PG_TERMS = (
     r"(regexp_replace(name_terms, '(\S+)', '''\1'':1A', 'g') || ' ' || "
     r"regexp_replace(body_terms, '(\S+)', '''\1'':2B', 'g') || ' ' || "
     r"regexp_replace(pinyin_terms, '(\S+)', '''\1'':3C', 'g') || ' ' || "
     r"regexp_replace(suggest_terms, '(\S+)', '''\1'':4D', 'g'))::tsvector"
+)
+# Stored once per row (PostgreSQL): the same weights, but pinyin and suggest keys are lexemes of
+# their own (`py~`, `sg~` before them), so queries need no weight restriction (which makes GIN
+# recheck every match against its out-of-line vector).
+PG_TERMS = (
+    r"(regexp_replace(name_terms, '(\S+)', '''\1'':1A', 'g') || ' ' || "
+    r"regexp_replace(body_terms, '(\S+)', '''\1'':2B', 'g') || ' ' || "
+    r"regexp_replace(pinyin_terms, '(\S+)', '''py~\1'':3C', 'g') || ' ' || "
+    r"regexp_replace(suggest_terms, '(\S+)', '''sg~\1'':4D', 'g'))::tsvector"
 )
 SCAN = [
     "cert_until", "cert_from", "cert_gaps", "kind", "district_id", "category_path", "brand_tier", "labels",
@@ -60,8 +69,11 @@ def upgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_search_documents_terms")
         # at driver level: the expression's ':1A' must not be read as a bind parameter
+        # kept in the row (compressed) where it fits: ts_rank reads it for every match, and a vector
+        # out of line costs a TOAST lookup each; the `source` JSON and the term texts go out first
         op.get_bind().exec_driver_sql(
-            f"ALTER TABLE search_documents ADD COLUMN ts_terms tsvector GENERATED ALWAYS AS ({PG_TERMS}) STORED"
+            f"ALTER TABLE search_documents ADD COLUMN ts_terms tsvector GENERATED ALWAYS AS ({PG_TERMS}) STORED, "
+            "ALTER COLUMN ts_terms SET STORAGE MAIN"
         )
         op.execute("CREATE INDEX ix_search_documents_terms ON search_documents USING gin (ts_terms)")
     op.execute("ANALYZE")
@@ -72,7 +84,7 @@ def downgrade() -> None:
         op.execute("DROP INDEX IF EXISTS ix_search_documents_terms")
         op.execute("ALTER TABLE search_documents DROP COLUMN ts_terms")
         op.get_bind().exec_driver_sql(
-            f"CREATE INDEX ix_search_documents_terms ON search_documents USING gin (({PG_TERMS}))"
+            f"CREATE INDEX ix_search_documents_terms ON search_documents USING gin (({OLD_PG_TERMS}))"
         )
     for name in ("newest_order", "price_order", "sales_order", "boosts", "scan"):
         op.drop_index(f"ix_search_documents_{name}", table_name="search_documents")

@@ -91,11 +91,14 @@ def test_the_one_pass_scan_and_the_bounded_path_agree_on_total_and_page(app, ses
     now = clock.now()
     for query in _queries(shop, now, app):
         exact = EmbeddedBackend(session, facet_scan_limit=10_000).search(query)
-        bounded = EmbeddedBackend(session, facet_scan_limit=1).search(query)
         assert exact.facets_exact is True
-        assert (exact.total, [h.id for h in exact.hits]) == (bounded.total, [h.id for h in bounded.hits]), query
-        if exact.total > 1:
-            assert bounded.facets_exact is False
+        # 1: COUNT and the page ordered in SQL; 6: often few enough matches of every filter to be
+        # read whole and ordered here while the facets' wider set passes the limit
+        for limit in (1, 6):
+            bounded = EmbeddedBackend(session, facet_scan_limit=limit).search(query)
+            assert (exact.total, [h.id for h in exact.hits]) == (bounded.total, [h.id for h in bounded.hits]), query
+            if exact.total > limit:
+                assert bounded.facets_exact is False
         without = EmbeddedBackend(session, facet_scan_limit=10_000).search(query, facets=False)
         assert (without.total, [h.id for h in without.hits]) == (exact.total, [h.id for h in exact.hits])
         assert without.facets == {}
