@@ -68,31 +68,25 @@ def gunicorn(database_url: str, workers: int) -> Iterator[int]:
             proc.wait(timeout=10)
 
 
-def load(port: int, path: str, *, requests: int, concurrency: int) -> dict:
-    """Send `requests` GETs from `concurrency` threads; return requests/s and latency percentiles (ms)."""
+def run_load(requests: int, concurrency: int, one) -> dict:
+    """`one(thread, i)` does one timed request (returns (ok, seconds)); `requests` in all."""
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
-    per_thread = requests // concurrency
+    per_thread = max(1, requests // concurrency)
 
-    def worker():
+    def worker(thread: int):
         nonlocal errors
-        mine = []
-        bad = 0
-        for _ in range(per_thread):
-            start = time.perf_counter()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-            conn.request("GET", path)
-            response = conn.getresponse()
-            response.read()
-            conn.close()
-            mine.append((time.perf_counter() - start) * 1000)
-            bad += response.status != 200
+        mine, bad = [], 0
+        for i in range(per_thread):
+            ok, seconds = one(thread, i)
+            mine.append(seconds * 1000)
+            bad += not ok
         with lock:
             latencies.extend(mine)
             errors += bad
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(t,)) for t in range(concurrency)]
     started = time.perf_counter()
     for t in threads:
         t.start()
@@ -100,13 +94,33 @@ def load(port: int, path: str, *, requests: int, concurrency: int) -> dict:
         t.join()
     elapsed = time.perf_counter() - started
     latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, max(0, round(len(latencies) * p) - 1))]
+
     return {
         "requests": len(latencies),
         "errors": errors,
         "rps": len(latencies) / elapsed,
         "p50": statistics.median(latencies),
-        "p99": latencies[int(len(latencies) * 0.99) - 1],
+        "p95": pct(0.95),
+        "p99": pct(0.99),
     }
+
+
+def load(port: int, path: str, *, requests: int, concurrency: int) -> dict:
+    """Send `requests` GETs from `concurrency` threads; return requests/s and latency percentiles (ms)."""
+
+    def one(_thread: int, _i: int) -> tuple[bool, float]:
+        start = time.perf_counter()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+        return response.status == 200, time.perf_counter() - start
+
+    return run_load(requests, concurrency, one)
 
 
 def table(title: str, command: str, headers: list[str], rows: list[list]) -> str:

@@ -23,13 +23,12 @@ import json
 import os
 import platform
 import random
-import threading
 import time
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.common import gunicorn, table
+from bench.common import gunicorn, run_load, table
 from shop import clock, migrate
 from shop.db import make_engine
 from shop.demo import scale as scale_data
@@ -164,46 +163,6 @@ def login(port: int, email: str) -> str:
     if status != 200:
         raise RuntimeError(f"log-in of {email} failed: {status} {data[:200]!r}")
     return json.loads(data)["access_token"]
-
-
-def run_load(requests: int, concurrency: int, one) -> dict:
-    """`one(thread, i)` does one timed request (returns (ok, seconds)); `requests` in all."""
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    per_thread = max(1, requests // concurrency)
-
-    def worker(thread: int):
-        nonlocal errors
-        mine, bad = [], 0
-        for i in range(per_thread):
-            ok, seconds = one(thread, i)
-            mine.append(seconds * 1000)
-            bad += not ok
-        with lock:
-            latencies.extend(mine)
-            errors += bad
-
-    threads = [threading.Thread(target=worker, args=(t,)) for t in range(concurrency)]
-    started = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-
-    def pct(p: float) -> float:
-        return latencies[min(len(latencies) - 1, max(0, round(len(latencies) * p) - 1))]
-
-    return {
-        "requests": len(latencies),
-        "errors": errors,
-        "rps": len(latencies) / elapsed,
-        "p50": pct(0.50),
-        "p95": pct(0.95),
-        "p99": pct(0.99),
-    }
 
 
 def timed_get(port: int, path: str, token: str | None = None, ok_statuses=(200,)) -> tuple[bool, float]:
