@@ -202,15 +202,20 @@ def test_a_frozen_batch_is_not_in_stock_from_the_next_request(client, make, sess
     assert _stocked(client, product_id) == 1
 
 
+def _overheat(session, counter_id) -> None:
+    """40 minutes out of a chilled range at the counter: the incident opens and quarantines its batches."""
+    now = clock.now()
+    for at in (now - timedelta(minutes=40), now):
+        cold_chain.observe_temperature(session, counter_id, 9.5, now=at, excursion_minutes=30)
+    session.commit()
+
+
 def test_a_quarantined_batch_is_not_in_stock_and_its_release_brings_it_back(client, make, session, two_places):
     product_id, sku, counter = two_places["product_id"], two_places["sku"], two_places["counter"]
     cold_chain.set_storage(session, make.admin, sku.id, data={"storage_class": "chilled"}, now=clock.now())
     session.commit()
     assert _stocked(client, product_id) == 2  # cached
-    now = clock.now()
-    for at in (now - timedelta(minutes=40), now):
-        cold_chain.observe_temperature(session, counter.id, 9.5, now=at, excursion_minutes=30)
-    session.commit()
+    _overheat(session, counter.id)
     assert _stocked(client, product_id) == 1
     quarantine = session.scalar(sa.select(Quarantine).where(Quarantine.location_id == counter.id))
     cold_chain.release(session, make.admin, quarantine.id, note="2.8 °C", now=clock.now())
@@ -221,10 +226,7 @@ def test_a_quarantined_batch_is_not_in_stock_and_its_release_brings_it_back(clie
 def test_a_written_off_quarantine_stays_out_of_stock(client, make, session, two_places):
     product_id, sku, counter = two_places["product_id"], two_places["sku"], two_places["counter"]
     cold_chain.set_storage(session, make.admin, sku.id, data={"storage_class": "chilled"}, now=clock.now())
-    now = clock.now()
-    for at in (now - timedelta(minutes=40), now):
-        cold_chain.observe_temperature(session, counter.id, 9.5, now=at, excursion_minutes=30)
-    session.commit()
+    _overheat(session, counter.id)
     assert _stocked(client, product_id) == 1
     quarantine = session.scalar(sa.select(Quarantine).where(Quarantine.location_id == counter.id))
     cold_chain.write_off(session, make.admin, quarantine.id, note="warm", now=clock.now())
