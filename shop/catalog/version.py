@@ -127,13 +127,15 @@ def read_key(session: Session, now: datetime) -> str:
     """The cache key of the catalog at `now`: the version's token and the nearest boundary ahead
     (a certification entering or leaving force, or the day's end). One statement."""
     bind = session.get_bind()
-    if isinstance(bind, sa.Engine) and bind.dialect.name == "postgresql":
-        # Outside the session's transaction, in autocommit: a cache hit then costs this one round
-        # trip, no BEGIN and COMMIT. (Read before anything else, so a page built afterwards is at
-        # least as new as the version it is kept under.)
-        with bind.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            row = conn.execute(_READ, {"now": now}).one_or_none()
-    else:  # SQLite (no round trips), or a session bound to a connection (tests)
+    if isinstance(bind, sa.Engine) and bind.dialect.name == "postgresql" and not session.in_transaction():
+        # The session's connection in autocommit for the rest of this (reading) request: a cache hit
+        # costs this one round trip, no BEGIN and COMMIT, and a miss builds the body on the same
+        # connection. Each statement still reads its own committed snapshot, as under READ
+        # COMMITTED. (Read before anything else, so a body built afterwards is at least as new as
+        # the version it is kept under.)
+        connection = session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        row = connection.execute(_READ, {"now": now}).one_or_none()
+    else:  # SQLite (no round trips), a session already in a transaction, or bound to a connection (tests)
         row = session.execute(_READ, {"now": now}).one_or_none()
     token, starts, ends = row if row is not None else ("none", None, None)
     boundary = min(b for b in (starts, ends, next_midnight(now)) if b is not None)
