@@ -51,6 +51,10 @@ class Brand(Base):
 
 class Product(Base):
     __tablename__ = "products"
+    __table_args__ = (
+        sa.Index("ix_products_price_min_fen_id", "price_min_fen", "id"),
+        sa.Index("ix_products_origin_district_id_price_min_fen", "origin_district_id", "price_min_fen"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     supplier_id: Mapped[int] = mapped_column(sa.ForeignKey("suppliers.id"), index=True)
@@ -65,6 +69,11 @@ class Product(Base):
     images: Mapped[list] = mapped_column(sa.JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow_column_default, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow_column_default, onupdate=utcnow_column_default)
+    # The lowest price of an active SKU (NULL without one), for the price sorts. Written only by the
+    # database's triggers on skus (migration 0031), in the transaction that changes a SKU.
+    price_min_fen: Mapped[int | None] = mapped_column(
+        server_default=sa.FetchedValue(), server_onupdate=sa.FetchedValue()
+    )
 
     supplier: Mapped[Supplier] = relationship()
     category: Mapped[Category] = relationship()

@@ -172,7 +172,7 @@ def _rows_select() -> sa.Select:
             CERT.certificate_no.label("cert_no"),
             CERT.valid_from.label("cert_valid_from"),
             CERT.valid_until.label("cert_valid_until"),
-            _price(sa.func.min).label("price_min_fen"),
+            Product.price_min_fen,
             _price(sa.func.max).label("price_max_fen"),
             _stocked_locations().label("stocked_locations"),
             bookable.label("bookable"),

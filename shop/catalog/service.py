@@ -254,19 +254,10 @@ def _attach_certifications(session: Session, products: list[Product], now: datet
         product.current_certification = certs.get(product.id)
 
 
-def _min_price():
-    return (
-        sa.select(sa.func.min(Sku.price_fen))
-        .where(Sku.product_id == Product.id, Sku.is_active)
-        .correlate(Product)
-        .scalar_subquery()
-    )
-
-
 SORTS = {
     "newest": lambda: [Product.created_at.desc(), Product.id.desc()],
-    "price": lambda: [_min_price().asc(), Product.id],
-    "-price": lambda: [_min_price().desc(), Product.id],
+    "price": lambda: [Product.price_min_fen.asc(), Product.id],
+    "-price": lambda: [Product.price_min_fen.desc(), Product.id],
     "name": lambda: [Product.name, Product.id],
 }
 

@@ -78,8 +78,8 @@ def test_the_page_keeps_every_field_it_had(client, make, session):
     product = make.product(brand_id=brand.id, labels=[{"kind": "green_food", "certificate_no": "G-1"}])
     make.certified(product)
     session.expire_all()
-    before = ProductSchema().dump(catalog.get_public_product(session, product.id, clock.now()))
-    before["booking"] = None
+    dumped = ProductSchema().dump(catalog.get_public_product(session, product.id, clock.now()))
+    before = {k: v for k, v in dumped.items() if k not in NEW_FIELDS} | {"booking": None}
     now = {k: v for k, v in _item(client, product.id).items() if k not in NEW_FIELDS}
     assert now == before
 
