@@ -31,11 +31,18 @@ def take_lines(session: Session, user_id: int, line_ids: list[int] | None = None
     """Remove the buyer's lines (all, or those of `line_ids` that are theirs) and return them, in one
     statement that also locks them: a second checkout of the same cart waits, then finds them gone.
     Checkout takes its lines so; if it fails, its transaction rolls back and the cart is whole again."""
-    stmt = sa.delete(CartLine).where(CartLine.user_id == user_id)
-    if line_ids is not None:
-        stmt = stmt.where(CartLine.id.in_(sorted(set(line_ids))))
-    lines = session.scalars(stmt.returning(CartLine), execution_options={"synchronize_session": False}).all()
+    if line_ids is None:
+        stmt, params = _TAKE_ALL, {"user_id": user_id}
+    else:
+        stmt, params = _TAKE_SOME, {"user_id": user_id, "line_ids": sorted(set(line_ids))}
+    lines = session.scalars(stmt, params, execution_options={"synchronize_session": False}).all()
     return sorted(lines, key=lambda line: line.id)
+
+
+# Built once (checkout's hot path)
+_TAKE = sa.delete(CartLine).where(CartLine.user_id == sa.bindparam("user_id"))
+_TAKE_ALL = _TAKE.returning(CartLine)
+_TAKE_SOME = _TAKE.where(CartLine.id.in_(sa.bindparam("line_ids", expanding=True))).returning(CartLine)
 
 
 def _check_booking(session: Session, sku: Sku, data: dict) -> None:
