@@ -44,7 +44,7 @@ def quote_cart(
     loaded: dict | None = None,
 ) -> pricing.Quote | None:
     """Cart lines priced for their buyer now, as checkout prices them (None for no lines). `loaded`
-    receives the SKUs, products and townships read (see quoting.build_lines)."""
+    receives the rows of the SKUs read, with their products and townships (see quoting.build_lines)."""
     if not lines:
         return None
     return quoting.quote(
