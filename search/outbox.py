@@ -140,22 +140,30 @@ def enqueue_products(session: Session, product_ids, *, rebuild_before_commit: bo
     session.info[WRITTEN] = True
 
 
+def _enqueue_moved() -> sa.Insert:
+    certified = sa.exists().where(
+        Certification.product_id == Sku.product_id, Certification.status == CertStatus.PUBLISHED
+    )
+    products = (
+        sa.select(Sku.product_id, sa.bindparam("now", type_=SearchOutbox.created_at.type))
+        .where(Sku.id.in_(sa.bindparam("sku_ids", expanding=True)), certified)
+        .distinct()
+    )
+    table = SearchOutbox.__table__
+    return table.insert().from_select([table.c.product_id, table.c.created_at], products)
+
+
+_ENQUEUE_MOVED = _enqueue_moved()  # built once: every stock movement runs it
+
+
 def enqueue_moved(session: Session) -> None:
     """Write the outbox rows of the products whose stock moved in this transaction."""
     skus = session.info.pop(MOVED, None)
     if not skus:
         return
-    certified = sa.exists().where(
-        Certification.product_id == Sku.product_id, Certification.status == CertStatus.PUBLISHED
-    )
-    products = (
-        sa.select(Sku.product_id, sa.literal(clock.now(), SearchOutbox.created_at.type))
-        .where(Sku.id.in_(sorted(skus)), certified)
-        .distinct()
-    )
-    table = SearchOutbox.__table__
     result = session.execute(
-        table.insert().from_select([table.c.product_id, table.c.created_at], products),
+        _ENQUEUE_MOVED,
+        {"sku_ids": sorted(skus), "now": clock.now()},
         execution_options={"synchronize_session": False},
     )
     if result.rowcount:

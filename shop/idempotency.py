@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from shop import clock
@@ -75,28 +76,36 @@ def record_created(session: Session, resource_id: int) -> None:
         _record(session, claimed, resource_id)
 
 
-def _record(session: Session, claimed: int, resource_id: int) -> None:
-    session.execute(
-        sa.update(IdempotencyKey).where(IdempotencyKey.id == claimed).values(resource_id=resource_id),
-        execution_options={"synchronize_session": False},
+KEYS = IdempotencyKey.__table__
+
+
+def _claim_statement(insert) -> sa.Insert:
+    values = {
+        name: sa.bindparam(name, type_=KEYS.c[name].type)
+        for name in ("user_id", "scope", "key", "request_hash", "created_at")
+    }
+    return (
+        insert(KEYS)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["user_id", "scope", "key"])
+        .returning(KEYS.c.id)
     )
+
+
+# Built once per dialect (every write with a key runs them; building cost more than running).
+_CLAIMS = {"postgresql": _claim_statement(postgresql.insert), "sqlite": _claim_statement(sqlite.insert)}
+_RECORD = KEYS.update().where(KEYS.c.id == sa.bindparam("claimed")).values(resource_id=sa.bindparam("resource_id"))
+
+
+def _record(session: Session, claimed: int, resource_id: int) -> None:
+    session.execute(_RECORD, {"claimed": claimed, "resource_id": resource_id})
 
 
 def _claim(session: Session, user_id: int, scope: str, key: str, digest: str) -> int | None:
     """Insert the key's row unless it is there (one statement, no savepoint); its id, or None. A
     concurrent first request's row makes this wait until that request commits or rolls back."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     row = {"user_id": user_id, "scope": scope, "key": key, "request_hash": digest, "created_at": clock.now()}
-    stmt = (
-        insert(IdempotencyKey.__table__)
-        .values(row)
-        .on_conflict_do_nothing(index_elements=["user_id", "scope", "key"])
-        .returning(IdempotencyKey.__table__.c.id)
-    )
-    return session.execute(stmt).scalar()
+    return session.execute(_CLAIMS[session.get_bind().dialect.name], row).scalar()
 
 
 def _find(session: Session, user_id: int, scope: str, key: str) -> IdempotencyKey | None:

@@ -79,19 +79,30 @@ def load_actor(session: Session, user_id: int) -> Actor:
     return Actor(user_id=user_id, grants=frozenset((role, scope) for role, scope in rows))
 
 
+def _token_check(with_family: bool) -> sa.Select:
+    revoked = sa.exists().where(RevokedToken.jti == sa.bindparam("jti"))
+    if with_family:
+        revoked = sa.or_(revoked, sa.exists().where(RevokedTokenFamily.family == sa.bindparam("family")))
+    return (
+        sa.select(revoked.label("revoked"), RoleGrant.role, RoleGrant.scope_id)
+        .select_from(User)
+        .outerjoin(RoleGrant, sa.and_(RoleGrant.user_id == User.id, User.is_active))
+        .where(User.id == sa.bindparam("user_id"))
+    )
+
+
+# Built once: every request runs one (building the statement cost more than running it).
+_TOKEN_CHECK = {with_family: _token_check(with_family) for with_family in (False, True)}
+
+
 def check_token(session: Session, user_id: int, jti: str, family: str | None) -> tuple[bool, Actor | None]:
     """A request's whole authentication in one statement: is the token (or its log-in family) revoked,
     and who acts (None: the account no longer exists). Read at every request, so a revocation, a grant
     taken away or a deactivated account counts from the very next one."""
-    revoked = sa.exists().where(RevokedToken.jti == jti)
+    params = {"jti": jti, "user_id": user_id}
     if family is not None:
-        revoked = sa.or_(revoked, sa.exists().where(RevokedTokenFamily.family == family))
-    rows = session.execute(
-        sa.select(revoked.label("revoked"), RoleGrant.role, RoleGrant.scope_id)
-        .select_from(User)
-        .outerjoin(RoleGrant, sa.and_(RoleGrant.user_id == User.id, User.is_active))
-        .where(User.id == user_id)
-    ).all()
+        params["family"] = family
+    rows = session.execute(_TOKEN_CHECK[family is not None], params).all()
     if not rows:
         return is_token_revoked(session, jti, family), None
     grants = frozenset((role, scope) for _, role, scope in rows if role is not None)

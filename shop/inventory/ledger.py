@@ -138,50 +138,25 @@ _RESERVE_FIRST_BATCH = (
 )
 
 
-def _reserve_batch_and_ledger() -> sa.Select:
-    """PostgreSQL, sent once the level's conditional UPDATE has locked the level (so in a snapshot
-    taken after any stock change that queued before it): the earliest sellable batch's conditional
-    UPDATE and the ledger row, in one statement (data-modifying CTEs). Answers the batch reserved and
-    the units it has left, or no row when the earliest batch does not hold all the units (the caller
-    then picks across batches)."""
-    batch = (
-        BATCH_LEVELS.update()
-        .where(
-            BATCH_LEVELS.c.location_id == sa.bindparam("b_location_id"),
-            BATCH_LEVELS.c.batch_id == _FIRST_BATCH,
-            BATCH_LEVELS.c.on_hand >= BATCH_LEVELS.c.reserved + sa.bindparam("units"),
-        )
-        .values(reserved=BATCH_LEVELS.c.reserved + sa.bindparam("units"))
-        .returning(BATCH_LEVELS.c.batch_id, (BATCH_LEVELS.c.on_hand - BATCH_LEVELS.c.reserved).label("left"))
-        .cte("batch")
-    )
-    m = MOVEMENTS.c
-    moved = (
-        MOVEMENTS.insert()
-        .from_select(
-            [
-                *(m.kind, m.location_id, m.sku_id, m.batch_id, m.on_hand_delta, m.reserved_delta, m.created_at),
-                *(m.reservation_id, m.reference),
-            ],
-            sa.select(
-                sa.literal(MovementKind.RESERVE, m.kind.type),
-                sa.bindparam("b_location_id"),
-                sa.bindparam("b_sku_id"),
-                batch.c.batch_id,
-                sa.literal(0),
-                sa.bindparam("units"),
-                sa.bindparam("now", type_=m.created_at.type),
-                sa.bindparam("reservation_id"),
-                sa.bindparam("reference", type_=m.reference.type),
-            ),
-        )
-        .returning(m.batch_id)
-        .cte("moved")
-    )
-    return sa.select(moved.c.batch_id, batch.c.left).join_from(moved, batch, moved.c.batch_id == batch.c.batch_id)
-
-
-_RESERVE_BATCH_AND_LEDGER = _reserve_batch_and_ledger()
+# PostgreSQL: the level's conditional UPDATE, then (in a snapshot taken once it holds the level's lock,
+# so after any stock change that queued before it) the earliest sellable batch's and the ledger row, in
+# one call of the database function of migration 0030 (the same statements as _RESERVE_LEVEL and
+# _RESERVE_FIRST_BATCH with _append): the level stays locked for that call and the commit only.
+# Answers whether the level took the units, and the batch that did with the units it has left (none
+# when the earliest batch does not hold them all: the caller then picks across batches).
+_RESERVE_UNITS = sa.select(
+    sa.column("level_reserved", sa.Boolean), sa.column("batch_id", sa.Integer), sa.column("units_left", sa.Integer)
+).select_from(
+    sa.func.reserve_units(
+        sa.bindparam("b_location_id", type_=sa.Integer),
+        sa.bindparam("b_sku_id", type_=sa.Integer),
+        sa.bindparam("units", type_=sa.Integer),
+        sa.bindparam("today", type_=sa.Date),
+        sa.bindparam("now", type_=MOVEMENTS.c.created_at.type),
+        sa.bindparam("reservation_id", type_=sa.Integer),
+        sa.bindparam("reference", type_=sa.String),
+    ).table_valued("level_reserved", "batch_id", "units_left")
+)
 
 
 @dataclass(frozen=True)
@@ -261,12 +236,12 @@ def reserve(
     """Reserve `wanted` ({sku_id: units}) at the location, FEFO by batch, and append the movements:
     the same result as lock_levels, pick_fefo and apply, SKUs in primary-key order, each level's
     conditional UPDATE first (it locks the level, where movements of the SKU queue), then its batches.
-    When the SKU's earliest batch holds the units, that is two statements on PostgreSQL (the level;
-    then the batch, chosen inside the statement, and the ledger row: see _reserve_batch_and_ledger;
-    the products' search outbox rows are written before, as those ledger rows are not seen going by),
-    three on SQLite (level, batch, ledger row). Otherwise the units are picked across batches under
-    the level's lock. Raises InsufficientStock having changed no balance, as pick_fefo before apply
-    does: a single SKU's level is set back, several SKUs are reserved under a savepoint."""
+    When the SKU's earliest batch holds the units, that is one call on PostgreSQL (the level, then the
+    batch and the ledger row: see _RESERVE_UNITS; the products' search outbox rows are written before,
+    as those ledger rows are not seen going by), three statements on SQLite (level, batch, ledger row).
+    Otherwise the units are picked across batches under the level's lock. Raises InsufficientStock
+    having changed no balance, as pick_fefo before apply does: a single SKU's level is set back,
+    several SKUs are reserved under a savepoint."""
     if len(wanted) > 1:
         with session.begin_nested():
             _reserve(
@@ -294,15 +269,15 @@ def _reserve(
     emptied = False  # a batch's last units to sell were reserved: the catalog's availability changes
     for sku_id, units in sorted(wanted.items()):
         keys = {"b_location_id": location_id, "b_sku_id": sku_id, "units": units}
-        levels = session.execute(_RESERVE_LEVEL, keys).rowcount
-        if postgresql and levels:
+        if postgresql:
             extra = {"today": today, "now": now, "reservation_id": reservation_id, "reference": reference}
-            reserved = session.execute(_RESERVE_BATCH_AND_LEDGER, {**keys, **extra}).first()
-            if reserved is not None:
-                emptied |= reserved.left == 0
+            levels, first_batch, left = session.execute(_RESERVE_UNITS, {**keys, **extra}).one()
+            if first_batch is not None:
+                emptied |= left == 0
                 continue
-        elif levels:
-            first = session.execute(_RESERVE_FIRST_BATCH, {**keys, "today": today}).first()
+        else:
+            levels = session.execute(_RESERVE_LEVEL, keys).rowcount
+            first = session.execute(_RESERVE_FIRST_BATCH, {**keys, "today": today}).first() if levels else None
             if first is not None:
                 emptied |= first.left == 0
                 moves.append(Move(MovementKind.RESERVE, sku_id, first.batch_id, first.best_before, reserved=units))

@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shop.errors import NotFound
@@ -71,26 +72,34 @@ def reserve_stock(
     return reservation
 
 
-def _claim_reference(session: Session, reference: str, location_id: int, now: datetime) -> Reservation | None:
-    """Insert the reservation if its location is active and the reference unused, in one statement;
-    None when either is not so."""
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+def _claim_statement(insert) -> sa.Insert:
     open_location = sa.select(
-        sa.literal(reference, Reservation.reference.type),
+        sa.bindparam("reference", type_=Reservation.reference.type),
         Location.id,
         sa.literal(ReservationStatus.HELD, Reservation.status.type),
-        sa.literal(now, Reservation.created_at.type),
-    ).where(Location.id == location_id, Location.is_active)
-    stmt = (
+        sa.bindparam("now", type_=Reservation.created_at.type),
+    ).where(Location.id == sa.bindparam("location_id"), Location.is_active)
+    return (
         insert(Reservation)
         .from_select(["reference", "location_id", "status", "created_at"], open_location)
         .on_conflict_do_nothing(index_elements=["reference"])
         .returning(Reservation)
     )
-    return session.scalar(stmt, execution_options={"synchronize_session": False})
+
+
+# Built once per dialect (every checkout runs one)
+_CLAIMS = {"postgresql": _claim_statement(postgresql.insert), "sqlite": _claim_statement(sqlite.insert)}
+
+
+def _claim_reference(session: Session, reference: str, location_id: int, now: datetime) -> Reservation | None:
+    """Insert the reservation if its location is active and the reference unused, in one statement;
+    None when either is not so."""
+    return session.scalar(
+        _CLAIMS[session.get_bind().dialect.name],
+        {"reference": reference, "location_id": location_id, "now": now},
+        # one statement with parameters, not a bulk INSERT of rows
+        execution_options={"dml_strategy": "orm"},
+    )
 
 
 def _same_reservation(session: Session, reservation: Reservation, location_id: int, wanted: dict) -> Reservation:

@@ -44,7 +44,7 @@ def quote_cart(
     loaded: dict | None = None,
 ) -> pricing.Quote | None:
     """Cart lines priced for their buyer now, as checkout prices them (None for no lines). `loaded`
-    receives the SKUs, products and townships read (see quoting.build_lines)."""
+    receives the rows of the SKUs read, with their products and townships (see quoting.build_lines)."""
     if not lines:
         return None
     return quoting.quote(
@@ -195,11 +195,19 @@ def order_number(session: Session, now: datetime) -> sa.ColumnElement[str]:
     unset sequence or the unique number). On SQLite, whose writers take turns, from the rowid the row
     is about to get (max + 1). `number_of` says the same in Python."""
     day = sa.literal(f"{china_today(now):%Y%m%d}", sa.String)
-    if session.get_bind().dialect.name == "postgresql":
-        drawn = sa.cast(sa.func.currval(sa.func.pg_get_serial_sequence("orders", "id")), sa.String)
-        return day.concat(sa.func.lpad(drawn, sa.func.greatest(6, sa.func.length(drawn)), "0"))
+    return day.concat(_ID_DIGITS[session.get_bind().dialect.name])
+
+
+def _id_digits() -> dict[str, sa.ColumnElement[str]]:
+    drawn = sa.cast(sa.func.currval(sa.func.pg_get_serial_sequence("orders", "id")), sa.String)
     next_id = sa.select(sa.func.coalesce(sa.func.max(Order.id), 0) + 1).scalar_subquery()
-    return day.concat(sa.func.printf("%06d", next_id))
+    return {
+        "postgresql": sa.func.lpad(drawn, sa.func.greatest(6, sa.func.length(drawn)), "0"),
+        "sqlite": sa.func.printf("%06d", next_id),
+    }
+
+
+_ID_DIGITS = _id_digits()  # built once
 
 
 def number_of(order: Order, now: datetime) -> str:
@@ -215,12 +223,12 @@ def _order_lines(quote, loaded: dict) -> list[OrderLine]:
     """The order's lines from its quote, named from the SKUs and products pricing has just read."""
     lines = []
     for q in quote.lines:
-        sku, product, township = loaded[q.sku_id]
+        sku = loaded[q.sku_id]
         lines.append(
             OrderLine(
-                sku_id=sku.id,
-                product_id=product.id,
-                name=f"{product.name} {sku.name}".strip(),
+                sku_id=sku.sku_id,
+                product_id=sku.product_id,
+                name=f"{sku.product_name} {sku.sku_name}".strip(),
                 quantity=q.quantity,
                 unit_price_fen=q.unit_price_fen,
                 subtotal_fen=q.subtotal_fen,
@@ -229,7 +237,7 @@ def _order_lines(quote, loaded: dict) -> list[OrderLine]:
                 total_fen=q.total_fen,
                 points_cost=q.points_cost,
                 rush_sale_id=q.rush_sale_id,
-                deep_poverty=bool(township and township.deep_poverty),
+                deep_poverty=bool(sku.deep_poverty),
                 adjustments=[a.__dict__ for a in q.adjustments],
             )
         )

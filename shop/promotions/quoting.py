@@ -53,23 +53,40 @@ class PointsSettings:
     max_share_bp: int = 5000
 
 
+# Built once (every quote and checkout runs it): plain columns, no ORM objects to build per line.
+# The township comes along for checkout, whose order lines say deep poverty.
+_PRICED_SKUS = (
+    sa.select(
+        Sku.id.label("sku_id"),
+        Sku.name.label("sku_name"),
+        Sku.price_fen,
+        Sku.is_active,
+        Product.id.label("product_id"),
+        Product.name.label("product_name"),
+        Product.kind,
+        Product.supplier_id,
+        Product.origin_district_id,
+        Category.path,
+        product_in_force(Product.id, sa.bindparam("now")).label("in_force"),
+        Township.deep_poverty,
+    )
+    .join(Product, Product.id == Sku.product_id)
+    .join(Category, Category.id == Product.category_id)
+    .outerjoin(Township, Township.id == Product.origin_township_id)
+    .where(Sku.id.in_(sa.bindparam("sku_ids", expanding=True)))
+)
+
+
 def build_lines(
     session: Session, items: list[Item], user_id: int, now: datetime, loaded: dict | None = None
 ) -> list[pricing.Line]:
-    """The pricing engine's lines. `loaded`, if given, receives {sku_id: (Sku, Product, Township or
-    None)} as read here, for a caller that needs them next (checkout's order lines)."""
+    """The pricing engine's lines. `loaded`, if given, receives {sku_id: row} as read here (the SKU's
+    id, name, price; its product's id, name; the origin township's deep_poverty, None without one),
+    for a caller that needs them next (checkout's order lines)."""
     sku_ids = {item.sku_id for item in items}
-    # the township comes along for checkout, whose order lines say deep poverty
-    rows = session.execute(
-        sa.select(Sku, Product, Category.path, product_in_force(Product.id, now).label("in_force"), Township)
-        .join(Product, Product.id == Sku.product_id)
-        .join(Category, Category.id == Product.category_id)
-        .outerjoin(Township, Township.id == Product.origin_township_id)
-        .where(Sku.id.in_(sku_ids))
-    ).all()
-    found = {sku.id: (sku, product, path, in_force) for sku, product, path, in_force, _township in rows}
+    found = {row.sku_id: row for row in session.execute(_PRICED_SKUS, {"sku_ids": sorted(sku_ids), "now": now})}
     if loaded is not None:
-        loaded.update({sku.id: (sku, product, township) for sku, product, _path, _f, township in rows})
+        loaded.update(found)
     unknown = sorted(sku_ids - set(found))
     if unknown:
         raise InvalidInput("Unknown SKUs.", fields={"items": {"sku_id": [f"Unknown: {unknown}"]}})
@@ -77,28 +94,28 @@ def build_lines(
     slots = slot_terms(session, [i.slot_id for i in items], now)
     lines = []
     for item in items:
-        sku, product, path, in_force = found[item.sku_id]
+        sku = found[item.sku_id]
         terms = rush.get(item.rush_sale_id) if item.rush_sale_id else None
-        if item.rush_sale_id and (terms is None or terms.sku_id != sku.id):
+        if item.rush_sale_id and (terms is None or terms.sku_id != sku.sku_id):
             raise InvalidInput("That rush sale is not for this SKU.", fields={"items": {"rush_sale_id": ["Mismatch."]}})
         unit_price, bookable = sku.price_fen, True
-        if product.kind == ProductKind.SERVICE:
+        if sku.kind == ProductKind.SERVICE:
             # a service is priced per slot (weekday, weekend, holiday); without a bookable slot of
             # its own SKU it is not orderable
             slot = slots.get(item.slot_id)
-            bookable = slot is not None and slot.sku_id == sku.id and slot.bookable and not item.rush_sale_id
+            bookable = slot is not None and slot.sku_id == sku.sku_id and slot.bookable and not item.rush_sale_id
             unit_price = slot.price_fen if slot is not None else sku.price_fen
         lines.append(
             pricing.Line(
                 key=item.key,
-                sku_id=sku.id,
-                product_id=product.id,
-                supplier_id=product.supplier_id,
-                district_id=product.origin_district_id,
-                category_path=path,
+                sku_id=sku.sku_id,
+                product_id=sku.product_id,
+                supplier_id=sku.supplier_id,
+                district_id=sku.origin_district_id,
+                category_path=sku.path,
                 unit_price_fen=unit_price,
                 quantity=item.quantity,
-                in_force=bool(in_force) and sku.is_active,
+                in_force=bool(sku.in_force) and sku.is_active,
                 slot_unavailable=not bookable,
                 rush=terms,
             )

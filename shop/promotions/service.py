@@ -136,10 +136,15 @@ def get_rush_sale(session: Session, rush_sale_id: int) -> RushSale:
 # --- terms for the pricing engine ------------------------------------------------------------
 
 
+# Built once (every quote and checkout runs it); plain rows, no ORM objects
+_PROMOTIONS = Promotion.__table__
+_ACTIVE_PROMOTIONS = sa.select(_PROMOTIONS).where(
+    _PROMOTIONS.c.is_active, _PROMOTIONS.c.starts_at <= sa.bindparam("now"), _PROMOTIONS.c.ends_at > sa.bindparam("now")
+)
+
+
 def active_promotions(session: Session, now: datetime) -> list[pricing.Promotion]:
-    rows = session.scalars(
-        sa.select(Promotion).where(Promotion.is_active, Promotion.starts_at <= now, Promotion.ends_at > now)
-    )
+    rows = session.execute(_ACTIVE_PROMOTIONS, {"now": now})
     return [
         pricing.Promotion(
             id=p.id,

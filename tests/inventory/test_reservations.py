@@ -3,13 +3,14 @@
 from datetime import timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from shop import clock
 from shop.errors import Conflict, IllegalTransition, NotFound
 from shop.inventory import movements, reservations
 from shop.inventory.errors import InsufficientStock, LocationInactive, NotInForce
 from shop.inventory.ledger import check_balances
-from shop.inventory.models import StockLevel, china_today
+from shop.inventory.models import Batch, BatchLevel, StockLevel, china_today
 
 
 def _level(session, location, sku):
@@ -163,4 +164,30 @@ def test_a_refused_reservation_changes_no_balance(session, make, stocked):
             now=clock.now(),
         )
     assert _level(session, hall, sku) == (8, 0) and _level(session, hall, other) == (1, 0)
+    assert check_balances(session) == []
+
+
+def test_a_one_batch_reservation_takes_the_earliest_sellable_batch(session, make):
+    # on PostgreSQL a database function reserves the level, picks the batch and writes the ledger
+    # row in one call: it must pick as the rule does (not expired, not quarantined, not frozen, FEFO)
+    hall, sku = make.hall(), make.sku()
+    today = china_today(clock.now())
+    codes = ["OB-EXPIRES", "OB-QUARANTINED", "OB-FROZEN", "OB-TAKEN", "OB-LATER"]
+    for days, code in enumerate(codes, start=1):
+        make.stock(hall, sku, 5, best_before=today + timedelta(days=days), trace_code=code)
+    batches = {b.trace_code: b for b in session.scalars(sa.select(Batch).where(Batch.trace_code.in_(codes)))}
+    quarantined = session.get(BatchLevel, (hall.id, batches["OB-QUARANTINED"].id))
+    quarantined.quarantined_at = clock.now()
+    batches["OB-FROZEN"].frozen_at = clock.now()
+    session.flush()
+    reservation = reservations.reserve_stock(
+        session,
+        location_id=hall.id,
+        reference="order:one-batch",
+        lines=[{"sku_id": sku.id, "quantity": 2}],
+        now=clock.now() + timedelta(days=2),  # OB-EXPIRES is past its best-before day
+    )
+    held = reservations.reserved_lines(session, reservation)
+    assert [(m.batch_id, m.reserved) for m in held] == [(batches["OB-TAKEN"].id, 2)]
+    assert _level(session, hall, sku) == (25, 2)
     assert check_balances(session) == []
