@@ -9,13 +9,13 @@ the units and which batch did, and leaves every other case to the caller. SQLite
 of this kind and no row locks: it runs the same statements one by one.
 
 Revision ID: 0030_reserve_function
-Revises: 0028_console
+Revises: 0031_product_price_min
 """
 
 from alembic import op
 
 revision = "0030_reserve_function"
-down_revision = "0028_console"
+down_revision = "0031_product_price_min"
 branch_labels = None
 depends_on = None
 
