@@ -34,7 +34,10 @@ def free_port() -> int:
 @contextlib.contextmanager
 def gunicorn(database_url: str, workers: int) -> Iterator[int]:
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url}
+    # Workers are not recycled during a run (WEB_MAX_REQUESTS=0 unless set): a bench sends in seconds
+    # the requests a worker serves for minutes in production, and each recycling stalls its clients
+    # while the app loads again and starts with an empty catalog cache.
+    env = {"WEB_MAX_REQUESTS": "0", **os.environ, "DATABASE_URL": database_url}
     proc = subprocess.Popen(
         [
             sys.executable,
