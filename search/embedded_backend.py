@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from search import text
+from search import facet_snapshot, text
 from search.backend import (
     FACETS,
     Hit,
@@ -197,9 +197,14 @@ class EmbeddedBackend:
 
     def apply(self, documents: dict[int, Document | None]) -> None:
         gone = [pid for pid, doc in documents.items() if doc is None]
+        changed = False
         if gone:
-            self.session.execute(sa.delete(D).where(D.c.product_id.in_(gone)))
+            changed = self.session.execute(sa.delete(D).where(D.c.product_id.in_(gone))).rowcount > 0
         rows = [to_row(doc) for doc in documents.values() if doc is not None]
+        if rows and not changed:
+            changed = self._facets_change(rows)
+        if changed:
+            facet_snapshot.bump(self.session)
         if not rows:
             return
         insert = (sqlite.insert if self.dialect == "sqlite" else postgresql.insert)(D)
@@ -209,6 +214,19 @@ class EmbeddedBackend:
         )
         self.session.execute(upsert, rows)
         self._add_vocabulary(rows)
+
+    def _facets_change(self, rows: list[dict]) -> bool:
+        """Whether writing these rows changes what the unfiltered facets count (a sale does not)."""
+        columns = [D.c[name] for name in facet_snapshot.FACET_COLUMNS]
+        stored = {
+            row[0]: tuple(row[1:])
+            for row in self.session.execute(
+                sa.select(D.c.product_id, *columns).where(D.c.product_id.in_([r["product_id"] for r in rows]))
+            )
+        }
+        return any(
+            stored.get(row["product_id"]) != tuple(row[name] for name in facet_snapshot.FACET_COLUMNS) for row in rows
+        )
 
     def _add_vocabulary(self, rows: list[dict]) -> None:
         words = set()
@@ -224,6 +242,7 @@ class EmbeddedBackend:
     def reindex(self, batches: Iterable[dict[int, Document | None]], total: int, progress: Callable[[int], None]):
         """Rebuild every row inside the caller's transaction: readers keep the old rows until it commits."""
         self.session.execute(sa.delete(D))
+        facet_snapshot.bump(self.session)
         for documents in batches:
             self.apply(documents)
             progress(len(documents))
@@ -328,8 +347,20 @@ class EmbeddedBackend:
                 stmt = stmt.join(matches, matches.c.product_id == D.c.product_id)
             return stmt.where(*where)
 
+        # no text and no filter but in force: the unfiltered count and facets of this index state,
+        # kept; with one facet filter, that facet's counts (which ignore its own filter) are those
+        snapshot = None
+        if facets and match is None and len(base) == 1 and len(facet_filters) <= 1:
+            snapshot = facet_snapshot.unfiltered(self.session, query.now, lambda: self._unfiltered(query.now))
+            if not facet_filters:
+                page_ids = (
+                    self._ordered_page(query, False, source, conditions, score_column)
+                    if snapshot.total > query.offset
+                    else []
+                )
+                return self._result(query, page_ids, words, snapshot.total, snapshot.facets, exact=True)
         flags = {name: sa.case((condition, 1), else_=0) for name, condition in facet_filters.items()}
-        if not facets:
+        if not facets or snapshot is not None:
             scan_where = conditions
         elif len(facet_filters) > 1:
             scan_where = [*base, sum(1 - flag for flag in flags.values()) <= 1]
@@ -360,6 +391,8 @@ class EmbeddedBackend:
         by_column = dict(zip(position, zip(*scanned, strict=True), strict=True)) if scanned else {}
         flag_columns = [by_column.get(f"flag_{n}", ()) for n in names]
         counted = _count_facets(by_column, flag_columns, names, len(scanned)) if facets else {}
+        if snapshot is not None:
+            counted.update({name: snapshot.facets[name] for name in names})
         if not bounded:
             if flag_columns:
                 inside = list(itertools.compress(scanned, map(all, zip(*flag_columns, strict=True))))
@@ -371,7 +404,7 @@ class EmbeddedBackend:
             page_ids = [row[0] for row in first[query.offset :]]
         else:
             inside, cap = [], -1
-            if facets and facet_filters and scanned:
+            if facets and facet_filters and scanned and snapshot is None:
                 # the scan was the facets' wider set: the matches of every filter may still be few,
                 # then one narrow read of them all orders the page here (no COUNT, no ordered reads)
                 narrow = [D.c.product_id, score_column.label("score")]
@@ -392,6 +425,10 @@ class EmbeddedBackend:
                     if total > query.offset
                     else []
                 )
+        return self._result(query, page_ids, words, total, counted, exact=not (facets and bounded), facets=facets)
+
+    def _result(self, query, page_ids, words, total, counted, *, exact: bool, facets: bool = True) -> SearchResult:
+        """The hits of the page (one read of their sources) and the sorted facets."""
         rows = {}
         if page_ids:
             rows = {
@@ -417,8 +454,24 @@ class EmbeddedBackend:
             total=total,
             facets={name: sort_buckets(counted[name]) for name in FACETS} if facets else {},
             backend=self.name,
-            facets_exact=not (facets and bounded),
+            facets_exact=exact,
         )
+
+    def _unfiltered(self, now: datetime) -> facet_snapshot.Snapshot:
+        """The count and facets of every product in force: one GROUP BY over the six facet columns."""
+        columns = [D.c["labels" if name == "label" else name] for name in FACETS]
+        stmt = sa.select(*columns, sa.func.count()).where(in_force_condition(now)).group_by(*columns)
+        counters: dict[str, Counter] = {name: Counter() for name in FACETS}
+        total = 0
+        for *values, n in self.session.execute(stmt):
+            total += n
+            for name, value in zip(FACETS, values, strict=True):
+                if name == "label":
+                    for kind in value.split():
+                        counters[name][kind] += n
+                elif value is not None:
+                    counters[name][value] += n
+        return facet_snapshot.Snapshot(total, {name: list(counter.items()) for name, counter in counters.items()})
 
     def _ordered_page(self, query: SearchQuery, has_text: bool, source, conditions, score_column) -> list[int]:
         """The ids of the page, ordered in SQL. Without text, each order is read from an index: the

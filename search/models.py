@@ -96,6 +96,19 @@ class SearchDocument(Base):
 sa.Index("ix_search_documents_sales_order", SearchDocument.sales_count.desc(), SearchDocument.product_id)
 
 
+class SearchIndexVersion(Base):
+    """The embedded index's version: one row (id 1) whose token is replaced, in the same transaction,
+    by every change to what the unfiltered facets count (a document added or removed, or a change to
+    its facet columns or certification span) and by a reindex. The unfiltered count and facets are
+    kept per token (`search.facet_snapshot`)."""
+
+    __tablename__ = "search_index_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(sa.String(32))
+    changed_at: Mapped[datetime]
+
+
 class SearchVocabulary(Base):
     """Latin words seen in indexed text: the embedded backend's typo tolerance expands a query
     word to the words within its edit distance. Never pruned (a stale word only matches nothing)."""
