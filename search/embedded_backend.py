@@ -296,8 +296,9 @@ class EmbeddedBackend:
                 clauses.append(("word", expansions, piece.text))
         return (_Match(self.dialect, clauses) if clauses else None), words
 
-    def _filters(self, query: SearchQuery) -> tuple[list, dict[str, sa.ColumnElement[bool]]]:
-        base = [in_force_condition(query.now)]
+    def _filters(self, query: SearchQuery, text_index: bool = False) -> tuple[list, dict[str, sa.ColumnElement[bool]]]:
+        # PostgreSQL finds the text's matches with the GIN index: in force is checked on them
+        base = [in_force_condition(query.now, indexed=not (text_index and self.dialect == "postgresql"))]
         if query.kind is not None:
             base.append(D.c.kind == query.kind)
         if query.price_min is not None or query.price_max is not None:
@@ -334,17 +335,29 @@ class EmbeddedBackend:
         Past that the facets count the first `facet_scan_limit` (`facets_exact` false), the total
         is one COUNT, and the page comes from an index in the order asked (no text) or from the
         ranked matches."""
+        if self.dialect == "postgresql":
+            # the planner's costs of a scan over thousands of matches pass JIT's threshold: compiling
+            # costs more (tens of ms) than the query it would speed up
+            self.session.execute(sa.text("SET LOCAL jit = off"))
         match, words = self._match(query)
-        base, facet_filters = self._filters(query)
+        base, facet_filters = self._filters(query, text_index=match is not None)
         conditions = base + list(facet_filters.values())
         # bm25 / ts_rank only when relevance orders
-        matches = match.materialised(scored=query.sort == "relevance") if match is not None else None
-        score_column = matches.c.score if matches is not None else sa.literal(1.0)
+        relevance = query.sort == "relevance"
+        matches = None
+        if match is not None and self.dialect == "postgresql":
+            # the GIN index's matches read once from the heap: their vectors (ranked) and columns
+            score_column = match.score() if relevance else sa.literal(1.0)
+        else:
+            matches = match.materialised(scored=relevance) if match is not None else None
+            score_column = matches.c.score if matches is not None else sa.literal(1.0)
 
         def source(columns, where):
             stmt = sa.select(*columns).select_from(D)
             if matches is not None:
                 stmt = stmt.join(matches, matches.c.product_id == D.c.product_id)
+            elif match is not None:
+                stmt = stmt.where(match.condition())
             return stmt.where(*where)
 
         # no text and no filter but in force: the unfiltered count and facets of this index state,
@@ -367,7 +380,7 @@ class EmbeddedBackend:
         else:
             scan_where = base
         # without facets or text, a COUNT and an index give the answer: no scan
-        wanted = facets or matches is not None
+        wanted = facets or match is not None
         columns = [
             D.c.product_id,
             score_column.label("score"),
@@ -419,12 +432,26 @@ class EmbeddedBackend:
                 first = heapq.nsmallest(query.offset + query.size, inside, key=order)
                 page_ids = [row[0] for row in first[query.offset :]]
             else:
-                total = self.session.scalar(source([sa.func.count()], conditions)) or 0
-                page_ids = (
-                    self._ordered_page(query, match is not None, source, conditions, score_column)
-                    if total > query.offset
-                    else []
-                )
+                total, page_ids = None, []
+                if match is not None:
+                    # the matches are read anyway to be ordered: counted in the same pass
+                    # (OFFSET 0 keeps PostgreSQL from carrying the vectors through the window)
+                    names = {"product_id", *(rule.field for rule in query.boosts), *SORT_COLUMNS[query.sort]}
+                    keys = source([score_column.label("score"), *(D.c[n] for n in names)], conditions)
+                    keys = keys.offset(0).subquery()
+                    counted_page = sa.select(keys.c.product_id, sa.func.count().over()).order_by(
+                        *_sql_order(query, keys.c.score, keys.c)
+                    )
+                    rows = self.session.execute(counted_page.limit(query.size).offset(query.offset)).all()
+                    if rows:
+                        total, page_ids = rows[0][1], [row[0] for row in rows]
+                if total is None:
+                    total = self.session.scalar(source([sa.func.count()], conditions)) or 0
+                    page_ids = (
+                        self._ordered_page(query, match is not None, source, conditions, score_column)
+                        if total > query.offset
+                        else []
+                    )
         return self._result(query, page_ids, words, total, counted, exact=not (facets and bounded), facets=facets)
 
     def _result(self, query, page_ids, words, total, counted, *, exact: bool, facets: bool = True) -> SearchResult:
@@ -477,17 +504,8 @@ class EmbeddedBackend:
         """The ids of the page, ordered in SQL. Without text, each order is read from an index: the
         relevance order is then the boosts' order, so one query per class of equal boost."""
         want = query.offset + query.size
-        boost = sa.literal(1.0)
-        for rule in query.boosts:
-            boost = boost * sa.case((D.c[rule.field], rule.weight), else_=1.0)
         if has_text or query.sort != "relevance":
-            order = {
-                "relevance": [(score_column * boost).desc(), D.c.product_id.asc()],
-                "price": [D.c.price_min.is_(None), D.c.price_min.asc(), D.c.product_id.asc()],
-                "-price": [D.c.price_min.is_(None), D.c.price_min.desc(), D.c.product_id.asc()],
-                "sales": [D.c.sales_count.desc(), D.c.product_id.asc()],
-                "newest": [D.c.created_at.desc(), D.c.product_id.desc()],
-            }[query.sort]
+            order = _sql_order(query, score_column)
             if not has_text and query.sort in ("price", "-price"):
                 # priced products first, then the unpriced: each part in index order
                 ids = list(
@@ -544,6 +562,21 @@ class EmbeddedBackend:
         return [Suggestion(product_id=row.product_id, text=row.name) for row in self.session.execute(stmt)]
 
 
+def _sql_order(query: SearchQuery, score_column, c=D.c) -> list:
+    """The ORDER BY of the page over the columns `c`: the same order as `python_order`."""
+    if query.sort == "relevance":
+        boost = sa.literal(1.0)
+        for rule in query.boosts:
+            boost = boost * sa.case((c[rule.field], rule.weight), else_=1.0)
+        return [(score_column * boost).desc(), c.product_id.asc()]
+    if query.sort in ("price", "-price"):
+        price = c.price_min.asc() if query.sort == "price" else c.price_min.desc()
+        return [c.price_min.is_(None), price, c.product_id.asc()]
+    if query.sort == "sales":
+        return [c.sales_count.desc(), c.product_id.asc()]
+    return [c.created_at.desc(), c.product_id.desc()]
+
+
 SORT_COLUMNS = {
     "relevance": [],
     "price": ["price_min"],
@@ -556,14 +589,19 @@ SORT_COLUMNS = {
 EDGE = timedelta(milliseconds=2)
 
 
-def in_force_condition(now: datetime) -> sa.ColumnElement[bool]:
+def in_force_condition(now: datetime, indexed: bool = True) -> sa.ColumnElement[bool]:
     """In force at `now`, as `shop.certification.query` says, read from the row's certification span:
-    sure inside it (no gap, not at an edge), asked of the certifications table near an edge or a gap."""
+    sure inside it (no gap, not at an edge), asked of the certifications table near an edge or a gap.
+    Not `indexed`: the range is checked on the rows another index found, never read from an index
+    (in force is nine products in ten: PostgreSQL would AND a bitmap of them with the text's)."""
     sure = sa.and_(D.c.cert_from <= now - EDGE, D.c.cert_until > now, ~D.c.cert_gaps)
+    # the two are NULL together (no certification): the same condition, out of the index's reach
+    until = D.c.cert_until if indexed else sa.func.coalesce(D.c.cert_until, D.c.cert_from)
+    start = D.c.cert_from if indexed else sa.func.coalesce(D.c.cert_from, D.c.cert_until)
     # one range on the index, no OR at the top (that would make SQLite scan twice)
     return sa.and_(
-        D.c.cert_until > now - EDGE,
-        D.c.cert_from <= now,
+        until > now - EDGE,
+        start <= now,
         sa.or_(sure, product_in_force(D.c.product_id, now)),
     )
 
