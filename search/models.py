@@ -45,6 +45,11 @@ class SearchDocument(Base):
             "price_max",
             "price_count",
             "stock_until",
+            # and what a scan reads besides (the facet, page and order columns): no row is read
+            "category_id",
+            "sales_count",
+            "created_at",
+            "product_id",
         ),
         # the relevance order of an empty query: boost classes, each in id order
         sa.Index("ix_search_documents_boosts", "poverty_alleviated", "deep_poverty", "at_risk_unsold", "product_id"),
