@@ -393,7 +393,10 @@ class EmbeddedBackend:
         columns = list({c.key if hasattr(c, "key") else c.name: c for c in columns}.values())
         limit = self.facet_scan_limit
         names = list(facet_filters)
-        if wanted:
+        ranked = None  # past the limit: the total and the page, read by the scan itself
+        if wanted and match is not None:
+            scanned, bounded, ranked = self._ranked_scan(query, source, columns, scan_where, facet_filters)
+        elif wanted:
             scanned = self.session.execute(source(columns, scan_where).limit(limit + 1)).all()
             bounded = len(scanned) > limit
             scanned = scanned[:limit]
@@ -415,6 +418,8 @@ class EmbeddedBackend:
             want = query.offset + query.size
             first = heapq.nsmallest(want, inside, key=python_order(query, position))
             page_ids = [row[0] for row in first[query.offset :]]
+        elif ranked is not None:
+            total, page_ids = ranked
         else:
             inside, cap = [], -1
             if facets and facet_filters and scanned and snapshot is None:
@@ -453,6 +458,45 @@ class EmbeddedBackend:
                         else []
                     )
         return self._result(query, page_ids, words, total, counted, exact=not (facets and bounded), facets=facets)
+
+    def _ranked_scan(self, query: SearchQuery, source, columns, scan_where, facet_filters):
+        """One pass over the text's matches (kept aside) gives the first `facet_scan_limit` of them
+        for the facets, the count of all and of those passing every filter, and the first of
+        these in the page's order: past the limit, the total and the page need no second pass."""
+        limit = self.facet_scan_limit
+        keys = [c.key for c in columns]
+        want = query.offset + query.size
+        inside = sa.and_(*facet_filters.values()) if facet_filters else sa.true()
+        kept = source([*columns, sa.case((inside, 1), else_=0).label("inside_")], scan_where)
+        kept = kept.cte("scan").prefix_with("MATERIALIZED")
+        sample = sa.select(
+            *(kept.c[k] for k in keys),
+            sa.literal(0).label("part_"),
+            sa.func.count().over().label("scanned_"),
+            sa.func.sum(kept.c.inside_).over().label("total_"),
+            kept.c.inside_,
+        ).limit(limit + 1)
+        first = (
+            sa.select(
+                *(kept.c[k] for k in keys), sa.literal(1).label("part_"), sa.literal(0), sa.literal(0), kept.c.inside_
+            )
+            .where(kept.c.inside_ == 1)
+            .order_by(*_sql_order(query, kept.c.score, kept.c))
+            .limit(want)
+        )
+        both = sa.union_all(sa.select(sample.subquery()), sa.select(first.subquery()))
+        rows = self.session.execute(both).all()
+        n = len(keys)
+        scanned = [row[:n] for row in rows if row[n] == 0]
+        page = [row[:n] for row in rows if row[n] == 1]
+        scanned_count, total = next(((row[n + 1], int(row[n + 2])) for row in rows if row[n] == 0), (0, 0))
+        bounded = scanned_count > limit
+        position = {k: i for i, k in enumerate(keys)}
+        ranked = None
+        if bounded:
+            page.sort(key=python_order(query, position))
+            ranked = (total, [row[position["product_id"]] for row in page[query.offset : want]])
+        return scanned[:limit], bounded, ranked
 
     def _result(self, query, page_ids, words, total, counted, *, exact: bool, facets: bool = True) -> SearchResult:
         """The hits of the page (one read of their sources) and the sorted facets."""
