@@ -27,7 +27,7 @@ def run_migrations_online() -> None:
 
 # Objects a migration makes per dialect with explicit SQL and the models do not describe: the
 # SQLite FTS5 table of the embedded search (and its shadow tables), the PostgreSQL text index.
-UNMODELLED = ("search_fts", "ix_search_documents_terms", "ts_terms", "ix_search_documents_rows")
+UNMODELLED = ("search_fts", "ix_search_documents_terms", "ts_terms")
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:

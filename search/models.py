@@ -14,9 +14,7 @@ class SearchDocument(Base):
     """One product as the embedded backend searches it: filter and sort columns copied from the
     catalog, and pre-analysed term columns (CJK uni/bigrams, Latin words, pinyin, suggest keys).
 
-    SQLite: an FTS5 table `search_fts` (external content) mirrors the term columns through triggers,
-    and `ix_search_documents_rows` holds the scan index's columns keyed by product id (the rows a
-    text match names are read from it, not from the wide table).
+    SQLite: an FTS5 table `search_fts` (external content) mirrors the term columns through triggers.
     PostgreSQL: a GIN index on a weighted tsvector built from the term columns. Both are made by the
     migration only (they are not in the metadata), as is the PostgreSQL `ts_terms` column (the
     stored tsvector the GIN index and the ranking read).

@@ -36,11 +36,6 @@ SCAN = [
 COVERED = ["category_id", "sales_count", "created_at", "product_id"]
 
 
-# SQLite: the same columns keyed by product id, for the rows a text match names; the table's own
-# rows are wide (texts, the hit's source) and their later columns lie on overflow pages
-ROWS = ["product_id", *SCAN, "category_id", "sales_count", "created_at"]
-
-
 def _lz4_available(bind) -> bool:
     """Whether the server was built with lz4 (the setting is tried, then undone)."""
     savepoint = bind.begin_nested()
@@ -82,14 +77,11 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "postgresql" and _lz4_available(bind):
         _rebuild_terms("lz4")
-    if bind.dialect.name == "sqlite":
-        op.execute(f"CREATE INDEX ix_search_documents_rows ON search_documents ({', '.join(ROWS)})")
     op.execute("ANALYZE search_documents")
 
 
 def downgrade() -> None:
     bind = op.get_bind()
-    op.execute("DROP INDEX IF EXISTS ix_search_documents_rows")
     if bind.dialect.name == "postgresql" and _lz4_available(bind):
         _rebuild_terms("pglz")
     op.drop_index("ix_search_documents_scan", table_name="search_documents")
