@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from search import text
+from search import facet_snapshot, text
 from search.backend import (
     FACETS,
     Hit,
@@ -197,9 +197,14 @@ class EmbeddedBackend:
 
     def apply(self, documents: dict[int, Document | None]) -> None:
         gone = [pid for pid, doc in documents.items() if doc is None]
+        changed = False
         if gone:
-            self.session.execute(sa.delete(D).where(D.c.product_id.in_(gone)))
+            changed = self.session.execute(sa.delete(D).where(D.c.product_id.in_(gone))).rowcount > 0
         rows = [to_row(doc) for doc in documents.values() if doc is not None]
+        if rows and not changed:
+            changed = self._facets_change(rows)
+        if changed:
+            facet_snapshot.bump(self.session)
         if not rows:
             return
         insert = (sqlite.insert if self.dialect == "sqlite" else postgresql.insert)(D)
@@ -209,6 +214,19 @@ class EmbeddedBackend:
         )
         self.session.execute(upsert, rows)
         self._add_vocabulary(rows)
+
+    def _facets_change(self, rows: list[dict]) -> bool:
+        """Whether writing these rows changes what the unfiltered facets count (a sale does not)."""
+        columns = [D.c[name] for name in facet_snapshot.FACET_COLUMNS]
+        stored = {
+            row[0]: tuple(row[1:])
+            for row in self.session.execute(
+                sa.select(D.c.product_id, *columns).where(D.c.product_id.in_([r["product_id"] for r in rows]))
+            )
+        }
+        return any(
+            stored.get(row["product_id"]) != tuple(row[name] for name in facet_snapshot.FACET_COLUMNS) for row in rows
+        )
 
     def _add_vocabulary(self, rows: list[dict]) -> None:
         words = set()
@@ -224,6 +242,7 @@ class EmbeddedBackend:
     def reindex(self, batches: Iterable[dict[int, Document | None]], total: int, progress: Callable[[int], None]):
         """Rebuild every row inside the caller's transaction: readers keep the old rows until it commits."""
         self.session.execute(sa.delete(D))
+        facet_snapshot.bump(self.session)
         for documents in batches:
             self.apply(documents)
             progress(len(documents))
@@ -277,8 +296,9 @@ class EmbeddedBackend:
                 clauses.append(("word", expansions, piece.text))
         return (_Match(self.dialect, clauses) if clauses else None), words
 
-    def _filters(self, query: SearchQuery) -> tuple[list, dict[str, sa.ColumnElement[bool]]]:
-        base = [in_force_condition(query.now)]
+    def _filters(self, query: SearchQuery, text_index: bool = False) -> tuple[list, dict[str, sa.ColumnElement[bool]]]:
+        # PostgreSQL finds the text's matches with the GIN index: in force is checked on them
+        base = [in_force_condition(query.now, indexed=not (text_index and self.dialect == "postgresql"))]
         if query.kind is not None:
             base.append(D.c.kind == query.kind)
         if query.price_min is not None or query.price_max is not None:
@@ -315,28 +335,52 @@ class EmbeddedBackend:
         Past that the facets count the first `facet_scan_limit` (`facets_exact` false), the total
         is one COUNT, and the page comes from an index in the order asked (no text) or from the
         ranked matches."""
+        if self.dialect == "postgresql":
+            # the planner's costs of a scan over thousands of matches pass JIT's threshold: compiling
+            # costs more (tens of ms) than the query it would speed up
+            self.session.execute(sa.text("SET LOCAL jit = off"))
         match, words = self._match(query)
-        base, facet_filters = self._filters(query)
+        base, facet_filters = self._filters(query, text_index=match is not None)
         conditions = base + list(facet_filters.values())
         # bm25 / ts_rank only when relevance orders
-        matches = match.materialised(scored=query.sort == "relevance") if match is not None else None
-        score_column = matches.c.score if matches is not None else sa.literal(1.0)
+        relevance = query.sort == "relevance"
+        matches = None
+        if match is not None and self.dialect == "postgresql":
+            # the GIN index's matches read once from the heap: their vectors (ranked) and columns
+            score_column = match.score() if relevance else sa.literal(1.0)
+        else:
+            matches = match.materialised(scored=relevance) if match is not None else None
+            score_column = matches.c.score if matches is not None else sa.literal(1.0)
 
         def source(columns, where):
             stmt = sa.select(*columns).select_from(D)
             if matches is not None:
                 stmt = stmt.join(matches, matches.c.product_id == D.c.product_id)
+            elif match is not None:
+                stmt = stmt.where(match.condition())
             return stmt.where(*where)
 
+        # no text and no filter but in force: the unfiltered count and facets of this index state,
+        # kept; with one facet filter, that facet's counts (which ignore its own filter) are those
+        snapshot = None
+        if facets and match is None and len(base) == 1 and len(facet_filters) <= 1:
+            snapshot = facet_snapshot.unfiltered(self.session, query.now, lambda: self._unfiltered(query.now))
+            if not facet_filters:
+                page_ids = (
+                    self._ordered_page(query, False, source, conditions, score_column)
+                    if snapshot.total > query.offset
+                    else []
+                )
+                return self._result(query, page_ids, words, snapshot.total, snapshot.facets, exact=True)
         flags = {name: sa.case((condition, 1), else_=0) for name, condition in facet_filters.items()}
-        if not facets:
+        if not facets or snapshot is not None:
             scan_where = conditions
         elif len(facet_filters) > 1:
             scan_where = [*base, sum(1 - flag for flag in flags.values()) <= 1]
         else:
             scan_where = base
         # without facets or text, a COUNT and an index give the answer: no scan
-        wanted = facets or matches is not None
+        wanted = facets or match is not None
         columns = [
             D.c.product_id,
             score_column.label("score"),
@@ -349,7 +393,10 @@ class EmbeddedBackend:
         columns = list({c.key if hasattr(c, "key") else c.name: c for c in columns}.values())
         limit = self.facet_scan_limit
         names = list(facet_filters)
-        if wanted:
+        ranked = None  # past the limit: the total and the page, read by the scan itself
+        if wanted and match is not None:
+            scanned, bounded, ranked = self._ranked_scan(query, source, columns, scan_where, facet_filters)
+        elif wanted:
             scanned = self.session.execute(source(columns, scan_where).limit(limit + 1)).all()
             bounded = len(scanned) > limit
             scanned = scanned[:limit]
@@ -360,6 +407,8 @@ class EmbeddedBackend:
         by_column = dict(zip(position, zip(*scanned, strict=True), strict=True)) if scanned else {}
         flag_columns = [by_column.get(f"flag_{n}", ()) for n in names]
         counted = _count_facets(by_column, flag_columns, names, len(scanned)) if facets else {}
+        if snapshot is not None:
+            counted.update({name: snapshot.facets[name] for name in names})
         if not bounded:
             if flag_columns:
                 inside = list(itertools.compress(scanned, map(all, zip(*flag_columns, strict=True))))
@@ -369,9 +418,11 @@ class EmbeddedBackend:
             want = query.offset + query.size
             first = heapq.nsmallest(want, inside, key=python_order(query, position))
             page_ids = [row[0] for row in first[query.offset :]]
+        elif ranked is not None:
+            total, page_ids = ranked
         else:
             inside, cap = [], -1
-            if facets and facet_filters and scanned:
+            if facets and facet_filters and scanned and snapshot is None:
                 # the scan was the facets' wider set: the matches of every filter may still be few,
                 # then one narrow read of them all orders the page here (no COUNT, no ordered reads)
                 narrow = [D.c.product_id, score_column.label("score")]
@@ -386,12 +437,69 @@ class EmbeddedBackend:
                 first = heapq.nsmallest(query.offset + query.size, inside, key=order)
                 page_ids = [row[0] for row in first[query.offset :]]
             else:
-                total = self.session.scalar(source([sa.func.count()], conditions)) or 0
-                page_ids = (
-                    self._ordered_page(query, match is not None, source, conditions, score_column)
-                    if total > query.offset
-                    else []
-                )
+                total, page_ids = None, []
+                if match is not None:
+                    # the matches are read anyway to be ordered: counted in the same pass
+                    # (OFFSET 0 keeps PostgreSQL from carrying the vectors through the window)
+                    names = {"product_id", *(rule.field for rule in query.boosts), *SORT_COLUMNS[query.sort]}
+                    keys = source([score_column.label("score"), *(D.c[n] for n in names)], conditions)
+                    keys = keys.offset(0).subquery()
+                    counted_page = sa.select(keys.c.product_id, sa.func.count().over()).order_by(
+                        *_sql_order(query, keys.c.score, keys.c)
+                    )
+                    rows = self.session.execute(counted_page.limit(query.size).offset(query.offset)).all()
+                    if rows:
+                        total, page_ids = rows[0][1], [row[0] for row in rows]
+                if total is None:
+                    total = self.session.scalar(source([sa.func.count()], conditions)) or 0
+                    page_ids = (
+                        self._ordered_page(query, match is not None, source, conditions, score_column)
+                        if total > query.offset
+                        else []
+                    )
+        return self._result(query, page_ids, words, total, counted, exact=not (facets and bounded), facets=facets)
+
+    def _ranked_scan(self, query: SearchQuery, source, columns, scan_where, facet_filters):
+        """One pass over the text's matches (kept aside) gives the first `facet_scan_limit` of them
+        for the facets, the count of all and of those passing every filter, and the first of
+        these in the page's order: past the limit, the total and the page need no second pass."""
+        limit = self.facet_scan_limit
+        keys = [c.key for c in columns]
+        want = query.offset + query.size
+        inside = sa.and_(*facet_filters.values()) if facet_filters else sa.true()
+        kept = source([*columns, sa.case((inside, 1), else_=0).label("inside_")], scan_where)
+        kept = kept.cte("scan").prefix_with("MATERIALIZED")
+        sample = sa.select(
+            *(kept.c[k] for k in keys),
+            sa.literal(0).label("part_"),
+            sa.func.count().over().label("scanned_"),
+            sa.func.sum(kept.c.inside_).over().label("total_"),
+            kept.c.inside_,
+        ).limit(limit + 1)
+        first = (
+            sa.select(
+                *(kept.c[k] for k in keys), sa.literal(1).label("part_"), sa.literal(0), sa.literal(0), kept.c.inside_
+            )
+            .where(kept.c.inside_ == 1)
+            .order_by(*_sql_order(query, kept.c.score, kept.c))
+            .limit(want)
+        )
+        both = sa.union_all(sa.select(sample.subquery()), sa.select(first.subquery()))
+        rows = self.session.execute(both).all()
+        n = len(keys)
+        scanned = [row[:n] for row in rows if row[n] == 0]
+        page = [row[:n] for row in rows if row[n] == 1]
+        scanned_count, total = next(((row[n + 1], int(row[n + 2])) for row in rows if row[n] == 0), (0, 0))
+        bounded = scanned_count > limit
+        position = {k: i for i, k in enumerate(keys)}
+        ranked = None
+        if bounded:
+            page.sort(key=python_order(query, position))
+            ranked = (total, [row[position["product_id"]] for row in page[query.offset : want]])
+        return scanned[:limit], bounded, ranked
+
+    def _result(self, query, page_ids, words, total, counted, *, exact: bool, facets: bool = True) -> SearchResult:
+        """The hits of the page (one read of their sources) and the sorted facets."""
         rows = {}
         if page_ids:
             rows = {
@@ -417,24 +525,31 @@ class EmbeddedBackend:
             total=total,
             facets={name: sort_buckets(counted[name]) for name in FACETS} if facets else {},
             backend=self.name,
-            facets_exact=not (facets and bounded),
+            facets_exact=exact,
         )
+
+    def _unfiltered(self, now: datetime) -> facet_snapshot.Snapshot:
+        """The count and facets of every product in force: one GROUP BY over the six facet columns."""
+        columns = [D.c["labels" if name == "label" else name] for name in FACETS]
+        stmt = sa.select(*columns, sa.func.count()).where(in_force_condition(now)).group_by(*columns)
+        counters: dict[str, Counter] = {name: Counter() for name in FACETS}
+        total = 0
+        for *values, n in self.session.execute(stmt):
+            total += n
+            for name, value in zip(FACETS, values, strict=True):
+                if name == "label":
+                    for kind in value.split():
+                        counters[name][kind] += n
+                elif value is not None:
+                    counters[name][value] += n
+        return facet_snapshot.Snapshot(total, {name: list(counter.items()) for name, counter in counters.items()})
 
     def _ordered_page(self, query: SearchQuery, has_text: bool, source, conditions, score_column) -> list[int]:
         """The ids of the page, ordered in SQL. Without text, each order is read from an index: the
         relevance order is then the boosts' order, so one query per class of equal boost."""
         want = query.offset + query.size
-        boost = sa.literal(1.0)
-        for rule in query.boosts:
-            boost = boost * sa.case((D.c[rule.field], rule.weight), else_=1.0)
         if has_text or query.sort != "relevance":
-            order = {
-                "relevance": [(score_column * boost).desc(), D.c.product_id.asc()],
-                "price": [D.c.price_min.is_(None), D.c.price_min.asc(), D.c.product_id.asc()],
-                "-price": [D.c.price_min.is_(None), D.c.price_min.desc(), D.c.product_id.asc()],
-                "sales": [D.c.sales_count.desc(), D.c.product_id.asc()],
-                "newest": [D.c.created_at.desc(), D.c.product_id.desc()],
-            }[query.sort]
+            order = _sql_order(query, score_column)
             if not has_text and query.sort in ("price", "-price"):
                 # priced products first, then the unpriced: each part in index order
                 ids = list(
@@ -491,6 +606,21 @@ class EmbeddedBackend:
         return [Suggestion(product_id=row.product_id, text=row.name) for row in self.session.execute(stmt)]
 
 
+def _sql_order(query: SearchQuery, score_column, c=D.c) -> list:
+    """The ORDER BY of the page over the columns `c`: the same order as `python_order`."""
+    if query.sort == "relevance":
+        boost = sa.literal(1.0)
+        for rule in query.boosts:
+            boost = boost * sa.case((c[rule.field], rule.weight), else_=1.0)
+        return [(score_column * boost).desc(), c.product_id.asc()]
+    if query.sort in ("price", "-price"):
+        price = c.price_min.asc() if query.sort == "price" else c.price_min.desc()
+        return [c.price_min.is_(None), price, c.product_id.asc()]
+    if query.sort == "sales":
+        return [c.sales_count.desc(), c.product_id.asc()]
+    return [c.created_at.desc(), c.product_id.desc()]
+
+
 SORT_COLUMNS = {
     "relevance": [],
     "price": ["price_min"],
@@ -503,14 +633,19 @@ SORT_COLUMNS = {
 EDGE = timedelta(milliseconds=2)
 
 
-def in_force_condition(now: datetime) -> sa.ColumnElement[bool]:
+def in_force_condition(now: datetime, indexed: bool = True) -> sa.ColumnElement[bool]:
     """In force at `now`, as `shop.certification.query` says, read from the row's certification span:
-    sure inside it (no gap, not at an edge), asked of the certifications table near an edge or a gap."""
+    sure inside it (no gap, not at an edge), asked of the certifications table near an edge or a gap.
+    Not `indexed`: the range is checked on the rows another index found, never read from an index
+    (in force is nine products in ten: PostgreSQL would AND a bitmap of them with the text's)."""
     sure = sa.and_(D.c.cert_from <= now - EDGE, D.c.cert_until > now, ~D.c.cert_gaps)
+    # the two are NULL together (no certification): the same condition, out of the index's reach
+    until = D.c.cert_until if indexed else sa.func.coalesce(D.c.cert_until, D.c.cert_from)
+    start = D.c.cert_from if indexed else sa.func.coalesce(D.c.cert_from, D.c.cert_until)
     # one range on the index, no OR at the top (that would make SQLite scan twice)
     return sa.and_(
-        D.c.cert_until > now - EDGE,
-        D.c.cert_from <= now,
+        until > now - EDGE,
+        start <= now,
         sa.or_(sure, product_in_force(D.c.product_id, now)),
     )
 

@@ -45,6 +45,11 @@ class SearchDocument(Base):
             "price_max",
             "price_count",
             "stock_until",
+            # and what a scan reads besides (the facet, page and order columns): no row is read
+            "category_id",
+            "sales_count",
+            "created_at",
+            "product_id",
         ),
         # the relevance order of an empty query: boost classes, each in id order
         sa.Index("ix_search_documents_boosts", "poverty_alleviated", "deep_poverty", "at_risk_unsold", "product_id"),
@@ -94,6 +99,19 @@ class SearchDocument(Base):
 
 # the "sales" order (most sold first, then by id) read straight from an index
 sa.Index("ix_search_documents_sales_order", SearchDocument.sales_count.desc(), SearchDocument.product_id)
+
+
+class SearchIndexVersion(Base):
+    """The embedded index's version: one row (id 1) whose token is replaced, in the same transaction,
+    by every change to what the unfiltered facets count (a document added or removed, or a change to
+    its facet columns or certification span) and by a reindex. The unfiltered count and facets are
+    kept per token (`search.facet_snapshot`)."""
+
+    __tablename__ = "search_index_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(sa.String(32))
+    changed_at: Mapped[datetime]
 
 
 class SearchVocabulary(Base):
