@@ -1,9 +1,10 @@
 from __future__ import annotations
 
+from flask import current_app
 from flask_smorest import Blueprint
 
 from search import extension, service
-from search.schemas import SearchArgs, SearchPageSchema, SuggestArgs, SuggestPageSchema
+from search.schemas import SearchArgs, SearchPageSchema, SuggestArgs, SuggestPageSchema, dump_hit
 from shop import clock
 from shop.http_cache import public_cache
 from shop.request_session import get_session
@@ -28,8 +29,9 @@ def search(args, paging):
     query = service.query_from_args(session, ext, args, page=paging["page"], size=paging["size"], now=clock.now())
     answer = service.search_products(session, ext, query, facets=args["facets"])
     result = answer.result
-    return {
-        "items": [{**hit.source, "highlight": hit.highlight} for hit in result.hits],
+    # the answer is SearchPageSchema's shape, built directly: a Response is sent as it is
+    page = {
+        "items": [dump_hit(hit.source, hit.highlight) for hit in result.hits],
         "page": paging["page"],
         "size": paging["size"],
         "total": result.total,
@@ -41,6 +43,7 @@ def search(args, paging):
         "degraded": answer.degraded,
         "backend": result.backend,
     }
+    return current_app.json.response(page)
 
 
 @blp.route("/search/suggest", methods=["GET"])

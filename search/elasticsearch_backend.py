@@ -131,24 +131,49 @@ MAPPINGS = {
         "pinyin": {"type": "keyword"},
         "suggest": {"type": "keyword"},
         "certs": {"type": "nested", "properties": {"valid_from": _DATE_MS, "valid_until": _DATE_MS}},
+        # derived from `certs` when indexing (`indexed`): the in-force filter reads these, not the
+        # nested certs, since a nested query costs a second pass over the hits in some engines
+        "in_force_from": _DATE_MS,
+        "in_force_until": _DATE_MS,
+        "in_force_gaps": {"type": "date_range", "format": "epoch_millis"},
     },
 }
+DERIVED_FIELDS = ("in_force_from", "in_force_until", "in_force_gaps")
 FACET_FIELDS = {"category_id": "category_id", "label": "labels"}
 
 
+def in_force_fields(certs: list[dict]) -> dict:
+    """The union of the certifications' validity windows [valid_from, valid_until) as flat fields:
+    its first start, its last end, and the holes inside it (empty windows count for nothing). A
+    product without any window gets none of them, so no range on them matches it."""
+    spans = sorted((c["valid_from"], c["valid_until"]) for c in certs if c["valid_from"] < c["valid_until"])
+    if not spans:
+        return {}
+    start, end = spans[0]
+    gaps = []
+    for low, high in spans[1:]:
+        if low > end:
+            gaps.append({"gte": end, "lt": low})
+        end = max(end, high)
+    return {"in_force_from": start, "in_force_until": end, "in_force_gaps": gaps}
+
+
+def indexed(doc: Document) -> Document:
+    """The document as the engine stores it: with the in-force fields derived from its certs."""
+    return {**doc, **in_force_fields(doc.get("certs") or [])}
+
+
 def _in_force(now: datetime) -> dict:
+    """Some certification in force at `now`: inside the union's span and in none of its holes (a
+    range field matches a term inside any of its ranges)."""
     at = millis(now)
     return {
-        "nested": {
-            "path": "certs",
-            "query": {
-                "bool": {
-                    "filter": [
-                        {"range": {"certs.valid_from": {"lte": at}}},
-                        {"range": {"certs.valid_until": {"gt": at}}},
-                    ]
-                }
-            },
+        "bool": {
+            "filter": [
+                {"range": {"in_force_from": {"lte": at}}},
+                {"range": {"in_force_until": {"gt": at}}},
+            ],
+            "must_not": [{"term": {"in_force_gaps": at}}],
         }
     }
 
@@ -277,7 +302,7 @@ def search_body(query: SearchQuery, facets: bool = True) -> dict:
         "size": query.size,
         "track_total_hits": True,
         "_source": {
-            "excludes": sorted({"pinyin", "suggest", "certs", "prices", "description", "open_days"})
+            "excludes": sorted({"pinyin", "suggest", "certs", "prices", "description", "open_days", *DERIVED_FIELDS})
         },  # stock_until kept
     }
     if facet_filters:
@@ -379,7 +404,7 @@ class ElasticsearchBackend:
             if doc is None:
                 actions.append({"_op_type": "delete", "_index": index, "_id": str(product_id)})
             else:
-                actions.append({"_op_type": "index", "_index": index, "_id": str(product_id), "_source": doc})
+                actions.append({"_op_type": "index", "_index": index, "_id": str(product_id), "_source": indexed(doc)})
         return actions
 
     def _bulk(self, actions: list[dict], *, require_alias: bool) -> None:
@@ -457,12 +482,13 @@ class ElasticsearchBackend:
             if not hits:
                 return found
             for hit in hits:
-                found[int(hit["_id"])] = self.comparable(hit["_source"])
+                found[int(hit["_id"])] = json.loads(json.dumps(hit["_source"], sort_keys=True))
             after = hits[-1]["sort"]
 
     @staticmethod
     def comparable(doc: Document) -> dict:
-        return json.loads(json.dumps(doc, sort_keys=True))
+        """The document as stored (an index built before the derived fields shows them as drift)."""
+        return json.loads(json.dumps(indexed(doc), sort_keys=True))
 
     # --- reading ------------------------------------------------------------------------------
 

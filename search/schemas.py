@@ -102,6 +102,26 @@ class SearchHitSchema(ma.Schema):
     highlight = ma.fields.Nested(HighlightSchema, required=True)
 
 
+# (name in the hit's source, key in the answer) of the fields dumped as they are
+_PLAIN_HIT_FIELDS = tuple(
+    (name, field.data_key or name)
+    for name, field in SearchHitSchema().fields.items()
+    if name not in ("created_at", "highlight")
+)
+_TIMESTAMP = Timestamp()
+
+
+def dump_hit(source: dict, highlight: dict) -> dict:
+    """What `SearchHitSchema().dump({**source, "highlight": highlight})` gives, without marshmallow's
+    per-field machinery (a search answer has hundreds of fields). A source's values are JSON already:
+    the only field dumped differently from its value is `created_at`."""
+    hit = {key: source[name] for name, key in _PLAIN_HIT_FIELDS if name in source}
+    if "created_at" in source:
+        hit["created_at"] = _TIMESTAMP._serialize(source["created_at"], "created_at", source)
+    hit["highlight"] = {"name": highlight["name"]} if "name" in highlight else {}
+    return hit
+
+
 class FacetBucketSchema(ma.Schema):
     value = ma.fields.Raw(required=True, metadata={"description": "An id, a label kind, a brand tier, or a boolean"})
     count = Int(required=True)

@@ -3,6 +3,7 @@ queries, filters, facets, sorts, pinyin, suggestions and in-force rule give the 
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -462,3 +463,70 @@ def test_in_stock_filter_and_availability(client, corpus, index, session, make):
     locations.update_location(session, make.admin, counter.id, data={"is_active": False})
     index.refresh()
     assert _found(client, corpus, index, in_stock="true") == {"orange"}
+
+
+def test_a_gap_between_certifications_is_out_of_force_inside_it_only(client, make, session, index):
+    from shop.certification.models import Certification
+
+    product = make.product()
+    make.certified(product, published_at=clock.now() - timedelta(days=400), validity_days=30)
+    make.certified(product)
+    index.refresh()
+    first, second = sorted(session.query(Certification).filter_by(product_id=product.id), key=lambda c: c.valid_from)
+    assert first.valid_until < second.valid_from
+
+    def found() -> bool:
+        return product.id in {item["id"] for item in _search(client, index)["items"]}
+
+    for instant, expected in [
+        (first.valid_from - timedelta(seconds=1), False),
+        (first.valid_from, True),
+        (first.valid_until - timedelta(seconds=1), True),
+        (first.valid_until, False),
+        (second.valid_from - timedelta(seconds=1), False),
+        (second.valid_from, True),
+        (second.valid_until, False),
+    ]:
+        with clock.frozen_at(instant):
+            assert found() is expected, instant
+
+
+@pytest.mark.parametrize("params", [{"q": "脐橙"}, {"q": "navle", "sort": "price"}, {"facets": "false"}, {"size": 2}])
+def test_the_answer_is_what_the_documented_schema_dumps(client, corpus, index, app, params):
+    """The view builds the answer itself, bypassing the schema's dump: both must agree."""
+    from webargs.flaskparser import parser
+
+    from search import extension, service
+    from search.schemas import SearchArgs, SearchPageSchema
+    from shop.request_session import get_session
+    from shop.web import PageArgs
+
+    with clock.frozen_at(clock.now()):
+        response = client.get("/api/v1/search", query_string=params)
+        with app.test_request_context("/api/v1/search", query_string=params):
+            args = parser.parse(SearchArgs(), location="query")
+            paging = parser.parse(PageArgs(), location="query")
+            ext = extension()
+            query = service.query_from_args(
+                get_session(), ext, args, page=paging["page"], size=paging["size"], now=clock.now()
+            )
+            answer = service.search_products(get_session(), ext, query, facets=args["facets"])
+    result = answer.result
+    expected = SearchPageSchema().dump(
+        {
+            "items": [{**hit.source, "highlight": hit.highlight} for hit in result.hits],
+            "page": paging["page"],
+            "size": paging["size"],
+            "total": result.total,
+            "facets": {
+                name: [{"value": value, "count": count} for value, count in buckets]
+                for name, buckets in result.facets.items()
+            },
+            "facets_exact": result.facets_exact,
+            "degraded": answer.degraded,
+            "backend": result.backend,
+        }
+    )
+    assert response.status_code == 200
+    assert response.json == json.loads(json.dumps(expected))
+    assert response.json["items"]
