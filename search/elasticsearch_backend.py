@@ -97,8 +97,16 @@ def index_settings(analyzer: str) -> dict:
 
 _TEXT = {"type": "text", "analyzer": "zh", "fields": {"ngram": {"type": "text", "analyzer": "zh_ngram"}}}
 _DATE_MS = {"type": "date", "format": "epoch_millis"}
+# The layout of our documents in the engine: raised whenever a search needs what an index built
+# before does not hold (2: the flat in-force fields). An index of another layout is not searched: the
+# database answers (degraded) until `flask search reindex` builds one of this layout.
+LAYOUT = 2
+# How long a positive layout check of the alias's index is believed (a reindex swaps the alias).
+LAYOUT_CHECK_SECONDS = 60.0
+
 MAPPINGS = {
     "dynamic": "strict",
+    "_meta": {"layout": LAYOUT},
     "properties": {
         "id": {"type": "integer"},
         "name": _TEXT,
@@ -340,6 +348,7 @@ class ElasticsearchBackend:
         self.alias = alias
         self.analyzer = analyzer
         self.refresh = refresh
+        self._layout_checked_at: float | None = None
 
     def _call(self, func: Callable, *args, **kwargs):
         try:
@@ -492,7 +501,24 @@ class ElasticsearchBackend:
 
     # --- reading ------------------------------------------------------------------------------
 
+    def _check_layout(self) -> None:
+        """Raise EngineUnavailable when the index behind the alias is of another layout than this
+        code's (built before a change of the documents, and not yet rebuilt): its answers would be
+        wrong, not merely slow. A positive check is kept for LAYOUT_CHECK_SECONDS."""
+        now = time.monotonic()
+        if self._layout_checked_at is not None and now - self._layout_checked_at < LAYOUT_CHECK_SECONDS:
+            return
+        mappings = self._call(self.client.indices.get_mapping, index=self.alias).body
+        stale = sorted(
+            index for index, body in mappings.items() if body["mappings"].get("_meta", {}).get("layout") != LAYOUT
+        )
+        if stale:
+            self._layout_checked_at = None
+            raise EngineUnavailable(f"index {', '.join(stale)} predates layout {LAYOUT}: run `flask search reindex`")
+        self._layout_checked_at = now
+
     def search(self, query: SearchQuery, facets: bool = True) -> SearchResult:
+        self._check_layout()
         response = self._call(self.client.search, index=self.alias, body=search_body(query, facets))
         hits = []
         for raw in response["hits"]["hits"]:
@@ -515,6 +541,7 @@ class ElasticsearchBackend:
         )
 
     def suggest(self, prefix: str, *, now: datetime, size: int) -> list[Suggestion]:
+        self._check_layout()
         prefix = text.suggest_prefix(prefix)
         if not prefix:
             return []

@@ -113,6 +113,44 @@ def test_a_document_without_the_derived_in_force_fields_is_drift_and_out_of_sear
     assert [h.id for h in engine_in_app.search(SearchQuery(now=clock.now())).hits] == [product.id]
 
 
+def test_an_index_of_an_older_layout_is_not_searched_until_a_reindex(make, session, engine_in_app, app, client):
+    """After an upgrade that changes the documents, the alias may still point at an index built before
+    it: its answers would be wrong (the in-force fields are missing), so the database answers,
+    degraded, until a reindex builds an index of this layout."""
+    from search.elasticsearch_backend import DERIVED_FIELDS, MAPPINGS, index_settings
+
+    product = make.product(name="榨菜 老")
+    make.certified(product)
+    extension(app).drain()
+    session.commit()
+    engine = engine_in_app
+    stored = engine.client.get(index=engine.alias, id=str(product.id))["_source"]
+    older = f"{engine.alias}-older"
+    engine.client.indices.create(
+        index=older,
+        settings=index_settings(engine.analyzer),
+        mappings={key: value for key, value in MAPPINGS.items() if key != "_meta"},
+    )
+    document = {k: v for k, v in stored.items() if k not in DERIVED_FIELDS}
+    engine.client.index(index=older, id=str(product.id), document=document, refresh=True)
+    current = engine.indices_behind_alias()
+    engine.client.indices.update_aliases(
+        actions=[
+            *({"remove": {"index": i, "alias": engine.alias}} for i in current),
+            {"add": {"index": older, "alias": engine.alias}},
+        ]
+    )
+    engine._layout_checked_at = None  # a worker that has not checked since the alias moved
+
+    body = client.get("/api/v1/search", query_string={"q": "榨菜"}).json
+    assert body["degraded"] is True and [item["id"] for item in body["items"]] == [product.id]
+    assert client.get("/api/v1/search/suggest", query_string={"q": "榨"}).json["degraded"] is True
+
+    reindex_engine(app.extensions["shop"]["sessionmaker"], engine, lambda n: None)
+    body = client.get("/api/v1/search", query_string={"q": "榨菜"}).json
+    assert body["degraded"] is False and [item["id"] for item in body["items"]] == [product.id]
+
+
 class Partition:
     """A TCP relay to the engine that can be cut: with it down, the engine is unreachable."""
 
