@@ -235,7 +235,7 @@ def query_mix(n: int, district_ids: list[int]) -> list[dict]:
             params["label"] = rng.choice(LABELS)
         if rng.random() < 0.2:
             low = rng.randrange(500, 20_000)
-            params["price_min"], params["price_max"] = low, low + 5_000
+            params["price_min_fen"], params["price_max_fen"] = low, low + 5_000
         if rng.random() < 0.15:
             params["poverty_alleviated"] = "true"
         if rng.random() < 0.1:
