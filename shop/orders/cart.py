@@ -19,12 +19,9 @@ MAX_LINES = 200
 MAX_QUANTITY = 10_000  # units of one line, however they got there (an add, more adds, an update)
 
 
-def list_lines(session: Session, user_id: int, *, for_update: bool = False) -> list[CartLine]:
-    """The buyer's lines; `for_update` locks them, so two checkouts of one cart cannot both take it."""
-    stmt = sa.select(CartLine).where(CartLine.user_id == user_id).order_by(CartLine.id)
-    if for_update:
-        stmt = stmt.with_for_update().execution_options(populate_existing=True)
-    return list(session.scalars(stmt))
+def list_lines(session: Session, user_id: int) -> list[CartLine]:
+    """The buyer's lines (checkout takes them with `take_lines`)."""
+    return list(session.scalars(sa.select(CartLine).where(CartLine.user_id == user_id).order_by(CartLine.id)))
 
 
 def take_lines(session: Session, user_id: int, line_ids: list[int] | None = None) -> list[sa.Row]:
@@ -103,13 +100,9 @@ def add_line(session: Session, user_id: int, *, data: dict) -> CartLine:
     if data["fulfilment"] == Fulfilment.BOOKING:
         return _add_booking_line(session, user_id, data)
     data.pop("slot_id", None), data.pop("party_size", None)
-    existing = _same_line(session, user_id, data)
-    if existing is None:
-        line = _insert_line(session, user_id, data)
-        if line is not None:
-            return line
-        # a parallel add of the same line inserted it first: raise its quantity instead
-        existing = _same_line(session, user_id, data)
+    existing, inserted = _found_or_inserted(session, user_id, data, _same_line)
+    if inserted:
+        return existing
     # One conditional UPDATE: parallel adds cannot push the line past the limit either.
     added = session.execute(
         sa.update(CartLine)
@@ -137,6 +130,18 @@ def _same_line(session: Session, user_id: int, data: dict) -> CartLine | None:
     )
 
 
+def _found_or_inserted(session: Session, user_id: int, data: dict, find) -> tuple[CartLine, bool]:
+    """The line `find` finds in the cart, or a new one (True); the one a parallel add of the same
+    line inserted first when the unique key refuses ours."""
+    existing = find(session, user_id, data)
+    if existing is None:
+        line = _insert_line(session, user_id, data)
+        if line is not None:
+            return line, True
+        existing = find(session, user_id, data)
+    return existing, False
+
+
 def _insert_line(session: Session, user_id: int, data: dict) -> CartLine | None:
     """The new line, or None when the same line was added in parallel and committed first (the unique
     key refused this one)."""
@@ -155,12 +160,9 @@ def _insert_line(session: Session, user_id: int, data: dict) -> CartLine | None:
 
 def _add_booking_line(session: Session, user_id: int, data: dict) -> CartLine:
     """A slot booked again replaces the party and units of the line already in the cart."""
-    existing = _same_slot_line(session, user_id, data)
-    if existing is None:
-        line = _insert_line(session, user_id, data)
-        if line is not None:
-            return line
-        existing = _same_slot_line(session, user_id, data)
+    existing, inserted = _found_or_inserted(session, user_id, data, _same_slot_line)
+    if inserted:
+        return existing
     existing.quantity, existing.party_size = data["quantity"], data["party_size"]
     session.flush()
     return existing
