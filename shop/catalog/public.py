@@ -22,7 +22,6 @@ from shop.bookings.models import Offering, Slot
 from shop.bookings.offerings import HOW_TO_BOOK, list_offerings
 from shop.bookings.schemas import OfferingSchema
 from shop.catalog.models import Brand, Category, LabelKind, Product, ProductKind, ProductLabel, Sku
-from shop.catalog.service import SORTS
 from shop.certification.models import Certification
 from shop.certification.query import current_certification_id, product_in_force
 from shop.db import UTCDateTime
@@ -98,6 +97,14 @@ def _price(func) -> sa.ScalarSelect:
         .scalar_subquery()
     )
 
+
+# A page's order, ties broken by id (the price sorts read the lowest active price the triggers keep).
+SORTS = {
+    "newest": lambda: [Product.created_at.desc(), Product.id.desc()],
+    "price": lambda: [Product.price_min_fen.asc(), Product.id],
+    "-price": lambda: [Product.price_min_fen.desc(), Product.id],
+    "name": lambda: [Product.name, Product.id],
+}
 
 NOW = sa.bindparam("now", type_=UTCDateTime())
 TODAY = sa.bindparam("today", type_=sa.Date())

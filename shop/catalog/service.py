@@ -11,15 +11,14 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from shop import clock
 from shop.auth.actor import Actor
 from shop.auth.models import Role
-from shop.bookings.availability import open_slot_exists
 from shop.bookings.offerings import booking_info
 from shop.catalog.errors import BrandTaken, SkuCodeTaken, SlugTaken
-from shop.catalog.models import Brand, BrandTier, Category, LabelKind, Product, ProductLabel, Sku
+from shop.catalog.models import Brand, BrandTier, Category, Product, ProductLabel, Sku
 from shop.certification.query import current_certifications, product_in_force
 from shop.errors import Forbidden, InvalidInput, NotFound
 from shop.monitoring.gates import refuse_price_rise
 from shop.paging import paginate
-from shop.reference.models import District, Township
+from shop.reference.models import District
 from shop.reference.service import check_origin
 from shop.supervision.gates import refuse_locked_changes
 from shop.supervision.prices import PriceRules, record_price
@@ -252,61 +251,6 @@ def _attach_certifications(session: Session, products: list[Product], now: datet
     certs = current_certifications(session, [p.id for p in products], now)
     for product in products:
         product.current_certification = certs.get(product.id)
-
-
-SORTS = {
-    "newest": lambda: [Product.created_at.desc(), Product.id.desc()],
-    "price": lambda: [Product.price_min_fen.asc(), Product.id],
-    "-price": lambda: [Product.price_min_fen.desc(), Product.id],
-    "name": lambda: [Product.name, Product.id],
-}
-
-
-def list_public_products(session: Session, *, filters: dict, sort: str, page: int, size: int, now: datetime):
-    """Products whose certification is in force at `now`, filtered and sorted, with a fixed
-    number of queries whatever the page size."""
-    stmt = sa.select(Product).options(*_load_options()).where(product_in_force(Product.id, now))
-    if filters.get("category_id") is not None:
-        category = session.get(Category, filters["category_id"])
-        if category is None:
-            return [], 0
-        subtree = sa.select(Category.id).where(Category.path.startswith(category.path))
-        stmt = stmt.where(Product.category_id.in_(subtree))
-    if filters.get("district_id") is not None:
-        stmt = stmt.where(Product.origin_district_id == filters["district_id"])
-    if filters.get("poverty_alleviated") is not None:
-        stmt = stmt.where(
-            Product.origin_district_id.in_(
-                sa.select(District.id).where(District.poverty_alleviated == filters["poverty_alleviated"])
-            )
-        )
-    if filters.get("deep_poverty") is not None:
-        deep = Product.origin_township_id.in_(sa.select(Township.id).where(Township.deep_poverty))
-        stmt = stmt.where(deep if filters["deep_poverty"] else sa.or_(Product.origin_township_id.is_(None), ~deep))
-    if filters.get("brand_id") is not None:
-        stmt = stmt.where(Product.brand_id == filters["brand_id"])
-    if filters.get("brand_tier") is not None:
-        stmt = stmt.where(Product.brand_id.in_(sa.select(Brand.id).where(Brand.tier == filters["brand_tier"])))
-    if filters.get("label") is not None:
-        stmt = stmt.where(
-            sa.exists().where(ProductLabel.product_id == Product.id, ProductLabel.kind == LabelKind(filters["label"]))
-        )
-    if filters.get("kind") is not None:
-        stmt = stmt.where(Product.kind == filters["kind"])
-    if filters.get("supplier_id") is not None:
-        stmt = stmt.where(Product.supplier_id == filters["supplier_id"])
-    if filters.get("available_from") is not None or filters.get("available_to") is not None:
-        stmt = stmt.where(open_slot_exists(Product.id, filters.get("available_from"), filters.get("available_to"), now))
-    price_conditions = [Sku.product_id == Product.id, Sku.is_active]
-    if filters.get("price_min") is not None:
-        price_conditions.append(Sku.price_fen >= filters["price_min"])
-    if filters.get("price_max") is not None:
-        price_conditions.append(Sku.price_fen <= filters["price_max"])
-    if len(price_conditions) > 2:
-        stmt = stmt.where(sa.exists().where(*price_conditions))
-    items, total = paginate(session, stmt, order_by=SORTS[sort](), page=page, size=size)
-    _attach_certifications(session, items, now)
-    return items, total
 
 
 def get_public_product(session: Session, product_id: int, now: datetime) -> Product:
