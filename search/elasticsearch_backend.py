@@ -293,7 +293,7 @@ def search_body(query: SearchQuery, facets: bool = True) -> dict:
         base.append({"range": {"open_days": bounds}})  # one open day within both bounds
     must = _text_query(pieces) or [{"match_all": {}}]
     scored: dict = {"bool": {"must": must, "filter": base}}
-    if query.boosts:
+    if query.boosts and query.sort == "relevance":  # scores order nothing under another sort
         scored = {
             "function_score": {
                 "query": scored,

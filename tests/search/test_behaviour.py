@@ -8,6 +8,8 @@ from datetime import timedelta
 
 import pytest
 
+from search.backend import Boost, SearchQuery
+from search.elasticsearch_backend import search_body
 from shop import clock
 from shop.catalog import service as catalog
 from shop.catalog.models import BrandTier, ProductKind
@@ -235,6 +237,15 @@ def test_sorts(client, corpus, index):
     assert order(sort="newest") == ["homestay", "pepper", "deep_orange", "city_orange", "plum", "orange"]
     assert order(sort="sales") == sorted(IN_FORCE, key=lambda k: corpus[k])  # nothing sold yet: by id
     assert order(q="oranges", sort="price") == ["deep_orange", "city_orange", "orange"]
+
+
+def test_the_engine_scores_with_boosts_only_when_relevance_orders():
+    # a function_score under another sort changes no order but costs the engine a pass per hit
+    rules = (Boost("poverty_alleviated", 1.5),)
+    now = clock.now()
+    for sort in ("price", "-price", "sales", "newest"):
+        assert "function_score" not in search_body(SearchQuery(now=now, text="honey", sort=sort, boosts=rules))["query"]
+    assert "function_score" in search_body(SearchQuery(now=now, text="honey", boosts=rules))["query"]
 
 
 def test_relevance_boosts_poverty_alleviated_and_deep_poverty_origins(client, corpus, index, app):
