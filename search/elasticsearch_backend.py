@@ -3,7 +3,7 @@
 A versioned index (`products-20261128t211500123456`) behind an alias (`products`), explicit mappings,
 bulk writes. `SEARCH_ENGINE_FLAVOR=opensearch` makes the client speak plain `application/json`, which
 OpenSearch-compatible clusters need. Chinese is analysed by `SEARCH_ANALYZER` (`cjk_bigram` by
-default; `ik` or `smartcn` where the cluster has the plugin) for relevance and highlight, while
+default; `ik` or `smartcn` where the cluster has the plugin) for relevance, while
 matching uses an ngram(1–2) sub-field with the query's grams (see `search.text`), so whichever
 analyzer is configured, a query finds the same products.
 """
@@ -230,21 +230,6 @@ def _text_query(pieces: list[text.Piece]) -> list[dict]:
     return must
 
 
-def _highlight(pieces: list[text.Piece]) -> dict:
-    should = [
-        {"match": {"name": piece.text}}
-        if piece.cjk
-        else {"match": {"name": {"query": piece.text, "fuzziness": "AUTO", "max_expansions": MAX_EXPANSIONS}}}
-        for piece in pieces
-    ]
-    return {
-        "encoder": "html",
-        "pre_tags": ["<em>"],
-        "post_tags": ["</em>"],
-        "fields": {"name": {"number_of_fragments": 0, "highlight_query": {"bool": {"should": should}}}},
-    }
-
-
 def _facet_filters(query: SearchQuery) -> dict[str, dict]:
     filters: dict[str, dict] = {}
     if query.category_path is not None:
@@ -323,8 +308,6 @@ def search_body(query: SearchQuery, facets: bool = True) -> dict:
             }
             for name in FACETS
         }
-    if query.highlight and pieces:
-        body["highlight"] = _highlight(pieces)
     return body
 
 
@@ -520,13 +503,16 @@ class ElasticsearchBackend:
     def search(self, query: SearchQuery, facets: bool = True) -> SearchResult:
         self._check_layout()
         response = self._call(self.client.search, index=self.alias, body=search_body(query, facets))
+        pieces = text.pieces(query.text)
         hits = []
         for raw in response["hits"]["hits"]:
             source = {**hit_source(raw["_source"]), "in_stock": in_stock_on(raw["_source"], query.now)}
             hit = Hit(id=int(raw["_id"]), source=source)
-            marked = (raw.get("highlight") or {}).get("name")
-            if marked:
-                hit.highlight["name"] = marked[0]
+            if query.highlight and pieces:  # marked here as the embedded backend does: cheaper than the engine's
+                name = source["name"]
+                marked = text.highlight(name, pieces, text.near_words(name, pieces))
+                if marked is not None:
+                    hit.highlight["name"] = marked
             hits.append(hit)
         result_facets = {}
         for name in FACETS if facets else ():

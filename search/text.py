@@ -163,6 +163,16 @@ def edit_distance(a: str, b: str, limit: int) -> int:
 # --- highlight -------------------------------------------------------------------------------
 
 
+def near_words(text: str, query_pieces: list[Piece]) -> set[str]:
+    """The Latin words of `text` that a Latin piece matches within its AUTO fuzziness."""
+    latin = [(piece.text, max_edits(piece.text)) for piece in query_pieces if not piece.cjk]
+    return {
+        word
+        for word in set(latin_words(text))
+        if any(edit_distance(typed, word, edits) <= edits for typed, edits in latin)
+    }
+
+
 def highlight(text: str, query_pieces: list[Piece], words: set[str]) -> str | None:
     """`text` escaped, with <em> around each occurrence of a CJK piece and each matched Latin word;
     None when nothing in it matched."""
@@ -171,8 +181,9 @@ def highlight(text: str, query_pieces: list[Piece], words: set[str]) -> str | No
     if len(folded) != len(text):  # NFKC changed the length: match on the text as it is
         folded = text.lower()
     for piece in query_pieces:
-        if piece.cjk:
-            spans.extend((m.start(), m.end()) for m in re.finditer(re.escape(piece.text), folded))
+        if piece.cjk:  # the piece matched gram by gram, so each gram is marked where it occurs
+            for gram in piece.grams:
+                spans.extend((m.start(), m.end()) for m in re.finditer(re.escape(gram), folded))
     for m in re.finditer(r"[a-z0-9]+", folded):
         if m.group() in words:
             spans.append((m.start(), m.end()))
