@@ -11,7 +11,7 @@ import pytest
 from shop import clock
 from shop.auth.models import Role
 from shop.inventory import movements
-from shop.inventory.models import china_today
+from shop.inventory.models import CHINA, china_today
 from tests.factories import FENGJIE
 
 M = "/api/v1/monitoring"
@@ -76,8 +76,11 @@ def declare(client, produce, unsold: int, **extra):
 
 
 def sell_over_days(session, location, sku, per_day: int, days: int) -> None:
-    """Shelf sales of `per_day` units on each of the last `days` days (sales facts of channel hall)."""
+    """Shelf sales of `per_day` units on each of the last `days` China days, today included (sales
+    facts of channel hall): each at half the time today has run so far, on its own day."""
     now = clock.now()
+    local = now.astimezone(CHINA)
+    into_today = local - local.replace(hour=0, minute=0, second=0, microsecond=0)
     for back in range(days):
-        with clock.frozen_at(now - timedelta(days=back, hours=1)):
+        with clock.frozen_at(now - timedelta(days=back) - into_today / 2):
             movements.sell(session, location.id, [{"sku_id": sku.id, "quantity": per_day}], now=clock.now())
