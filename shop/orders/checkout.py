@@ -152,10 +152,10 @@ def checkout(
             "created_at": now,
         },
         _order_lines(quote, loaded),
+        # the Idempotency-Key's answer with the order, before the hot rows (stock, quotas) are locked
+        idempotency.take_claim(session),
         now,
     )
-    # the Idempotency-Key's answer now, before the hot rows (stock, quotas) are locked
-    idempotency.record_created(session, order.id)
 
     if quote.coupon_code:
         offers.claim_coupon(session, order.coupon_id, actor.user_id, now)
@@ -201,19 +201,24 @@ _ORDER_COLUMNS = [c.name for c in ORDERS.c if c.name not in ("id", "number")]
 _LINE_COLUMNS = [c.name for c in LINES.c if c.name not in ("id", "order_id")]
 
 
-def _create_order(session: Session, values: dict, lines: list[dict], now: datetime) -> Order:
-    """Write the new order, its first event and its lines, and answer it as the session's object
-    (as if loaded; its events load when asked for). PostgreSQL: one statement (data-modifying CTEs);
-    SQLite: the order, the event, the lines."""
-    params = {**values, "day": f"{china_today(now):%Y%m%d}"}
+def _create_order(session: Session, values: dict, lines: list[dict], claimed_key: int | None, now: datetime) -> Order:
+    """Write the new order, its first event and its lines, and the order's id as the answer of the
+    Idempotency-Key row `claimed_key` (if any); answer the order as the session's object (as if
+    loaded; its events load when asked for). PostgreSQL: one statement (data-modifying CTEs); SQLite:
+    the order, the event, the lines, the key."""
+    # named apart from every column: an UPDATE or INSERT would take a parameter named as one of its
+    # columns as a value to set (the key's row has a created_at too)
+    params = {f"new_{name}": value for name, value in values.items()}
+    params.update(day=f"{china_today(now):%Y%m%d}", claimed=claimed_key)
     if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(_CREATE_ORDER, {**params, "lines": [{**line, "n": n} for n, line in enumerate(lines)]})
-        rows = rows.all()
+        given = [{**line, "n": n} for n, line in enumerate(lines)]
+        rows = session.execute(_CREATE_ORDER, {**params, "lines": given}).all()
         order_id, number, line_ids = rows[0].id, rows[0].number, [row.line_id for row in rows]
     else:
         order_id, number = session.execute(_INSERT_ORDER, params).one()
         session.execute(_INSERT_EVENT, {**params, "order_id": order_id})
         line_ids = session.execute(_INSERT_LINES, [{**line, "order_id": order_id} for line in lines]).scalars().all()
+        idempotency.record(session, claimed_key, order_id)
     order = Order(id=order_id, number=number, **values)
     order.lines = [
         OrderLine(id=line_id, order_id=order_id, **line) for line_id, line in zip(line_ids, lines, strict=True)
@@ -241,13 +246,14 @@ def _number(dialect: str) -> sa.ColumnElement[str]:
 
 
 def _insert_order(dialect: str) -> sa.Insert:
-    values = {name: sa.bindparam(name, type_=ORDERS.c[name].type) for name in _ORDER_COLUMNS}
+    values = {name: sa.bindparam(f"new_{name}", type_=ORDERS.c[name].type) for name in _ORDER_COLUMNS}
     return ORDERS.insert().values({**values, "number": _number(dialect)})
 
 
 def _create_order_statement() -> sa.Select:
-    """PostgreSQL: the order, its event and its lines (given as one JSON array, in order) in one
-    statement; one row per line: the order's id and number, the line's id (ids ascend in line order)."""
+    """PostgreSQL: the order, its event, its lines (given as one JSON array, in order) and the key's
+    answer in one statement; one row per line: the order's id and number, the line's id (ids ascend
+    in line order)."""
     order = (
         _insert_order("postgresql")
         .returning(ORDERS.c.id, ORDERS.c.number, ORDERS.c.status, ORDERS.c.buyer_id, ORDERS.c.created_at)
@@ -257,6 +263,7 @@ def _create_order_statement() -> sa.Select:
         ["order_id", "from_status", "to_status", "actor_id", "at", "note"],
         sa.select(order.c.id, sa.null(), order.c.status, order.c.buyer_id, order.c.created_at, sa.literal("")),
     )
+    answer = idempotency.record_statement(sa.select(order.c.id).scalar_subquery())
     given = (
         sa.func.json_to_recordset(sa.bindparam("lines", type_=sa.JSON))
         .table_valued(*[sa.column(name, LINES.c[name].type) for name in _LINE_COLUMNS], sa.column("n", sa.Integer))
@@ -279,7 +286,7 @@ def _create_order_statement() -> sa.Select:
         .select_from(order)
         .join(lines, sa.true())
         .order_by(lines.c.id)
-        .add_cte(event.cte("new_event"))
+        .add_cte(event.cte("new_event"), answer.cte("key_answered"))
     )
 
 
@@ -289,9 +296,9 @@ _INSERT_ORDER = _insert_order("sqlite").returning(ORDERS.c.id, ORDERS.c.number)
 _INSERT_EVENT = EVENTS.insert().values(
     order_id=sa.bindparam("order_id", type_=EVENTS.c.order_id.type),
     from_status=None,
-    to_status=sa.bindparam("status", type_=EVENTS.c.to_status.type),
-    actor_id=sa.bindparam("buyer_id", type_=EVENTS.c.actor_id.type),
-    at=sa.bindparam("created_at", type_=EVENTS.c.at.type),
+    to_status=sa.bindparam("new_status", type_=EVENTS.c.to_status.type),
+    actor_id=sa.bindparam("new_buyer_id", type_=EVENTS.c.actor_id.type),
+    at=sa.bindparam("new_created_at", type_=EVENTS.c.at.type),
     note="",
 )
 _INSERT_LINES = LINES.insert().returning(LINES.c.id, sort_by_parameter_order=True)
