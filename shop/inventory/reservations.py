@@ -74,13 +74,13 @@ def reserve_stock(
 
 
 def _claim_statement(insert) -> sa.Insert:
-    reservations = Reservation.__table__
+    reservations, locations = Reservation.__table__, Location.__table__
     open_location = sa.select(
-        sa.bindparam("reference", type_=Reservation.reference.type),
-        Location.id,
-        sa.literal(ReservationStatus.HELD, Reservation.status.type),
-        sa.bindparam("now", type_=Reservation.created_at.type),
-    ).where(Location.id == sa.bindparam("location_id"), Location.is_active)
+        sa.bindparam("reference", type_=reservations.c.reference.type),
+        locations.c.id,
+        sa.literal(ReservationStatus.HELD, reservations.c.status.type),
+        sa.bindparam("now", type_=reservations.c.created_at.type),
+    ).where(locations.c.id == sa.bindparam("location_id"), locations.c.is_active)
     return (
         insert(reservations)
         .from_select(["reference", "location_id", "status", "created_at"], open_location)

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from shop import idempotency, jobs
 from shop.addresses import service as addresses
@@ -219,15 +220,24 @@ def _create_order(session: Session, values: dict, lines: list[dict], claimed_key
         session.execute(_INSERT_EVENT, {**params, "order_id": order_id})
         line_ids = session.execute(_INSERT_LINES, [{**line, "order_id": order_id} for line in lines]).scalars().all()
         idempotency.record(session, claimed_key, order_id)
-    order = Order(id=order_id, number=number, **values)
-    order.lines = [
-        OrderLine(id=line_id, order_id=order_id, **line) for line_id, line in zip(line_ids, lines, strict=True)
+    order = _as_loaded(Order, {"id": order_id, "number": number, **values})
+    line_objects = [
+        _as_loaded(OrderLine, {"id": line_id, "order_id": order_id, **line})
+        for line_id, line in zip(line_ids, lines, strict=True)
     ]
-    for obj in (order, *order.lines):
-        make_transient_to_detached(obj)
+    set_committed_value(order, "lines", line_objects)
     session.add(order)
     jobs.enqueue_after_commit(session, "orders.expire", eta=order.expires_at, order_ids=[order_id])
     return order
+
+
+def _as_loaded(model: type, values: dict):
+    """An object of `model` holding `values` (every column) as if loaded from its row: they go into its
+    instance dict, as a query puts them, without the change tracking of setting each attribute."""
+    obj = model()
+    vars(obj).update(values)
+    make_transient_to_detached(obj)
+    return obj
 
 
 def _number(dialect: str) -> sa.ColumnElement[str]:
