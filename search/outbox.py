@@ -158,6 +158,23 @@ def _enqueue_moved() -> sa.Insert:
 _ENQUEUE_MOVED = _enqueue_moved()  # built once: every stock movement runs it
 
 
+def with_moved_rows(statement: sa.Insert) -> sa.Insert:
+    """`statement`, writing besides the outbox rows of the products of the SKUs of bind parameter
+    `sku_ids` whose stock is about to move (with bind parameter `now`; certified products only), as
+    `enqueue_moved` does: for a use case that moves stock by statements no flush sees, and has a
+    statement to send first anyway. Its RETURNING gains `outbox_rows`, the rows written, for
+    `note_written`."""
+    moved = _ENQUEUE_MOVED.returning(SearchOutbox.__table__.c.product_id).cte("moved_products")
+    written = sa.select(sa.func.count()).select_from(moved).scalar_subquery()
+    return statement.add_cte(moved).returning(written.label("outbox_rows"))
+
+
+def note_written(session: Session, rows: int) -> None:
+    """The transaction wrote `rows` outbox rows by a statement of `with_moved_rows`."""
+    if rows:
+        session.info[WRITTEN] = True
+
+
 def enqueue_moved(session: Session) -> None:
     """Write the outbox rows of the products whose stock moved in this transaction."""
     skus = session.info.pop(MOVED, None)

@@ -3,6 +3,7 @@ committed as a sale, and sold units returned into the batches they left."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from datetime import datetime
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from search import outbox
 from shop.errors import NotFound
 from shop.inventory import ledger
 from shop.inventory.errors import (
@@ -48,7 +50,7 @@ def reserve_stock(
     the caller has just checked in its transaction that each SKU is known, active and in force (a
     checkout's quote)."""
     wanted = merge_lines(lines, "sku_id")
-    reservation_id = _claim_reference(session, reference, location_id, now)
+    reservation_id = _claim_reference(session, reference, location_id, now, sorted(wanted))
     if reservation_id is None:
         existing = session.scalar(sa.select(Reservation).where(Reservation.reference == reference))
         if existing is not None:
@@ -89,16 +91,29 @@ def _claim_statement(insert) -> sa.Insert:
     )
 
 
-# Built once per dialect (every checkout runs one)
-_CLAIMS = {"postgresql": _claim_statement(postgresql.insert), "sqlite": _claim_statement(sqlite.insert)}
+@functools.cache  # built once per dialect, at first use (importing search.outbox leads to this module)
+def _claims(dialect: str) -> sa.Insert:
+    """On PostgreSQL the claim also writes the search outbox rows of the products whose stock the
+    reservation moves (ledger.reserve moves it by a database function, which no flush sees); SQLite
+    writes them before the commit, from the ledger rows."""
+    if dialect == "postgresql":
+        return outbox.with_moved_rows(_claim_statement(postgresql.insert))
+    return _claim_statement(sqlite.insert)
 
 
-def _claim_reference(session: Session, reference: str, location_id: int, now: datetime) -> int | None:
+def _claim_reference(
+    session: Session, reference: str, location_id: int, now: datetime, sku_ids: list[int]
+) -> int | None:
     """Insert the reservation if its location is active and the reference unused, in one statement;
     its id, or None when either is not so."""
-    return session.execute(
-        _CLAIMS[session.get_bind().dialect.name], {"reference": reference, "location_id": location_id, "now": now}
-    ).scalar()
+    dialect = session.get_bind().dialect.name
+    params = {"reference": reference, "location_id": location_id, "now": now, "sku_ids": sku_ids}
+    row = session.execute(_claims(dialect), params).first()
+    if row is None:
+        return None
+    if dialect == "postgresql":
+        outbox.note_written(session, row.outbox_rows)
+    return row.id
 
 
 def _same_reservation(session: Session, reservation: Reservation, location_id: int, wanted: dict) -> int:
