@@ -141,12 +141,14 @@ def enqueue_products(session: Session, product_ids, *, rebuild_before_commit: bo
 
 
 def _enqueue_moved() -> sa.Insert:
+    # the tables' columns: a Core statement, with less Python per run than an ORM one
+    skus, certifications = Sku.__table__.c, Certification.__table__.c
     certified = sa.exists().where(
-        Certification.product_id == Sku.product_id, Certification.status == CertStatus.PUBLISHED
+        certifications.product_id == skus.product_id, certifications.status == CertStatus.PUBLISHED
     )
     products = (
-        sa.select(Sku.product_id, sa.bindparam("now", type_=SearchOutbox.created_at.type))
-        .where(Sku.id.in_(sa.bindparam("sku_ids", expanding=True)), certified)
+        sa.select(skus.product_id, sa.bindparam("now", type_=SearchOutbox.created_at.type))
+        .where(skus.id.in_(sa.bindparam("sku_ids", expanding=True)), certified)
         .distinct()
     )
     table = SearchOutbox.__table__
@@ -156,16 +158,29 @@ def _enqueue_moved() -> sa.Insert:
 _ENQUEUE_MOVED = _enqueue_moved()  # built once: every stock movement runs it
 
 
+def with_moved_rows(statement: sa.Insert) -> sa.Insert:
+    """`statement`, writing besides the outbox rows of the products of the SKUs of bind parameter
+    `sku_ids` whose stock is about to move (with bind parameter `now`; certified products only), as
+    `enqueue_moved` does: for a use case that moves stock by statements no flush sees, and has a
+    statement to send first anyway. Its RETURNING gains `outbox_rows`, the rows written, for
+    `note_written`."""
+    moved = _ENQUEUE_MOVED.returning(SearchOutbox.__table__.c.product_id).cte("moved_products")
+    written = sa.select(sa.func.count()).select_from(moved).scalar_subquery()
+    return statement.add_cte(moved).returning(written.label("outbox_rows"))
+
+
+def note_written(session: Session, rows: int) -> None:
+    """The transaction wrote `rows` outbox rows by a statement of `with_moved_rows`."""
+    if rows:
+        session.info[WRITTEN] = True
+
+
 def enqueue_moved(session: Session) -> None:
     """Write the outbox rows of the products whose stock moved in this transaction."""
     skus = session.info.pop(MOVED, None)
     if not skus:
         return
-    result = session.execute(
-        _ENQUEUE_MOVED,
-        {"sku_ids": sorted(skus), "now": clock.now()},
-        execution_options={"synchronize_session": False},
-    )
+    result = session.execute(_ENQUEUE_MOVED, {"sku_ids": sorted(skus), "now": clock.now()})
     if result.rowcount:
         session.info[WRITTEN] = True
 

@@ -59,7 +59,7 @@ def run_once(
         finally:
             recorded = session.info.pop(_CLAIM, None) is None
         if not recorded:
-            _record(session, claimed, resource_id)
+            record(session, claimed, resource_id)
         return resource_id, True
     existing = _find(session, user_id, scope, key)
     if existing.request_hash != digest:
@@ -67,13 +67,12 @@ def run_once(
     return existing.resource_id, False
 
 
-def record_created(session: Session, resource_id: int) -> None:
-    """Store the new resource's id under the key being run now, as soon as it exists (a `create` that
-    goes on to take hot row locks calls it first, so that its locks are held for one statement less);
-    without a key being run, nothing."""
-    claimed = session.info.pop(_CLAIM, None)
-    if claimed is not None:
-        _record(session, claimed, resource_id)
+def take_claim(session: Session) -> int | None:
+    """The id of the key row being run now, for a `create` that stores its new resource's id under
+    it itself, with the statement that creates the resource (`record_statement`, `record`), as soon as
+    the resource exists (before it takes hot row locks, which are then held for one statement less);
+    None without a key being run."""
+    return session.info.pop(_CLAIM, None)
 
 
 KEYS = IdempotencyKey.__table__
@@ -94,11 +93,21 @@ def _claim_statement(insert) -> sa.Insert:
 
 # Built once per dialect (every write with a key runs them; building cost more than running).
 _CLAIMS = {"postgresql": _claim_statement(postgresql.insert), "sqlite": _claim_statement(sqlite.insert)}
-_RECORD = KEYS.update().where(KEYS.c.id == sa.bindparam("claimed")).values(resource_id=sa.bindparam("resource_id"))
 
 
-def _record(session: Session, claimed: int, resource_id: int) -> None:
-    session.execute(_RECORD, {"claimed": claimed, "resource_id": resource_id})
+def record_statement(resource_id: sa.ColumnElement[int]) -> sa.Update:
+    """The key row of bind parameter `claimed` (none when it is None) answers `resource_id`."""
+    return (
+        KEYS.update().where(KEYS.c.id == sa.bindparam("claimed", type_=KEYS.c.id.type)).values(resource_id=resource_id)
+    )
+
+
+_RECORD = record_statement(sa.bindparam("resource_id", type_=KEYS.c.resource_id.type))
+
+
+def record(session: Session, claimed: int | None, resource_id: int) -> None:
+    if claimed is not None:
+        session.execute(_RECORD, {"claimed": claimed, "resource_id": resource_id})
 
 
 def _claim(session: Session, user_id: int, scope: str, key: str, digest: str) -> int | None:

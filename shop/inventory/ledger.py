@@ -25,7 +25,6 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from search import outbox
 from shop.catalog import version as catalog_version
 from shop.db import insert_ignore
 from shop.inventory.errors import InsufficientStock
@@ -237,8 +236,9 @@ def reserve(
     the same result as lock_levels, pick_fefo and apply, SKUs in primary-key order, each level's
     conditional UPDATE first (it locks the level, where movements of the SKU queue), then its batches.
     When the SKU's earliest batch holds the units, that is one call on PostgreSQL (the level, then the
-    batch and the ledger row: see _RESERVE_UNITS; the products' search outbox rows are written before,
-    as those ledger rows are not seen going by), three statements on SQLite (level, batch, ledger row).
+    batch and the ledger row: see _RESERVE_UNITS; as those ledger rows are not seen going by, the
+    products' search outbox rows are written before, by the caller, reservations.reserve_stock, with
+    its claim of the reservation), three statements on SQLite (level, batch, ledger row).
     Otherwise the units are picked across batches under the level's lock. Raises InsufficientStock
     having changed no balance, as pick_fefo before apply does: a single SKU's level is set back,
     several SKUs are reserved under a savepoint."""
@@ -262,9 +262,6 @@ def _reserve(
     reference: str,
 ) -> None:
     postgresql = session.get_bind().dialect.name == "postgresql"
-    if postgresql:
-        session.info.setdefault(outbox.MOVED, set()).update(wanted)
-        outbox.enqueue_moved(session)
     moves: list[Move] = []
     emptied = False  # a batch's last units to sell were reserved: the catalog's availability changes
     for sku_id, units in sorted(wanted.items()):

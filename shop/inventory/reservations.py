@@ -3,6 +3,7 @@ committed as a sale, and sold units returned into the batches they left."""
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from datetime import datetime
 
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from search import outbox
 from shop.errors import NotFound
 from shop.inventory import ledger
 from shop.inventory.errors import (
@@ -41,14 +43,15 @@ def reserve_stock(
     lines: list[dict],
     now: datetime,
     priced: bool = False,
-) -> Reservation:
-    """Set units aside at a location for an order, FEFO by batch, only of products in force.
-    The reference (e.g. "order:123") makes it idempotent: the same reference and lines return the
-    existing reservation; other lines under a used reference are refused. `priced`: the caller has
-    just checked in its transaction that each SKU is known, active and in force (a checkout's quote)."""
+) -> int:
+    """Set units aside at a location for an order, FEFO by batch, only of products in force; the
+    reservation's id. The reference (e.g. "order:123") makes it idempotent: the same reference and
+    lines answer the existing reservation; other lines under a used reference are refused. `priced`:
+    the caller has just checked in its transaction that each SKU is known, active and in force (a
+    checkout's quote)."""
     wanted = merge_lines(lines, "sku_id")
-    reservation = _claim_reference(session, reference, location_id, now)
-    if reservation is None:
+    reservation_id = _claim_reference(session, reference, location_id, now, sorted(wanted))
+    if reservation_id is None:
         existing = session.scalar(sa.select(Reservation).where(Reservation.reference == reference))
         if existing is not None:
             return _same_reservation(session, existing, location_id, wanted)
@@ -66,57 +69,68 @@ def reserve_stock(
         wanted,
         today=china_today(now),
         now=now,
-        reservation_id=reservation.id,
+        reservation_id=reservation_id,
         reference=reference,
     )
-    return reservation
+    return reservation_id
 
 
 def _claim_statement(insert) -> sa.Insert:
+    reservations, locations = Reservation.__table__, Location.__table__
     open_location = sa.select(
-        sa.bindparam("reference", type_=Reservation.reference.type),
-        Location.id,
-        sa.literal(ReservationStatus.HELD, Reservation.status.type),
-        sa.bindparam("now", type_=Reservation.created_at.type),
-    ).where(Location.id == sa.bindparam("location_id"), Location.is_active)
+        sa.bindparam("reference", type_=reservations.c.reference.type),
+        locations.c.id,
+        sa.literal(ReservationStatus.HELD, reservations.c.status.type),
+        sa.bindparam("now", type_=reservations.c.created_at.type),
+    ).where(locations.c.id == sa.bindparam("location_id"), locations.c.is_active)
     return (
-        insert(Reservation)
+        insert(reservations)
         .from_select(["reference", "location_id", "status", "created_at"], open_location)
         .on_conflict_do_nothing(index_elements=["reference"])
-        .returning(Reservation)
+        .returning(reservations.c.id)
     )
 
 
-# Built once per dialect (every checkout runs one)
-_CLAIMS = {"postgresql": _claim_statement(postgresql.insert), "sqlite": _claim_statement(sqlite.insert)}
+@functools.cache  # built once per dialect, at first use (importing search.outbox leads to this module)
+def _claims(dialect: str) -> sa.Insert:
+    """On PostgreSQL the claim also writes the search outbox rows of the products whose stock the
+    reservation moves (ledger.reserve moves it by a database function, which no flush sees); SQLite
+    writes them before the commit, from the ledger rows."""
+    if dialect == "postgresql":
+        return outbox.with_moved_rows(_claim_statement(postgresql.insert))
+    return _claim_statement(sqlite.insert)
 
 
-def _claim_reference(session: Session, reference: str, location_id: int, now: datetime) -> Reservation | None:
+def _claim_reference(
+    session: Session, reference: str, location_id: int, now: datetime, sku_ids: list[int]
+) -> int | None:
     """Insert the reservation if its location is active and the reference unused, in one statement;
-    None when either is not so."""
-    return session.scalar(
-        _CLAIMS[session.get_bind().dialect.name],
-        {"reference": reference, "location_id": location_id, "now": now},
-        # one statement with parameters, not a bulk INSERT of rows
-        execution_options={"dml_strategy": "orm"},
-    )
+    its id, or None when either is not so."""
+    dialect = session.get_bind().dialect.name
+    params = {"reference": reference, "location_id": location_id, "now": now, "sku_ids": sku_ids}
+    row = session.execute(_claims(dialect), params).first()
+    if row is None:
+        return None
+    if dialect == "postgresql":
+        outbox.note_written(session, row.outbox_rows)
+    return row.id
 
 
-def _same_reservation(session: Session, reservation: Reservation, location_id: int, wanted: dict) -> Reservation:
+def _same_reservation(session: Session, reservation: Reservation, location_id: int, wanted: dict) -> int:
     held = defaultdict(int)
-    for move in reserved_lines(session, reservation):
+    for move in reserved_lines(session, reservation.id):
         held[move.sku_id] += move.reserved
     if reservation.location_id != location_id or dict(held) != wanted:
         raise ReferenceReused("This reference is used by another reservation.", reference=reservation.reference)
-    return reservation
+    return reservation.id
 
 
-def reserved_lines(session: Session, reservation: Reservation) -> list[Move]:
+def reserved_lines(session: Session, reservation_id: int) -> list[Move]:
     """The batches and units a reservation holds: its reserve movements."""
     rows = session.execute(
         sa.select(Movement.sku_id, Movement.batch_id, Batch.best_before, sa.func.sum(Movement.reserved_delta))
         .join(Batch, Batch.id == Movement.batch_id)
-        .where(Movement.reservation_id == reservation.id, Movement.kind == MovementKind.RESERVE)
+        .where(Movement.reservation_id == reservation_id, Movement.kind == MovementKind.RESERVE)
         .group_by(Movement.sku_id, Movement.batch_id, Batch.best_before)
         .order_by(Movement.batch_id)
     ).all()
@@ -134,7 +148,7 @@ def _close_reservation(session: Session, reference: str, target: ReservationStat
         raise NotFound("No such reservation.")
     reservation.transition(target, at=now)
     session.flush()
-    held = reserved_lines(session, reservation)
+    held = reserved_lines(session, reservation.id)
     ledger.lock_levels(session, reservation.location_id, [m.sku_id for m in held])
     return reservation, held
 
@@ -191,7 +205,7 @@ def return_reserved(session: Session, *, reference: str, lines: dict[int, int], 
     moves = []
     for sku_id, quantity in sorted(lines.items()):
         left = quantity
-        taken = [m for m in reserved_lines(session, reservation) if m.sku_id == sku_id]
+        taken = [m for m in reserved_lines(session, reservation.id) if m.sku_id == sku_id]
         for move in sorted(taken, key=lambda m: (m.best_before, m.batch_id), reverse=True):
             room = move.reserved - returned.get(move.batch_id, 0)
             units = min(room, left)

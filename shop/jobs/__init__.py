@@ -110,15 +110,6 @@ def _after_soft_rollback(session: Session, previous_transaction) -> None:
         session.info.pop(QUEUED, None)
 
 
-def _after_flush(session: Session, _flush_context) -> None:
-    """An order awaiting payment gets its expiry job at its deadline (the periodic sweep is the net)."""
-    from shop.orders.models import Order, OrderStatus
-
-    for obj in session.new:
-        if isinstance(obj, Order) and obj.status == OrderStatus.PENDING_PAYMENT and obj.expires_at is not None:
-            enqueue_after_commit(session, "orders.expire", eta=obj.expires_at, order_ids=[obj.id])
-
-
 _installed = False
 
 
@@ -129,5 +120,4 @@ def init_app(app: Flask) -> None:
         event.listen(Session, "after_commit", _after_commit)
         event.listen(Session, "after_rollback", _after_rollback)
         event.listen(Session, "after_soft_rollback", _after_soft_rollback)
-        event.listen(Session, "after_flush", _after_flush)
         _installed = True

@@ -53,28 +53,36 @@ class PointsSettings:
     max_share_bp: int = 5000
 
 
-# Built once (every quote and checkout runs it): plain columns, no ORM objects to build per line.
-# The township comes along for checkout, whose order lines say deep poverty.
-_PRICED_SKUS = (
-    sa.select(
-        Sku.id.label("sku_id"),
-        Sku.name.label("sku_name"),
-        Sku.price_fen,
-        Sku.is_active,
-        Product.id.label("product_id"),
-        Product.name.label("product_name"),
-        Product.kind,
-        Product.supplier_id,
-        Product.origin_district_id,
-        Category.path,
-        product_in_force(Product.id, sa.bindparam("now")).label("in_force"),
-        Township.deep_poverty,
+def _priced_skus() -> sa.Select:
+    skus, products = Sku.__table__.c, Product.__table__.c
+    categories, townships = Category.__table__.c, Township.__table__.c
+    return (
+        sa.select(
+            skus.id.label("sku_id"),
+            skus.name.label("sku_name"),
+            skus.price_fen,
+            skus.is_active,
+            products.id.label("product_id"),
+            products.name.label("product_name"),
+            products.kind,
+            products.supplier_id,
+            products.origin_district_id,
+            categories.path,
+            product_in_force(products.id, sa.bindparam("now")).label("in_force"),
+            townships.deep_poverty,
+        )
+        .select_from(Sku.__table__)
+        .join(Product.__table__, products.id == skus.product_id)
+        .join(Category.__table__, categories.id == products.category_id)
+        .outerjoin(Township.__table__, townships.id == products.origin_township_id)
+        .where(skus.id.in_(sa.bindparam("sku_ids", expanding=True)))
     )
-    .join(Product, Product.id == Sku.product_id)
-    .join(Category, Category.id == Product.category_id)
-    .outerjoin(Township, Township.id == Product.origin_township_id)
-    .where(Sku.id.in_(sa.bindparam("sku_ids", expanding=True)))
-)
+
+
+# Built once (every quote and checkout runs it), of the tables' columns: plain rows, no ORM objects
+# to build per line, nor ORM machinery per statement. The township comes along for checkout, whose
+# order lines say deep poverty.
+_PRICED_SKUS = _priced_skus()
 
 
 def build_lines(

@@ -10,7 +10,7 @@ from shop.errors import Conflict, IllegalTransition, NotFound
 from shop.inventory import movements, reservations
 from shop.inventory.errors import InsufficientStock, LocationInactive, NotInForce
 from shop.inventory.ledger import check_balances
-from shop.inventory.models import Batch, BatchLevel, StockLevel, china_today
+from shop.inventory.models import Batch, BatchLevel, Reservation, StockLevel, china_today
 
 
 def _level(session, location, sku):
@@ -35,7 +35,7 @@ def test_reserve_fefo_then_commit(session, stocked):
     reservation = reservations.reserve_stock(
         session, location_id=hall.id, reference="order:1", lines=[{"sku_id": sku.id, "quantity": 4}], now=now
     )
-    assert reservation.status == "held"
+    assert session.get(Reservation, reservation).status == "held"
     held = reservations.reserved_lines(session, reservation)
     assert [(m.reserved) for m in held] == [3, 1]
     assert _level(session, hall, sku) == (8, 4)
@@ -71,7 +71,7 @@ def test_reservations_are_idempotent_by_reference(session, stocked):
     lines = [{"sku_id": sku.id, "quantity": 2}]
     first = reservations.reserve_stock(session, location_id=hall.id, reference="order:3", lines=lines, now=now)
     again = reservations.reserve_stock(session, location_id=hall.id, reference="order:3", lines=lines, now=now)
-    assert again.id == first.id
+    assert again == first
     assert _level(session, hall, sku) == (8, 2)
     with pytest.raises(Conflict, match="another reservation"):
         reservations.reserve_stock(
