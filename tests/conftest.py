@@ -273,7 +273,7 @@ class WeChatPeer:
     (`login_code`), phone codes (`phone_code`) and subscribers, and scripts failures per path
     (`fail(path, errcode | "slow" | http status ...)`); `calls` records each request's path."""
 
-    def __init__(self, apps: dict[str, str] | None = None, *, slow_seconds: float = 1.0):
+    def __init__(self, apps: dict[str, str] | None = None, *, slow_seconds: float = 3.0):
         self.apps = apps or {WECHAT_APP_ID: WECHAT_SECRET}
         self.codes: dict[str, dict] = {}
         self.phones: dict[str, dict] = {}
@@ -423,7 +423,7 @@ def wechat_peer(app):
             WECHAT_API_BASE=peer.url,
             WECHAT_APP_ID=WECHAT_APP_ID,
             WECHAT_APP_SECRET=WECHAT_SECRET,
-            WECHAT_TIMEOUT_SECONDS=0.3,
+            WECHAT_TIMEOUT_SECONDS=1.0,
         ),
     ):
         yield peer

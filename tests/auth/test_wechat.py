@@ -38,7 +38,7 @@ def test_first_log_in_makes_a_buyer_and_the_next_finds_it(client, wechat_peer, s
 def test_the_same_person_in_another_app_of_the_developer_is_found_by_unionid(app, client, session):
     other_app, other_secret = "wx-other-app", "other-app-secret-0123456789abcdef"
     with WeChatPeer({WECHAT_APP_ID: WECHAT_SECRET, other_app: other_secret}) as peer:
-        base = {"WECHAT_API_BASE": peer.url, "WECHAT_TIMEOUT_SECONDS": 0.3}
+        base = {"WECHAT_API_BASE": peer.url, "WECHAT_TIMEOUT_SECONDS": 1.0}
         with configured(app, WECHAT_APP_ID=WECHAT_APP_ID, WECHAT_APP_SECRET=WECHAT_SECRET, **base):
             first = client.post(LOGIN, json={"code": peer.login_code("o-in-app-1", unionid="u-bob")}).json
         with configured(app, WECHAT_APP_ID=other_app, WECHAT_APP_SECRET=other_secret, **base):
