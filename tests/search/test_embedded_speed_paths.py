@@ -96,7 +96,10 @@ def test_the_one_pass_scan_and_the_bounded_path_agree_on_total_and_page(app, ses
         # read whole and ordered here while the facets' wider set passes the limit
         for limit in (1, 6):
             bounded = EmbeddedBackend(session, facet_scan_limit=limit).search(query)
-            assert (exact.total, [h.id for h in exact.hits]) == (bounded.total, [h.id for h in bounded.hits]), query
+            assert [h.id for h in exact.hits] == [h.id for h in bounded.hits], query
+            # PostgreSQL estimates the total past the limit (its planner's estimate), and says so
+            assert exact.total == bounded.total or bounded.total_is_estimate, query
+            assert bounded.total_is_estimate is False or session.get_bind().dialect.name == "postgresql"
             if _unfiltered(query):
                 # no text, no filter: the unfiltered snapshot, exact whatever the limit
                 assert bounded.facets_exact is True and bounded.facets == exact.facets
@@ -104,7 +107,8 @@ def test_the_one_pass_scan_and_the_bounded_path_agree_on_total_and_page(app, ses
                 # (a text's matches are bounded by SEARCH_TEXT_CANDIDATES instead: see the tests below)
                 assert bounded.facets_exact is False
         without = EmbeddedBackend(session, facet_scan_limit=10_000).search(query, facets=False)
-        assert (without.total, [h.id for h in without.hits]) == (exact.total, [h.id for h in exact.hits])
+        assert [h.id for h in without.hits] == [h.id for h in exact.hits]
+        assert without.total == exact.total or without.total_is_estimate
         assert without.facets == {}
 
 
