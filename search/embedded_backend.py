@@ -443,7 +443,7 @@ class EmbeddedBackend:
                 first = heapq.nsmallest(query.offset + query.size, inside, key=order)
                 page_ids = [row[0] for row in first[query.offset :]]
             else:
-                total, total_exact = self._count(source([D.c.product_id], conditions))
+                total, total_exact = self._count(query.now, source([D.c.product_id], conditions), conditions)
                 total = max(total, len(inside))
                 page_ids = self._ordered_page(query, source, conditions, score_column, total)
                 if total_exact and total <= query.offset:
@@ -462,13 +462,21 @@ class EmbeddedBackend:
                 )
         return self._result(query, page_ids, words, total, counted, exact=not (facets and bounded), facets=facets)
 
-    def _count(self, stmt: sa.Select) -> tuple[int, bool]:
-        """The number of rows of `stmt` and whether it is exact. SQLite counts them (its covering
-        index, `ix_search_documents_scan`); PostgreSQL gives its planner's estimate: an index-only
-        count is as fast only where the visibility map is set, and otherwise reads every match's row
-        (half a second for 60,000 matches at 300,000 products)."""
+    def _count(self, now: datetime, stmt: sa.Select, conditions) -> tuple[int, bool]:
+        """The number of rows of `stmt` (those passing `conditions`, the first being "in force") and
+        whether it is exact, without counting them (counting reads the whole range of products in
+        force: about 100 ms at 300,000 on SQLite; on PostgreSQL, wherever the visibility map is not
+        set, every match's row). SQLite: the products in force (the unfiltered snapshot's total)
+        times the share passing the filters among the first `facet_scan_limit` in force by id;
+        PostgreSQL: its planner's estimate."""
         if self.dialect == "sqlite":
-            return self.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery())) or 0, True
+            passes = sa.case((sa.and_(sa.true(), *conditions[1:]), 1), else_=0)
+            sample = sa.select(passes).where(conditions[0]).order_by(D.c.product_id).limit(self.facet_scan_limit)
+            flags = self.session.scalars(sample).all()
+            if len(flags) < self.facet_scan_limit:
+                return sum(flags), True
+            in_force = facet_snapshot.unfiltered(self.session, now, lambda: self._unfiltered(now)).total
+            return round(in_force * sum(flags) / len(flags)), False
         compiled = stmt.compile(dialect=self.session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
         plan = self.session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
         return int(plan[0]["Plan"]["Plan Rows"]), False
