@@ -748,11 +748,15 @@ def price_condition(low: int | None, high: int | None) -> sa.ColumnElement[bool]
         span.append(D.c.price_max >= low)
     if high is not None:
         span.append(D.c.price_min <= high)
-    return sa.or_(
+    some = sa.or_(
         within(D.c.price_min),
         within(D.c.price_max),
         sa.and_(D.c.price_count > 2, *span, sa.exists().where(*conditions)),
     )
+    # one condition, not an OR of index ranges: PostgreSQL would scan the range in force of
+    # `ix_search_documents_scan` once per arm (a BitmapOr) and then read every match's row, where
+    # one index-only scan checks it on the way
+    return sa.case((some, sa.true()), else_=sa.false())
 
 
 def python_order(query: SearchQuery, position: dict[str, int]):
