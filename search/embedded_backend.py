@@ -756,7 +756,8 @@ def price_condition(low: int | None, high: int | None) -> sa.ColumnElement[bool]
     # one condition, not an OR of index ranges: PostgreSQL would scan the range in force of
     # `ix_search_documents_scan` once per arm (a BitmapOr) and then read every match's row, where
     # one index-only scan checks it on the way
-    return sa.case((some, sa.true()), else_=sa.false())
+    # (and the span's overlap beside it, which implies nothing more, for the planner's estimate)
+    return sa.and_(*span, sa.case((some, sa.true()), else_=sa.false()))
 
 
 def python_order(query: SearchQuery, position: dict[str, int]):
