@@ -40,6 +40,7 @@ def search(args, paging):
             for name, buckets in result.facets.items()
         },
         "facets_exact": result.facets_exact,
+        "total_is_estimate": result.total_is_estimate,
         "degraded": answer.degraded,
         "backend": result.backend,
     }

@@ -74,8 +74,10 @@ class SearchResult:
     facets: dict[str, list[tuple[object, int]]]
     backend: str
     took_ms: float | None = None  # the engine's own time, when there is an engine
-    # False when the facets counted only the first SEARCH_FACET_SCAN_LIMIT matches
+    # False when the facets counted only some of the matches (the first scanned)
     facets_exact: bool = True
+    # True when the total was estimated from some of the matches
+    total_is_estimate: bool = False
 
 
 @dataclass

@@ -72,9 +72,13 @@ COMPUTED = {
 COPIED = [c.name for c in D.columns if c.name not in COMPUTED]
 MAX_EXPANSIONS = 50
 FACET_SIZE = 50
-FACET_SCAN_LIMIT = 20_000
+FACET_SCAN_LIMIT = 2_000
 # past the facet scan's limit, the matches of every filter are read whole and ordered here up to this many
 PAGE_SCAN_LIMIT = 5_000
+# without text, relevance (the boosts' order) of at most this many matches is one sort
+SORTED_PAGE_LIMIT = 10_000
+# a text query ranks at most this many of its matches (the first in the text index's order)
+TEXT_CANDIDATES = 2_000
 
 
 def _instant(ms: int) -> datetime:
@@ -165,18 +169,18 @@ class _Match:
             return -sa.func.bm25(sa.literal_column("search_fts"), *FTS_WEIGHTS)
         return sa.func.ts_rank(sa.literal_column("ts_terms"), sa.cast(self.expression(), postgresql.TSQUERY))
 
-    def materialised(self, scored: bool = True) -> sa.CTE:
-        """(product_id, score) of every match, computed once before any join."""
+    def count(self, session: Session) -> int:
+        """The number of the text's matches, whatever else they are: counted by FTS5 from its index
+        (a fraction of a millisecond); on PostgreSQL the planner's estimate from the vector's
+        statistics (counting reads every match's heap row, about as long as the search)."""
         if self.dialect == "sqlite":
             fts = sa.table("search_fts", sa.column("rowid"))
-            score = self.score() if scored else sa.literal(1.0)
-            stmt = sa.select(fts.c.rowid.label("product_id"), score.label("score")).where(self.condition())
-            return stmt.cte("matches").prefix_with("MATERIALIZED")
-        terms = sa.literal_column("ts_terms")
-        tsquery = sa.cast(self.expression(), postgresql.TSQUERY)
-        score = sa.func.ts_rank(terms, tsquery) if scored else sa.literal(1.0)
-        stmt = sa.select(D.c.product_id, score.label("score")).where(terms.op("@@")(tsquery))
-        return stmt.cte("matches").prefix_with("MATERIALIZED")
+            return session.scalar(sa.select(sa.func.count()).select_from(fts).where(self.condition())) or 0
+        plan = session.scalar(
+            sa.text("EXPLAIN (FORMAT JSON) SELECT 1 FROM search_documents WHERE ts_terms @@ CAST(:q AS tsquery)"),
+            {"q": self.expression()},
+        )
+        return int(plan[0]["Plan"]["Plan Rows"])
 
     def join(self, stmt: sa.Select) -> sa.Select:
         if self.dialect == "sqlite":
@@ -188,9 +192,12 @@ class _Match:
 class EmbeddedBackend:
     name = "embedded"
 
-    def __init__(self, session: Session, facet_scan_limit: int = FACET_SCAN_LIMIT):
+    def __init__(
+        self, session: Session, facet_scan_limit: int = FACET_SCAN_LIMIT, text_candidates: int = TEXT_CANDIDATES
+    ):
         self.session = session
         self.facet_scan_limit = facet_scan_limit
+        self.text_candidates = text_candidates
         self.dialect = session.get_bind().dialect.name
 
     # --- writing ------------------------------------------------------------------------------
@@ -241,12 +248,30 @@ class EmbeddedBackend:
 
     def reindex(self, batches: Iterable[dict[int, Document | None]], total: int, progress: Callable[[int], None]):
         """Rebuild every row inside the caller's transaction: readers keep the old rows until it commits."""
+        # SQLite: the FTS5 table is rebuilt once from the new rows, not fed row by row by its
+        # triggers (in one transaction each insert merges into a growing index whose pages overflow
+        # SQLite's page cache: a 20,000-product reindex took 80 s, 300,000 over an hour)
+        triggers = self._drop_fts_triggers() if self.dialect == "sqlite" else []
         self.session.execute(sa.delete(D))
         facet_snapshot.bump(self.session)
         for documents in batches:
             self.apply(documents)
             progress(len(documents))
+        if triggers:
+            self.session.execute(sa.text("INSERT INTO search_fts(search_fts) VALUES ('rebuild')"))
+            for create in triggers:
+                self.session.connection().exec_driver_sql(create)
         return "search_documents"
+
+    def _drop_fts_triggers(self) -> list[str]:
+        """Drop the triggers that keep `search_fts` in step (made by the migration), returning their
+        statements to make them again: in the transaction, so no other connection sees them gone."""
+        found = self.session.execute(
+            sa.text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'search_documents'")
+        ).all()
+        for name, _sql in found:
+            self.session.connection().exec_driver_sql(f'DROP TRIGGER "{name}"')
+        return [create for _name, create in found]
 
     def stored_documents(self) -> dict[int, dict]:
         columns = [c for c in D.columns if c.name != "source"]
@@ -330,46 +355,33 @@ class EmbeddedBackend:
         return stmt.where(*conditions)
 
     def search(self, query: SearchQuery, facets: bool = True) -> SearchResult:
-        """One pass over the matches (those of every facet's own query, which ignores its own filter)
-        gives the total, the facets and the page when there are at most `facet_scan_limit` of them.
-        Past that the facets count the first `facet_scan_limit` (`facets_exact` false), the total
-        is one COUNT, and the page comes from an index in the order asked (no text) or from the
-        ranked matches."""
+        """Without text, one pass over the matches (those of every facet's own query, which ignores
+        its own filter) gives the total, the facets and the page when there are at most
+        `facet_scan_limit` of them. Past that the facets count the first `facet_scan_limit`
+        (`facets_exact` false), the total is one COUNT, and the page comes from an index in the
+        order asked. With text, see `_search_text`."""
         if self.dialect == "postgresql":
             # the planner's costs of a scan over thousands of matches pass JIT's threshold: compiling
             # costs more (tens of ms) than the query it would speed up
             self.session.execute(sa.text("SET LOCAL jit = off"))
         match, words = self._match(query)
         base, facet_filters = self._filters(query, text_index=match is not None)
+        if match is not None:
+            return self._search_text(query, match, words, base, facet_filters, facets)
         conditions = base + list(facet_filters.values())
-        # bm25 / ts_rank only when relevance orders
-        relevance = query.sort == "relevance"
-        matches = None
-        if match is not None and self.dialect == "postgresql":
-            # the GIN index's matches read once from the heap: their vectors (ranked) and columns
-            score_column = match.score() if relevance else sa.literal(1.0)
-        else:
-            matches = match.materialised(scored=relevance) if match is not None else None
-            score_column = matches.c.score if matches is not None else sa.literal(1.0)
+        score_column = sa.literal(1.0)
 
         def source(columns, where):
-            stmt = sa.select(*columns).select_from(D)
-            if matches is not None:
-                stmt = stmt.join(matches, matches.c.product_id == D.c.product_id)
-            elif match is not None:
-                stmt = stmt.where(match.condition())
-            return stmt.where(*where)
+            return sa.select(*columns).select_from(D).where(*where)
 
         # no text and no filter but in force: the unfiltered count and facets of this index state,
         # kept; with one facet filter, that facet's counts (which ignore its own filter) are those
         snapshot = None
-        if facets and match is None and len(base) == 1 and len(facet_filters) <= 1:
+        if facets and len(base) == 1 and len(facet_filters) <= 1:
             snapshot = facet_snapshot.unfiltered(self.session, query.now, lambda: self._unfiltered(query.now))
             if not facet_filters:
                 page_ids = (
-                    self._ordered_page(query, False, source, conditions, score_column)
-                    if snapshot.total > query.offset
-                    else []
+                    self._ordered_page(query, source, conditions, score_column) if snapshot.total > query.offset else []
                 )
                 return self._result(query, page_ids, words, snapshot.total, snapshot.facets, exact=True)
         flags = {name: sa.case((condition, 1), else_=0) for name, condition in facet_filters.items()}
@@ -379,8 +391,6 @@ class EmbeddedBackend:
             scan_where = [*base, sum(1 - flag for flag in flags.values()) <= 1]
         else:
             scan_where = base
-        # without facets or text, a COUNT and an index give the answer: no scan
-        wanted = facets or match is not None
         columns = [
             D.c.product_id,
             score_column.label("score"),
@@ -393,14 +403,12 @@ class EmbeddedBackend:
         columns = list({c.key if hasattr(c, "key") else c.name: c for c in columns}.values())
         limit = self.facet_scan_limit
         names = list(facet_filters)
-        ranked = None  # past the limit: the total and the page, read by the scan itself
-        if wanted and match is not None:
-            scanned, bounded, ranked = self._ranked_scan(query, source, columns, scan_where, facet_filters)
-        elif wanted:
+        if facets:
             scanned = self.session.execute(source(columns, scan_where).limit(limit + 1)).all()
             bounded = len(scanned) > limit
             scanned = scanned[:limit]
         else:
+            # without facets, a COUNT and an index give the answer: no scan
             scanned, bounded = [], True
         position = {c.key: i for i, c in enumerate(columns)}
         # column-wise: each a tuple over the scanned rows
@@ -418,8 +426,6 @@ class EmbeddedBackend:
             want = query.offset + query.size
             first = heapq.nsmallest(want, inside, key=python_order(query, position))
             page_ids = [row[0] for row in first[query.offset :]]
-        elif ranked is not None:
-            total, page_ids = ranked
         else:
             inside, cap = [], -1
             if facets and facet_filters and scanned and snapshot is None:
@@ -437,68 +443,126 @@ class EmbeddedBackend:
                 first = heapq.nsmallest(query.offset + query.size, inside, key=order)
                 page_ids = [row[0] for row in first[query.offset :]]
             else:
-                total, page_ids = None, []
-                if match is not None:
-                    # the matches are read anyway to be ordered: counted in the same pass
-                    # (OFFSET 0 keeps PostgreSQL from carrying the vectors through the window)
-                    names = {"product_id", *(rule.field for rule in query.boosts), *SORT_COLUMNS[query.sort]}
-                    keys = source([score_column.label("score"), *(D.c[n] for n in names)], conditions)
-                    keys = keys.offset(0).subquery()
-                    counted_page = sa.select(keys.c.product_id, sa.func.count().over()).order_by(
-                        *_sql_order(query, keys.c.score, keys.c)
-                    )
-                    rows = self.session.execute(counted_page.limit(query.size).offset(query.offset)).all()
-                    if rows:
-                        total, page_ids = rows[0][1], [row[0] for row in rows]
-                if total is None:
-                    total = self.session.scalar(source([sa.func.count()], conditions)) or 0
-                    page_ids = (
-                        self._ordered_page(query, match is not None, source, conditions, score_column)
-                        if total > query.offset
-                        else []
-                    )
+                total, total_exact = self._count(query.now, source([D.c.product_id], conditions), conditions)
+                total = max(total, len(inside))
+                page_ids = self._ordered_page(query, source, conditions, score_column, total)
+                if total_exact and total <= query.offset:
+                    page_ids = []
+                elif page_ids:
+                    total = max(total, query.offset + len(page_ids))
+                return self._result(
+                    query,
+                    page_ids,
+                    words,
+                    total,
+                    counted,
+                    exact=not facets,
+                    facets=facets,
+                    total_exact=total_exact,
+                )
         return self._result(query, page_ids, words, total, counted, exact=not (facets and bounded), facets=facets)
 
-    def _ranked_scan(self, query: SearchQuery, source, columns, scan_where, facet_filters):
-        """One pass over the text's matches (kept aside) gives the first `facet_scan_limit` of them
-        for the facets, the count of all and of those passing every filter, and the first of
-        these in the page's order: past the limit, the total and the page need no second pass."""
-        limit = self.facet_scan_limit
-        keys = [c.key for c in columns]
-        want = query.offset + query.size
-        inside = sa.and_(*facet_filters.values()) if facet_filters else sa.true()
-        kept = source([*columns, sa.case((inside, 1), else_=0).label("inside_")], scan_where)
-        kept = kept.cte("scan").prefix_with("MATERIALIZED")
-        sample = sa.select(
-            *(kept.c[k] for k in keys),
-            sa.literal(0).label("part_"),
-            sa.func.count().over().label("scanned_"),
-            sa.func.sum(kept.c.inside_).over().label("total_"),
-            kept.c.inside_,
-        ).limit(limit + 1)
-        first = (
-            sa.select(
-                *(kept.c[k] for k in keys), sa.literal(1).label("part_"), sa.literal(0), sa.literal(0), kept.c.inside_
-            )
-            .where(kept.c.inside_ == 1)
-            .order_by(*_sql_order(query, kept.c.score, kept.c))
-            .limit(want)
-        )
-        both = sa.union_all(sa.select(sample.subquery()), sa.select(first.subquery()))
-        rows = self.session.execute(both).all()
-        n = len(keys)
-        scanned = [row[:n] for row in rows if row[n] == 0]
-        page = [row[:n] for row in rows if row[n] == 1]
-        scanned_count, total = next(((row[n + 1], int(row[n + 2])) for row in rows if row[n] == 0), (0, 0))
-        bounded = scanned_count > limit
-        position = {k: i for i, k in enumerate(keys)}
-        ranked = None
-        if bounded:
-            page.sort(key=python_order(query, position))
-            ranked = (total, [row[position["product_id"]] for row in page[query.offset : want]])
-        return scanned[:limit], bounded, ranked
+    def _count(self, now: datetime, stmt: sa.Select, conditions) -> tuple[int, bool]:
+        """The number of rows of `stmt` (those passing `conditions`, the first being "in force") and
+        whether it is exact, without counting them (counting reads the whole range of products in
+        force: about 100 ms at 300,000 on SQLite; on PostgreSQL, wherever the visibility map is not
+        set, every match's row). SQLite: the products in force (the unfiltered snapshot's total)
+        times the share passing the filters among the first `facet_scan_limit` in force by id;
+        PostgreSQL: its planner's estimate."""
+        if self.dialect == "sqlite":
+            passes = sa.case((sa.and_(sa.true(), *conditions[1:]), 1), else_=0)
+            sample = sa.select(passes).where(conditions[0]).order_by(D.c.product_id).limit(self.facet_scan_limit)
+            flags = self.session.scalars(sample).all()
+            if len(flags) < self.facet_scan_limit:
+                return sum(flags), True
+            in_force = facet_snapshot.unfiltered(self.session, now, lambda: self._unfiltered(now)).total
+            return round(in_force * sum(flags) / len(flags)), False
+        compiled = stmt.compile(dialect=self.session.get_bind().dialect, compile_kwargs={"render_postcompile": True})
+        plan = self.session.connection().exec_driver_sql(f"EXPLAIN (FORMAT JSON) {compiled}", compiled.params).scalar()
+        return int(plan[0]["Plan"]["Plan Rows"]), False
 
-    def _result(self, query, page_ids, words, total, counted, *, exact: bool, facets: bool = True) -> SearchResult:
+    def _search_text(self, query: SearchQuery, match: _Match, words, base, facet_filters, facets) -> SearchResult:
+        """The candidates are the text's first `text_candidates` matches in the text index's order
+        (FTS5: by rowid; GIN: the heap's order), read with their filters as flags and ranked (bm25 /
+        ts_rank) only they: with no more matches than that, the total, the facets and the page are
+        exact. With more, the facets count the candidates (`facets_exact` false), the page is the
+        best of the candidates that pass every filter, in the order asked, and the total is the
+        text's count scaled by the candidates' share that passes (`total_is_estimate`). When fewer
+        candidates pass than the page needs, the matches of every filter are read (at most
+        PAGE_SCAN_LIMIT, narrow): the page is the best of them, exact when they were all read."""
+        limit = self.text_candidates
+        want = query.offset + query.size
+        scored = query.sort == "relevance"
+        names = list(facet_filters)
+        fields = [*{rule.field for rule in query.boosts}, *SORT_COLUMNS[query.sort]]
+        wide = [D.c[name] for name in FACETS if name != "label"] + [D.c.labels] if facets else []
+        flags = [sa.case((sa.and_(*base), 1), else_=0).label("kept_")]
+        flags += [sa.case((condition, 1), else_=0).label(f"flag_{name}") for name, condition in facet_filters.items()]
+        columns = list({c.key: c for c in [D.c.product_id, *(D.c[f] for f in fields), *wide, *flags]}.values())
+        stmt, position = self._candidates(match, columns, scored, limit + 1)
+        rows = self.session.execute(stmt).all()
+        complete = len(rows) <= limit
+        kept_at = position["kept_"]
+        kept = [row for row in rows[:limit] if row[kept_at]]
+        by_column = dict(zip(position, zip(*kept, strict=True), strict=True)) if kept else {}
+        flag_columns = [by_column.get(f"flag_{n}", ()) for n in names]
+        counted = _count_facets(by_column, flag_columns, names, len(kept)) if facets else {}
+        inside = list(itertools.compress(kept, map(all, zip(*flag_columns, strict=True)))) if names else kept
+        order = python_order(query, position)
+        exact_total = complete
+        if complete:
+            total = len(inside)
+        else:
+            matched = match.count(self.session)
+            total = max(len(inside), round(matched * len(inside) / limit))
+            if len(inside) < want:
+                conditions = base + list(facet_filters.values())
+                narrow = list({c.key: c for c in [D.c.product_id, *(D.c[f] for f in fields)]}.values())
+                stmt, narrow_position = self._candidates(match, narrow, scored, PAGE_SCAN_LIMIT + 1, conditions)
+                inside = self.session.execute(stmt).all()
+                order = python_order(query, narrow_position)
+                exact_total = len(inside) <= PAGE_SCAN_LIMIT
+                inside = inside[:PAGE_SCAN_LIMIT]
+                total = len(inside) if exact_total else max(total, len(inside))
+        first = heapq.nsmallest(want, inside, key=order)
+        return self._result(
+            query,
+            [row[1] for row in first[query.offset :]],
+            words,
+            total,
+            counted,
+            exact=complete or not facets,
+            facets=facets,
+            total_exact=exact_total,
+        )
+
+    def _candidates(self, match: _Match, columns, scored: bool, limit: int, where=()):
+        """The first `limit` matches of the text (and `where`) in the text index's order, with
+        `columns` and their score (bm25 / ts_rank, computed for these rows only); and the position
+        of each column in a row."""
+        if self.dialect == "sqlite":
+            fts = sa.table("search_fts", sa.column("rowid"))
+            score = match.score() if scored else sa.literal(1.0)
+            if not where:
+                # the FTS5 query alone, limited, before the join: bm25 for the candidates only
+                first = sa.select(fts.c.rowid.label("product_id"), score.label("score"))
+                first = first.where(match.condition()).limit(limit).subquery("candidates")
+                stmt = sa.select(first.c.score, *columns).select_from(
+                    first.join(D, D.c.product_id == first.c.product_id)
+                )
+            else:
+                stmt = sa.select(score.label("score"), *columns).select_from(fts.join(D, D.c.product_id == fts.c.rowid))
+                stmt = stmt.where(match.condition(), *where).limit(limit)
+        else:
+            score = match.score() if scored else sa.literal(1.0)
+            stmt = sa.select(score.label("score"), *columns).where(match.condition(), *where).limit(limit)
+        # product_id second: the page's ids are read from there
+        keys = ["score", *(c.key for c in columns)]
+        return stmt, {key: i for i, key in enumerate(keys)}
+
+    def _result(
+        self, query, page_ids, words, total, counted, *, exact: bool, facets: bool = True, total_exact: bool = True
+    ) -> SearchResult:
         """The hits of the page (one read of their sources) and the sorted facets."""
         rows = {}
         if page_ids:
@@ -526,6 +590,7 @@ class EmbeddedBackend:
             facets={name: sort_buckets(counted[name]) for name in FACETS} if facets else {},
             backend=self.name,
             facets_exact=exact,
+            total_is_estimate=not total_exact,
         )
 
     def _unfiltered(self, now: datetime) -> facet_snapshot.Snapshot:
@@ -544,13 +609,20 @@ class EmbeddedBackend:
                     counters[name][value] += n
         return facet_snapshot.Snapshot(total, {name: list(counter.items()) for name, counter in counters.items()})
 
-    def _ordered_page(self, query: SearchQuery, has_text: bool, source, conditions, score_column) -> list[int]:
+    def _ordered_page(self, query: SearchQuery, source, conditions, score_column, matches: int | None = None):
         """The ids of the page, ordered in SQL. Without text, each order is read from an index: the
-        relevance order is then the boosts' order, so one query per class of equal boost."""
+        relevance order is then the boosts' order, so one query per class of equal boost (a class
+        its filters exclude is not asked). With at most SORTED_PAGE_LIMIT `matches` (counted or
+        estimated), the filters' indexes find them and one sort orders them: a class with none of
+        them would be walked whole."""
         want = query.offset + query.size
-        if has_text or query.sort != "relevance":
+        if query.sort == "relevance" and matches is not None and matches <= SORTED_PAGE_LIMIT:
             order = _sql_order(query, score_column)
-            if not has_text and query.sort in ("price", "-price"):
+            stmt = source([D.c.product_id], conditions).order_by(*order).limit(query.size).offset(query.offset)
+            return list(self.session.scalars(stmt))
+        if query.sort != "relevance":
+            order = _sql_order(query, score_column)
+            if query.sort in ("price", "-price"):
                 # priced products first, then the unpriced: each part in index order
                 ids = list(
                     self.session.scalars(
@@ -577,7 +649,11 @@ class EmbeddedBackend:
             weight = 1.0
             for rule, value in zip(query.boosts, values, strict=True):
                 weight = weight * (rule.weight if value else 1.0)
-            classes.setdefault(weight, []).append(dict(zip(fields, values, strict=True)))
+            chosen = dict(zip(fields, values, strict=True))
+            fixed = {"poverty_alleviated": query.poverty_alleviated, "deep_poverty": query.deep_poverty}
+            if any(fixed.get(f) is not None and fixed[f] != v for f, v in chosen.items()):
+                continue
+            classes.setdefault(weight, []).append(chosen)
         ids: list[int] = []
         for weight in sorted(classes, reverse=True):
             parts = [
@@ -672,11 +748,16 @@ def price_condition(low: int | None, high: int | None) -> sa.ColumnElement[bool]
         span.append(D.c.price_max >= low)
     if high is not None:
         span.append(D.c.price_min <= high)
-    return sa.or_(
+    some = sa.or_(
         within(D.c.price_min),
         within(D.c.price_max),
         sa.and_(D.c.price_count > 2, *span, sa.exists().where(*conditions)),
     )
+    # one condition, not an OR of index ranges: PostgreSQL would scan the range in force of
+    # `ix_search_documents_scan` once per arm (a BitmapOr) and then read every match's row, where
+    # one index-only scan checks it on the way
+    # (and the span's overlap beside it, which implies nothing more, for the planner's estimate)
+    return sa.and_(*span, sa.case((some, sa.true()), else_=sa.false()))
 
 
 def python_order(query: SearchQuery, position: dict[str, int]):

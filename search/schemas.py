@@ -149,8 +149,15 @@ class SearchPageSchema(ma.Schema):
     facets_exact = ma.fields.Boolean(
         required=True,
         metadata={
-            "description": "False when the database counted the facets over its first SEARCH_FACET_SCAN_LIMIT "
-            "matches only (the total and the items stay exact)"
+            "description": "False when the database counted the facets over some of the matches only: its first "
+            "SEARCH_FACET_SCAN_LIMIT (no text) or SEARCH_TEXT_CANDIDATES (text)"
+        },
+    )
+    total_is_estimate = ma.fields.Boolean(
+        required=True,
+        metadata={
+            "description": "True when the database estimated the total from the first SEARCH_TEXT_CANDIDATES "
+            "matches of the text (then the items are the best of those that pass every filter)"
         },
     )
     degraded = ma.fields.Boolean(

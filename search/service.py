@@ -87,7 +87,7 @@ def search_products(session: Session, ext: SearchExtension, query: SearchQuery, 
             log.warning("search engine unavailable, answering from the database: %s", error)
             ext.breaker.failed()
             degraded = True
-    embedded = EmbeddedBackend(session, ext.config["SEARCH_FACET_SCAN_LIMIT"])
+    embedded = EmbeddedBackend(session, ext.config["SEARCH_FACET_SCAN_LIMIT"], ext.config["SEARCH_TEXT_CANDIDATES"])
     return Answer(embedded.search(query, facets=facets), degraded=degraded)
 
 

@@ -534,6 +534,7 @@ def test_the_answer_is_what_the_documented_schema_dumps(client, corpus, index, a
                 for name, buckets in result.facets.items()
             },
             "facets_exact": result.facets_exact,
+            "total_is_estimate": result.total_is_estimate,
             "degraded": answer.degraded,
             "backend": result.backend,
         }
