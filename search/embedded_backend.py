@@ -485,13 +485,11 @@ class EmbeddedBackend:
         """The candidates are the text's first `text_candidates` matches in the text index's order
         (FTS5: by rowid; GIN: the heap's order), read with their filters as flags and ranked (bm25 /
         ts_rank) only they: with no more matches than that, the total, the facets and the page are
-        exact. With more, the facets count the candidates (`facets_exact` false), the page is the
-        best of the candidates that pass every filter, in the order asked, and the total is the
-        text's count scaled by the candidates' share that passes (`total_is_estimate`). When fewer
-        candidates pass than the page needs, the matches of every filter are read (at most
-        PAGE_SCAN_LIMIT, narrow): the page is the best of them, exact when they were all read."""
+        exact. With more, the facets count the candidates (`facets_exact` false), the total is the
+        text's count scaled by the candidates' share that passes (`total_is_estimate`), and the page
+        is ordered in SQL over every match that passes every filter: the candidates are an arbitrary
+        part of the matches, so their best are not the page."""
         limit = self.text_candidates
-        want = query.offset + query.size
         scored = query.sort == "relevance"
         names = list(facet_filters)
         fields = [*{rule.field for rule in query.boosts}, *SORT_COLUMNS[query.sort]]
@@ -508,54 +506,43 @@ class EmbeddedBackend:
         flag_columns = [by_column.get(f"flag_{n}", ()) for n in names]
         counted = _count_facets(by_column, flag_columns, names, len(kept)) if facets else {}
         inside = list(itertools.compress(kept, map(all, zip(*flag_columns, strict=True)))) if names else kept
-        order = python_order(query, position)
-        exact_total = complete
+        exact_total = True
         if complete:
             total = len(inside)
+            first = heapq.nsmallest(query.offset + query.size, inside, key=python_order(query, position))
+            page_ids = [row[1] for row in first[query.offset :]]
         else:
-            matched = match.count(self.session)
-            total = max(len(inside), round(matched * len(inside) / limit))
-            if len(inside) < want:
-                conditions = base + list(facet_filters.values())
-                narrow = list({c.key: c for c in [D.c.product_id, *(D.c[f] for f in fields)]}.values())
-                stmt, narrow_position = self._candidates(match, narrow, scored, PAGE_SCAN_LIMIT + 1, conditions)
-                inside = self.session.execute(stmt).all()
-                order = python_order(query, narrow_position)
-                exact_total = len(inside) <= PAGE_SCAN_LIMIT
-                inside = inside[:PAGE_SCAN_LIMIT]
-                total = len(inside) if exact_total else max(total, len(inside))
-        first = heapq.nsmallest(want, inside, key=order)
+            page_ids = self._text_page(query, match, base + list(facet_filters.values()))
+            if len(page_ids) < query.size and (page_ids or not query.offset):
+                total = query.offset + len(page_ids)  # the page ran out: the total is known
+            else:
+                exact_total = False
+                estimate = round(match.count(self.session) * len(inside) / limit)
+                total = max(estimate, query.offset + len(page_ids))
         return self._result(
-            query,
-            [row[1] for row in first[query.offset :]],
-            words,
-            total,
-            counted,
-            exact=complete or not facets,
-            facets=facets,
-            total_exact=exact_total,
+            query, page_ids, words, total, counted, exact=complete or not facets, facets=facets, total_exact=exact_total
         )
 
-    def _candidates(self, match: _Match, columns, scored: bool, limit: int, where=()):
-        """The first `limit` matches of the text (and `where`) in the text index's order, with
-        `columns` and their score (bm25 / ts_rank, computed for these rows only); and the position
-        of each column in a row."""
+    def _text_page(self, query: SearchQuery, match: _Match, conditions) -> list[int]:
+        """The ids of the page among every match of the text passing `conditions`, ordered in SQL
+        (ranked, for relevance, all of them)."""
+        score = match.score() if query.sort == "relevance" else sa.literal(1.0)
+        stmt = match.join(sa.select(D.c.product_id).select_from(D)).where(*conditions)
+        stmt = stmt.order_by(*_sql_order(query, score)).limit(query.size).offset(query.offset)
+        return list(self.session.scalars(stmt))
+
+    def _candidates(self, match: _Match, columns, scored: bool, limit: int):
+        """The first `limit` matches of the text in the text index's order, with `columns` and their
+        score (bm25 / ts_rank, computed for these rows only); and the position of each column in a row."""
+        score = match.score() if scored else sa.literal(1.0)
         if self.dialect == "sqlite":
+            # the FTS5 query alone, limited, before the join: bm25 for the candidates only
             fts = sa.table("search_fts", sa.column("rowid"))
-            score = match.score() if scored else sa.literal(1.0)
-            if not where:
-                # the FTS5 query alone, limited, before the join: bm25 for the candidates only
-                first = sa.select(fts.c.rowid.label("product_id"), score.label("score"))
-                first = first.where(match.condition()).limit(limit).subquery("candidates")
-                stmt = sa.select(first.c.score, *columns).select_from(
-                    first.join(D, D.c.product_id == first.c.product_id)
-                )
-            else:
-                stmt = sa.select(score.label("score"), *columns).select_from(fts.join(D, D.c.product_id == fts.c.rowid))
-                stmt = stmt.where(match.condition(), *where).limit(limit)
+            first = sa.select(fts.c.rowid.label("product_id"), score.label("score"))
+            first = first.where(match.condition()).limit(limit).subquery("candidates")
+            stmt = sa.select(first.c.score, *columns).select_from(first.join(D, D.c.product_id == first.c.product_id))
         else:
-            score = match.score() if scored else sa.literal(1.0)
-            stmt = sa.select(score.label("score"), *columns).where(match.condition(), *where).limit(limit)
+            stmt = sa.select(score.label("score"), *columns).where(match.condition()).limit(limit)
         # product_id second: the page's ids are read from there
         keys = ["score", *(c.key for c in columns)]
         return stmt, {key: i for i, key in enumerate(keys)}
