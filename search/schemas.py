@@ -156,8 +156,8 @@ class SearchPageSchema(ma.Schema):
     total_is_estimate = ma.fields.Boolean(
         required=True,
         metadata={
-            "description": "True when the database estimated the total from the first SEARCH_TEXT_CANDIDATES "
-            "matches of the text (then the items are the best of those that pass every filter)"
+            "description": "True when the total is an estimate (the embedded backend past SEARCH_FACET_SCAN_LIMIT "
+            "or SEARCH_TEXT_CANDIDATES matches); the items are exact"
         },
     )
     degraded = ma.fields.Boolean(

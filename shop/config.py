@@ -226,7 +226,7 @@ def search_settings() -> dict:
         "SEARCH_SYNC_BACKOFF_MAX_SECONDS": _int("SEARCH_SYNC_BACKOFF_MAX_SECONDS", 300),
         "SEARCH_MAX_RESULT_WINDOW": _int("SEARCH_MAX_RESULT_WINDOW", 10_000),
         "SEARCH_FACET_SCAN_LIMIT": _int("SEARCH_FACET_SCAN_LIMIT", 2_000),
-        # the embedded backend ranks at most this many of a text's matches (see its _search_text)
+        # the embedded backend counts facets over at most this many of a text's matches (see its _search_text)
         "SEARCH_TEXT_CANDIDATES": _int("SEARCH_TEXT_CANDIDATES", 2_000),
     }
 
