@@ -518,7 +518,8 @@ class EmbeddedBackend:
             else:
                 exact_total = False
                 estimate = round(match.count(self.session) * len(inside) / limit)
-                total = max(estimate, query.offset + len(page_ids))
+                # a full page: at least this many; an empty page past the first: at most the offset
+                total = max(estimate, query.offset + len(page_ids)) if page_ids else min(estimate, query.offset)
         return self._result(
             query, page_ids, words, total, counted, exact=complete or not facets, facets=facets, total_exact=exact_total
         )
