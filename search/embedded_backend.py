@@ -369,7 +369,7 @@ class EmbeddedBackend:
         if match is not None:
             return self._search_text(query, match, words, base, facet_filters, facets)
         conditions = base + list(facet_filters.values())
-        score_column = sa.literal(1.0)
+        score_column = sa.literal(1.0)  # no text: every product scores the same
 
         def source(columns, where):
             return sa.select(*columns).select_from(D).where(*where)
@@ -380,9 +380,7 @@ class EmbeddedBackend:
         if facets and len(base) == 1 and len(facet_filters) <= 1:
             snapshot = facet_snapshot.unfiltered(self.session, query.now, lambda: self._unfiltered(query.now))
             if not facet_filters:
-                page_ids = (
-                    self._ordered_page(query, source, conditions, score_column) if snapshot.total > query.offset else []
-                )
+                page_ids = self._ordered_page(query, source, conditions) if snapshot.total > query.offset else []
                 return self._result(query, page_ids, words, snapshot.total, snapshot.facets, exact=True)
         flags = {name: sa.case((condition, 1), else_=0) for name, condition in facet_filters.items()}
         if not facets or snapshot is not None:
@@ -445,7 +443,7 @@ class EmbeddedBackend:
             else:
                 total, total_exact = self._count(query.now, source([D.c.product_id], conditions), conditions)
                 total = max(total, len(inside))
-                page_ids = self._ordered_page(query, source, conditions, score_column, total)
+                page_ids = self._ordered_page(query, source, conditions, total)
                 if total_exact and total <= query.offset:
                     page_ids = []
                 elif page_ids:
@@ -597,19 +595,18 @@ class EmbeddedBackend:
                     counters[name][value] += n
         return facet_snapshot.Snapshot(total, {name: list(counter.items()) for name, counter in counters.items()})
 
-    def _ordered_page(self, query: SearchQuery, source, conditions, score_column, matches: int | None = None):
+    def _ordered_page(self, query: SearchQuery, source, conditions, matches: int | None = None):
         """The ids of the page, ordered in SQL. Without text, each order is read from an index: the
         relevance order is then the boosts' order, so one query per class of equal boost (a class
         its filters exclude is not asked). With at most SORTED_PAGE_LIMIT `matches` (counted or
         estimated), the filters' indexes find them and one sort orders them: a class with none of
         them would be walked whole."""
         want = query.offset + query.size
+        order = _sql_order(query, sa.literal(1.0))  # no text: the score is the boosts alone
         if query.sort == "relevance" and matches is not None and matches <= SORTED_PAGE_LIMIT:
-            order = _sql_order(query, score_column)
             stmt = source([D.c.product_id], conditions).order_by(*order).limit(query.size).offset(query.offset)
             return list(self.session.scalars(stmt))
         if query.sort != "relevance":
-            order = _sql_order(query, score_column)
             if query.sort in ("price", "-price"):
                 # priced products first, then the unpriced: each part in index order
                 ids = list(
