@@ -4,13 +4,14 @@ import sqlalchemy as sa
 
 from shop import clock
 from shop.auth.models import Role
+from shop.inventory import movements
 from shop.inventory.models import china_today
 from shop.jobs import runner
 from shop.monitoring.models import Campaign, CampaignStatus
 from shop.procurement import organisations
 from shop.procurement.models import OrgKind
 from tests.factories import FENGJIE, YUZHONG, valid_uscc
-from tests.monitoring.conftest import M, declare, sell_over_days
+from tests.monitoring.conftest import M, declare
 from tests.procurement.conftest import P, make_org
 from tests.search.conftest import engine_in_app, index, osmem  # noqa: F401  (both search backends)
 
@@ -122,7 +123,8 @@ def test_allocations_draft_bulk_orders_counted_from_what_was_received_and_sold(c
     detail = client.get(f"{M}/campaigns/{campaign['id']}", headers=produce.coordinator).json
     assert (detail["allocated_quantity"], detail["progress"]["absorbed"]) == (30, 0)
     _receive(client, headers, allocated.json["bulk_order_id"])
-    sell_over_days(session, produce.hall, produce.sku, per_day=5, days=1)  # a shelf sale, within the window
+    with clock.frozen_at(clock.now() - timedelta(hours=1)):  # a shelf sale before the campaign opened
+        movements.sell(session, produce.hall.id, [{"sku_id": produce.sku.id, "quantity": 5}], now=clock.now())
     progress = client.get(f"{M}/campaigns/{campaign['id']}", headers=produce.coordinator).json["progress"]
     assert progress["absorbed"] == 30  # the shelf sale, an hour ago, was before the campaign opened
     assert progress["by_organisation"] == [
@@ -138,8 +140,8 @@ def test_allocations_draft_bulk_orders_counted_from_what_was_received_and_sold(c
 def test_a_campaign_closes_on_its_date_and_when_its_target_is_met(app, client, make, session, produce):
     met = _campaign(client, produce, kind="emergency", target=10).json
     later = _campaign(client, produce, kind="emergency", target=10_000, days=1).json
-    with clock.frozen_at(clock.now() + timedelta(hours=2)):  # ten sold an hour after the opening
-        sell_over_days(session, produce.hall, produce.sku, per_day=10, days=1)
+    with clock.frozen_at(clock.now() + timedelta(hours=2)):  # ten sold two hours after the opening
+        movements.sell(session, produce.hall.id, [{"sku_id": produce.sku.id, "quantity": 10}], now=clock.now())
         runner.run(app, "monitoring.campaigns")
     session.expire_all()
     assert session.get(Campaign, met["id"]).close_reason == "target met"
