@@ -26,7 +26,7 @@ from shop.certification.models import Certification
 from shop.certification.query import current_certification_id, product_in_force
 from shop.db import UTCDateTime
 from shop.errors import NotFound
-from shop.inventory.models import BatchLevel, Location, china_today, sellable_units
+from shop.inventory.models import BatchLevel, Location, LocationKind, china_today, sellable_units
 from shop.reference.models import District, Township
 from shop.suppliers.models import Supplier
 
@@ -112,15 +112,22 @@ BATCH_LEVELS = BatchLevel.__table__
 
 
 def _stocked_locations() -> sa.ScalarSelect:
-    """How many active locations have units of an active SKU of the product to sell today: the
-    batches FEFO picking would take from (`sellable_units`: not reserved, not expired, not frozen,
-    not quarantined there), so "in stock" is what a checkout can reserve."""
+    """How many active halls, counters and zones have units of an active SKU of the product to sell
+    today: the batches FEFO picking would take from (`sellable_units`: not reserved, not expired, not
+    frozen, not quarantined there), so "in stock" is what a buyer can take. The operations centre
+    sells to nobody: its stock waits to be sent out."""
     b = BATCH_LEVELS
     return (
         sa.select(sa.func.count(sa.distinct(b.c.location_id)))
         .join(Sku, Sku.id == b.c.sku_id)
         .join(Location, Location.id == b.c.location_id)
-        .where(Sku.product_id == Product.id, Sku.is_active, Location.is_active, sellable_units(b, TODAY))
+        .where(
+            Sku.product_id == Product.id,
+            Sku.is_active,
+            Location.is_active,
+            Location.kind != LocationKind.CENTRE,
+            sellable_units(b, TODAY),
+        )
         .correlate(Product)
         .scalar_subquery()
     )

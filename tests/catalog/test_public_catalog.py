@@ -63,6 +63,14 @@ def test_a_page_carries_price_range_availability_certificate_origin_and_labels(c
     item = _item(client, product.id)
     assert item["price_min_fen"] == 1200 and item["price_max_fen"] == 5900
     assert item["availability"] == {"in_stock": True, "stocked_locations": 2, "bookable": None}
+    only_centre = make.product()
+    make.certified(only_centre)
+    make.stock(make.centre(), only_centre.skus[0], 40)  # waits to be sent out: nobody buys it there
+    assert _item(client, only_centre.id)["availability"] == {
+        "in_stock": False,
+        "stocked_locations": 0,
+        "bookable": None,
+    }
     assert item["certificate_no"] == cert.certificate_no == item["certification"]["certificate_no"]
     assert item["origin_district"]["id"] == product.origin_district_id
     assert item["labels"] == [
