@@ -46,7 +46,7 @@ class Gateway(Protocol):
         actor_id: int | None,
         amount_fen: int,
         reference: str | None,
-        order_id: int,
+        order_id: int | None,
     ) -> RefundResult:
         """Give `amount_fen` back (`actor_id`: who refunds)."""
 

@@ -111,10 +111,12 @@ def cancel_pending(
         payment.transition(PaymentStatus.CANCELLED, at=now)
 
 
-def succeeded_payment(session: Session, order_id: int) -> Payment | None:
-    """The payment that paid the order (at most one: a unique index says so)."""
+def succeeded_payment(
+    session: Session, order_id: int | None = None, *, bulk_order_id: int | None = None
+) -> Payment | None:
+    """The payment that paid the order or the bulk order (at most one: a unique index says so)."""
     return session.scalar(
-        sa.select(Payment).where(Payment.order_id == order_id, Payment.status == PaymentStatus.SUCCEEDED)
+        sa.select(Payment).where(owned_by(order_id, bulk_order_id), Payment.status == PaymentStatus.SUCCEEDED)
     )
 
 
@@ -132,6 +134,28 @@ def refund_payment(
     payment = succeeded_payment(session, order_id)
     if payment is None or amount_fen == 0:
         return RefundResult()
+    return refund_through(
+        session,
+        payment,
+        buyer_id=buyer_id,
+        amount_fen=amount_fen,
+        reference=reference,
+        actor_id=actor_id,
+        gateway=gateway,
+    )
+
+
+def refund_through(
+    session: Session,
+    payment: Payment,
+    *,
+    buyer_id: int,
+    amount_fen: int,
+    reference: str | None,
+    actor_id: int | None,
+    gateway: Callable[[str], Gateway],
+) -> RefundResult:
+    """Give `amount_fen` of a succeeded attempt back through its gateway, and count it on the attempt."""
     result = gateway(payment.gateway).refund(
         session,
         payment,
@@ -139,7 +163,7 @@ def refund_payment(
         actor_id=actor_id,
         amount_fen=amount_fen,
         reference=reference,
-        order_id=order_id,
+        order_id=payment.order_id,
     )
     payment.refunded_fen += amount_fen
     session.flush()

@@ -162,7 +162,8 @@ def booking_events(paging, booking_id):
 def cancel_booking(args, booking_id):
     """The guest or the organisation cancels a booking (one trip member on their own): the capacity
     comes back and the policy's share at this instant is refunded (in full before the free
-    cancellation deadline, the late share after). The provider cancelling refunds everything."""
+    cancellation deadline, the late share after) through the gateway that took the money; for a
+    trip, to the organisation's budget too. The provider cancelling refunds everything."""
     settings = current()
     return service.cancel_booking(
         get_session(),

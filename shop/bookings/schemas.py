@@ -185,7 +185,10 @@ class BookingCancelArgs(ma.Schema):
     reference = ma.fields.String(
         load_default=None,
         validate=ma.validate.Length(min=1, max=100),
-        metadata={"description": "The transfer back, when the booking was paid by offline transfer"},
+        metadata={
+            "description": "The transfer back, when the booking was paid by offline transfer (required for a "
+            "buyer's booking; for a trip member, recorded when known)"
+        },
     )
 
 

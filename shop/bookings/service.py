@@ -136,7 +136,14 @@ def cancel_booking(
         raise NotFound("No such booking.")
     if booking.bulk_order_id is not None:
         return trip_members.cancel_member(
-            session, actor, booking, by_provider=provider, settings=procurement_settings, now=now
+            session,
+            actor,
+            booking,
+            by_provider=provider,
+            reason=reason,
+            reference=reference,
+            settings=procurement_settings,
+            now=now,
         )
     order = orders.lock(session, booking.order_id)
     booking = _lock(session, booking_id)

@@ -9,6 +9,8 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from payments import payables
+from payments import service as payments
+from payments.gateways import OfflineTransferGateway
 from shop.auth.actor import Actor
 from shop.bookings import holds, policy, trips
 from shop.bookings.errors import NotCancellable
@@ -28,11 +30,15 @@ def cancel_member(
     booking: Booking,
     *,
     by_provider: bool,
+    reason: str,
+    reference: str | None,
     settings: ProcurementSettings,
     now: datetime,
 ) -> Booking:
     """The organisation's purchaser or approver (or the provider, refunding in full) cancels one
-    member's booking. Refused once the member checked in or was a no-show."""
+    member's booking. Refused once the member checked in or was a no-show. Once paid, the share goes
+    back through the gateway that took the money (a Stripe refund; for a bank transfer, `reference`
+    names the transfer back when it is known) and is recorded as a refund of the bulk order."""
     order = bulk_orders.payable(session, booking.bulk_order_id, settings).order
     if not by_provider:
         try:
@@ -43,7 +49,8 @@ def cancel_member(
     if booking.status not in holds.LIVE or order.status not in (S.APPROVED, S.PAID):
         raise NotCancellable(status=booking.status.value, bulk_order_status=order.status.value)
     line = session.get(BulkOrderLine, booking.bulk_line_id)
-    if order.status == S.APPROVED:
+    paid, note = order.status == S.PAID, f"member {line.recipient} left {order.number}"
+    if not paid:
         # unpaid: the member leaves the order, and the order's total (and commitment) go down
         payables.close_attempts(session, BulkPayable(order, settings), payments=settings.payments, now=now)
         amount = line.total_fen - line.refunded_fen
@@ -54,7 +61,7 @@ def cancel_member(
                 BudgetEntryKind.RELEASE,
                 amount,
                 bulk_order_id=order.id,
-                note=f"member {line.recipient} left {order.number}",
+                note=note,
                 actor_id=actor.user_id,
             )
         order.total_fen -= amount
@@ -64,6 +71,7 @@ def cancel_member(
     else:
         share = policy.refund_share_bp(booking.offering, booking.slot, now, by_provider=by_provider)
         amount = (line.total_fen - line.refunded_fen) * share // policy.WHOLE
+        note = f"member {line.recipient} cancelled ({share / 100:g}% back)"
         if amount:
             budgets.post(
                 session,
@@ -71,7 +79,7 @@ def cancel_member(
                 BudgetEntryKind.RETURN,
                 amount,
                 bulk_order_id=order.id,
-                note=f"member {line.recipient} cancelled ({share / 100:g}% back)",
+                note=note,
                 actor_id=actor.user_id,
             )
     line.refunded_fen += amount
@@ -79,7 +87,65 @@ def cancel_member(
     booking.refunded_fen = min(booking.amount_fen, booking.refunded_fen + amount)
     holds.release(session, [booking], actor_id=actor.user_id, now=now, reason=f"member cancelled, {share} bp back")
     settle(session, order, actor_id=actor.user_id, now=now)
+    if paid and amount:
+        _pay_back(
+            session,
+            order,
+            line,
+            amount,
+            reason=reason or note,
+            reference=reference,
+            actor=actor,
+            settings=settings,
+            now=now,
+        )
     return booking
+
+
+def _pay_back(
+    session: Session,
+    order,
+    line: BulkOrderLine,
+    amount: int,
+    *,
+    reason: str,
+    reference: str | None,
+    actor: Actor,
+    settings: ProcurementSettings,
+    now: datetime,
+) -> None:
+    """The member's share of the money back to the organisation, last, as with any refund: if the
+    gateway fails, the cancellation rolls back and a retry asks for the same refund (its key names it)."""
+    payment = payments.succeeded_payment(session, bulk_order_id=order.id)
+    if payment is None:
+        return  # marked paid without an attempt (imported history): the budget's return is the record
+    external_id = None
+    if payment.gateway == OfflineTransferGateway.name and reference is None:
+        payment.refunded_fen += amount  # finance transfers it back outside the platform
+    else:
+        external_id = payments.refund_through(
+            session,
+            payment,
+            buyer_id=actor.user_id,
+            amount_fen=amount,
+            reference=reference,
+            actor_id=actor.user_id,
+            gateway=settings.payments.gateway,
+        ).external_id
+    payments.record_refund(
+        session,
+        bulk_order_id=order.id,
+        amount_fen=amount,
+        lines=[{"line_id": line.id, "quantity": line.quantity, "amount_fen": amount}],
+        points_returned=0,
+        points_clawed_back=0,
+        reference=reference,
+        external_id=external_id,
+        reason=reason,
+        actor_id=actor.user_id,
+        now=now,
+        payment=payment,
+    )
 
 
 def settle(session: Session, order, *, actor_id: int | None, now: datetime) -> None:

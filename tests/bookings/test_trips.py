@@ -9,11 +9,14 @@ from datetime import timedelta
 import sqlalchemy as sa
 from openpyxl import Workbook
 
+from payments.models import Payment, Refund
 from shop import clock
 from shop.bookings.models import Slot
 from shop.statistics import facts
 from shop.statistics import queries as statistics
 from tests.bookings.conftest import make_homestay
+from tests.payments.conftest import localstripe, stripe_app  # noqa: F401  (a trip paid by card)
+from tests.payments.stripe_peer import event, post_event
 from tests.procurement.conftest import YEAR, P, budget_of, buyer_org  # noqa: F401
 
 HEADER = ("recipient", "phone", "department", "sku_code", "slot_id", "quantity")
@@ -130,3 +133,75 @@ def test_trip_life_codes_per_member_one_member_cancelled_and_the_reserved_share(
     kept = 3 * slot.price_fen + slot.price_fen - slot.price_fen // 2
     assert statistics.completed_fen(session, o.org.id, YEAR) == kept
     assert facts.check(session) == []
+
+
+def _approved_trip(client, o, stay, members: int):
+    slot = stay.slots[6]
+    order = _trip(client, o)
+    roster = [(f"会员{i}", f"1380000000{i}", "工会", stay.sku.code, slot.id, 1) for i in range(members)]
+    assert _upload(client, o, order["id"], _csv(roster), "roster.csv").status_code == 200
+    for step, who in (("submit", "purchaser"), ("approve", "approver")):
+        assert client.post(f"{P}/bulk-orders/{order['id']}/{step}", headers=o.headers[who], json={}).status_code == 200
+    return order, slot
+
+
+def _members(client, o, order_id):
+    return client.get(f"{P}/bulk-orders/{order_id}/bookings", headers=o.headers["purchaser"]).json["items"]
+
+
+def _late_cancel(client, o, booking_id, slot, body):
+    with clock.frozen_at(slot.starts_at - timedelta(days=1)):  # after the free deadline: half back
+        return client.post(f"/api/v1/bookings/{booking_id}/cancel", headers=o.headers["purchaser"], json=body)
+
+
+def test_a_member_of_a_trip_paid_by_card_gets_the_policy_share_back_at_stripe(
+    client,
+    make,
+    session,
+    buyer_org,  # noqa: F811
+    localstripe,  # noqa: F811
+    stripe_app,  # noqa: F811
+):
+    o = buyer_org
+    stay = make_homestay(make, session, capacity=10)
+    order, slot = _approved_trip(client, o, stay, members=2)
+    started = client.post(
+        f"{P}/bulk-orders/{order['id']}/payments", headers=o.headers["finance"], json={"gateway": "stripe"}
+    )
+    assert started.status_code == 201, started.json
+    intent_id = started.json["external_id"]
+    assert post_event(client, event("payment_intent.succeeded", localstripe.pay(intent_id))).json["outcome"] == "paid"
+    spent = budget_of(client, o)["spent_fen"]
+    member = _members(client, o, order["id"])[0]
+    cancelled = _late_cancel(client, o, member["id"], slot, {"reason": "家中有事"})
+    assert cancelled.status_code == 200, cancelled.json
+    half = slot.price_fen // 2
+    assert cancelled.json["refunded_fen"] == half
+    assert localstripe.charge(intent_id)["amount_refunded"] == half  # the money left Stripe, not just the budget
+    assert budget_of(client, o)["spent_fen"] == spent - half
+    [shown] = client.get(f"{P}/bulk-orders/{order['id']}/payments", headers=o.headers["finance"]).json["items"]
+    assert shown["refunded_fen"] == half
+    [refund] = session.scalars(sa.select(Refund).where(Refund.bulk_order_id == order["id"])).all()
+    assert (refund.amount_fen, refund.reason, refund.external_id[:3]) == (half, "家中有事", "re_")
+    # Stripe's charge.refunded for that refund is ours already: nothing is recorded twice
+    answer = post_event(client, event("charge.refunded", localstripe.charge(intent_id)))
+    assert answer.json["outcome"].endswith("refunds already recorded")
+    assert session.scalar(sa.select(sa.func.count()).where(Refund.bulk_order_id == order["id"])) == 1
+    again = _late_cancel(client, o, member["id"], slot, {})
+    assert again.status_code == 409 and localstripe.charge(intent_id)["amount_refunded"] == half
+
+
+def test_a_member_of_a_trip_paid_by_transfer_is_recorded_with_the_transfer_back(client, make, session, buyer_org):  # noqa: F811
+    o = buyer_org
+    stay = make_homestay(make, session, capacity=10)
+    order, slot = _approved_trip(client, o, stay, members=3)
+    payment = client.post(f"{P}/bulk-orders/{order['id']}/payments", headers=o.headers["finance"], json={}).json
+    confirm = f"{P}/bulk-orders/{order['id']}/payments/{payment['id']}/confirm"
+    assert client.post(confirm, headers=o.headers["finance"], json={"reference": "T-9"}).status_code == 200
+    first, second, _third = _members(client, o, order["id"])
+    assert _late_cancel(client, o, first["id"], slot, {"reference": "ICBC-BACK-1"}).status_code == 200
+    assert _late_cancel(client, o, second["id"], slot, {}).status_code == 200  # the transfer back's number unknown yet
+    half = slot.price_fen // 2
+    refunds = session.scalars(sa.select(Refund).where(Refund.bulk_order_id == order["id"]).order_by(Refund.id)).all()
+    assert [(r.amount_fen, r.reference) for r in refunds] == [(half, "ICBC-BACK-1"), (half, None)]
+    assert session.get(Payment, payment["id"]).refunded_fen == 2 * half
