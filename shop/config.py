@@ -95,6 +95,8 @@ def from_env() -> dict:
         "CATALOG_CACHE_ENTRIES": _int("CATALOG_CACHE_ENTRIES", 2048),
         # Matches counted exactly up to this many; beyond, a page says total_is_estimate.
         "CATALOG_COUNT_BOUND": _int("CATALOG_COUNT_BOUND", 1000),
+        # A statistics query answers at most this many groups (more: 422 too_many_groups).
+        "STATISTICS_MAX_GROUPS": _int("STATISTICS_MAX_GROUPS", 10_000),
         "PAGE_SIZE_DEFAULT": _int("PAGE_SIZE_DEFAULT", 20),
         "PAGE_SIZE_MAX": _int("PAGE_SIZE_MAX", 100),
         # A smart counter silent for longer than this is listed as stale.

@@ -62,6 +62,7 @@ class Settings:
     risk: RiskRules
     cold_chain_excursion_minutes: int
     catalog: CatalogSettings
+    statistics_max_groups: int  # groups a sales query answers at most
 
     @property
     def voucher_secret(self) -> str:
@@ -127,6 +128,7 @@ def build(cfg) -> Settings:
             cache=make_cache(cfg["CATALOG_CACHE_URL"], cfg["CATALOG_CACHE_ENTRIES"]),
             count_bound=cfg["CATALOG_COUNT_BOUND"],
         ),
+        statistics_max_groups=cfg["STATISTICS_MAX_GROUPS"],
     )
 
 

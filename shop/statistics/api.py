@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from shop import clock
 from shop.auth.guard import current_actor, login_required
 from shop.request_session import get_session
+from shop.settings import current
 from shop.statistics import bulletins, feed, plan, platform832, queries
 from shop.statistics.queries import FILTERS
 from shop.statistics.schemas import (
@@ -39,9 +40,13 @@ blp = Blueprint(
 @login_required
 def sales(args):
     """Totals of sales facts grouped by dimensions and period, filtered, with year-on-year change. A
-    certifier sees its districts' products, an organisation its own purchases."""
+    certifier sees its districts' products, an organisation its own purchases. A query of more than
+    `STATISTICS_MAX_GROUPS` groups (10,000 unless configured) is refused with 422 `too_many_groups`."""
     filters = {name: args.pop(name) for name in list(args) if name in FILTERS}
-    return {"items": queries.sales_totals(get_session(), current_actor(), filters=filters, **args)}
+    rows = queries.sales_totals(
+        get_session(), current_actor(), filters=filters, max_groups=current().statistics_max_groups, **args
+    )
+    return {"items": rows}
 
 
 @blp.route("/deep-poverty-townships", methods=["GET"])

@@ -10,11 +10,17 @@ from shop.errors import Conflict, InvalidInput
 class StatisticsCode(StrEnum):
     IMPORT_REJECTED = "import_rejected"
     BULLETIN_EXISTS = "bulletin_exists"
+    TOO_MANY_GROUPS = "too_many_groups"
 
 
 class ImportRejected(InvalidInput):
     code = StatisticsCode.IMPORT_REJECTED
     message = "A cell of the file is not valid; nothing was imported."
+
+
+class TooManyGroups(InvalidInput):
+    code = StatisticsCode.TOO_MANY_GROUPS
+    message = "The query has too many groups to answer: group by fewer dimensions, a longer period, or filter."
 
 
 class BulletinExists(Conflict):

@@ -17,6 +17,7 @@ from shop.errors import Forbidden, InvalidInput
 from shop.procurement.models import Organisation
 from shop.reference.models import Township
 from shop.statistics import rollups
+from shop.statistics.errors import TooManyGroups
 from shop.statistics.models import SalesFact
 
 F = SalesFact
@@ -152,10 +153,12 @@ def _totals(
     date_to,
     *,
     from_facts: bool = False,
+    max_groups: int | None = None,
 ) -> dict:
     """Totals per group: from the smallest rollup that covers the query plus the facts after its
     watermark (one statement, so one snapshot), the days of partly covered months at either end from
-    the facts; from the facts alone when no rollup serves or `from_facts`."""
+    the facts; from the facts alone when no rollup serves or `from_facts`. More than `max_groups`
+    groups is refused, having read one more at most."""
     filters = {name: value for name, value in filters.items() if value is not None}
     wanted = {*group_by, *(FILTER_DIMENSION[name] for name in filters), *(scope.dimensions if scope else ())}
     plan = None if from_facts else rollups.plan(wanted, period, date_from, date_to)
@@ -178,10 +181,14 @@ def _totals(
         stmt = sa.select(*keys, sa.func.sum(quantity), sa.func.sum(amount), sa.func.sum(count))
         if keys:
             stmt = stmt.group_by(*keys)
+    if max_groups is not None:
+        stmt = stmt.limit(max_groups + 1)
     out = {}
     for row in session.execute(stmt):
         *key, quantity, amount, count = row
         out[tuple(key)] = (int(quantity or 0), int(amount or 0), int(count or 0))
+    if max_groups is not None and len(out) > max_groups:
+        raise TooManyGroups(max_groups=max_groups)
     return out
 
 
@@ -229,9 +236,11 @@ def sales_totals(
     filters: dict,
     year_on_year: bool = False,
     from_facts: bool = False,
+    max_groups: int | None = None,
 ) -> list[dict]:
     """Sum of quantity and amount per group; with `year_on_year` each group also carries the same
-    period a year before and the change in basis points. `from_facts` skips the rollups (to compare)."""
+    period a year before and the change in basis points. `from_facts` skips the rollups (to compare).
+    A query of more than `max_groups` groups (in its period or the year before) is refused."""
     if date_to < date_from:
         raise InvalidInput("The period ends before it starts.", fields={"date_to": ["Before date_from."]})
     unknown = [d for d in group_by if d not in DIMENSIONS]
@@ -240,7 +249,8 @@ def sales_totals(
             "Unknown dimension or period.", fields={"group_by": unknown} if unknown else {"period": [period]}
         )
     scope = scope_of(actor)
-    now = _totals(session, scope, group_by, period, filters, date_from, date_to, from_facts=from_facts)
+    bounded = {"from_facts": from_facts, "max_groups": max_groups}
+    now = _totals(session, scope, group_by, period, filters, date_from, date_to, **bounded)
     before = {}
     if year_on_year:
         before = _totals(
@@ -251,7 +261,7 @@ def sales_totals(
             filters,
             _shift_year(date_from, -1),
             _shift_year(date_to, -1),
-            from_facts=from_facts,
+            **bounded,
         )
     periods = len(PERIODS[period])
     rows = []

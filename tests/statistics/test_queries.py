@@ -8,6 +8,7 @@ from shop.auth.models import Role
 from shop.inventory import movements as inventory
 from shop.inventory.models import CHINA
 from shop.procurement import vouchers
+from tests.conftest import configured
 from tests.factories import FENGJIE, PINGAN, WUSHAN, YUZHONG
 from tests.statistics.conftest import P, received_bulk_order, voucher_order
 
@@ -65,6 +66,29 @@ def test_totals_grouped_by_channel_and_month_with_year_on_year_change(client, se
             "facts": by_day[0]["facts"],
         }
     ]
+
+
+def test_a_query_of_more_groups_than_the_limit_is_refused_whole(app, client, session, make, shop):
+    regulator = make.headers(make.user(Role.REGULATOR))
+    now = clock.now()
+    _sell(session, shop.hall, shop.sku, 2, now - timedelta(days=365))
+    _sell(session, shop.counter, shop.sku, 1, now - timedelta(days=365))
+    _sell(session, shop.hall, shop.sku, 3, now)
+    today = _today()
+    query = {"date_from": (today - timedelta(days=2)).isoformat(), "date_to": today.isoformat(), "group_by": "channel"}
+    with configured(app, STATISTICS_MAX_GROUPS=1):
+        one = client.get(f"{S}/sales", headers=regulator, query_string=query)
+        assert one.status_code == 200 and [r["dimensions"] for r in one.json["items"]] == [{"channel": "hall"}]
+        # a year before, the hall and a counter sold: two groups to compare with, over the limit
+        compared = client.get(f"{S}/sales", headers=regulator, query_string={**query, "year_on_year": "true"})
+        assert compared.status_code == 422, compared.json
+        assert compared.json["error"]["code"] == "too_many_groups"
+        assert compared.json["error"]["details"] == {"max_groups": 1}
+        _sell(session, shop.counter, shop.sku, 1, now)
+        refused = client.get(f"{S}/sales", headers=regulator, query_string=query)
+        assert refused.status_code == 422 and refused.json["error"]["code"] == "too_many_groups"
+    both = client.get(f"{S}/sales", headers=regulator, query_string=query).json["items"]
+    assert sorted(r["dimensions"]["channel"] for r in both) == ["counter", "hall"]
 
 
 def test_scopes_certifier_own_district_organisation_own_figures(client, session, make, buyer_org):
