@@ -347,6 +347,7 @@ class ErrorCodesPlugin(BasePlugin):
     def __init__(self, app):
         self.app = app
         self.pending: list[tuple[dict, Callable]] = []
+        self._declaring = threading.Lock()
 
     def operation_helper(self, path=None, operations=None, **kwargs):
         rule = kwargs.get("rule")
@@ -361,6 +362,9 @@ class ErrorCodesPlugin(BasePlugin):
         self.pending.extend((operation, view) for operation in operations.values() if isinstance(operation, dict))
 
     def declare_pending(self) -> None:
-        while self.pending:
-            operation, view = self.pending.pop()
-            declare_codes(operation, view)
+        # Held until every operation is declared: a second first reader (requests in parallel) must
+        # not write out the operations the first has popped and not yet declared.
+        with self._declaring:
+            while self.pending:
+                operation, view = self.pending.pop()
+                declare_codes(operation, view)

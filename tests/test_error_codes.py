@@ -7,12 +7,17 @@ suite: see `error_codes_are_declared` in tests/conftest.py.)"""
 import ast
 import enum
 import importlib
+import json
 import pathlib
 import pkgutil
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from shop import create_app, error_docs
 from shop.errors import DomainError
+from tests.conftest import TEST_CONFIG
 
 ROOT = pathlib.Path(__file__).parent.parent
 PACKAGES = ("shop", "payments", "search")
@@ -191,3 +196,21 @@ def test_each_operation_lists_the_codes_it_can_answer_per_status(client):
     # and none of another slice's that the operation cannot reach
     assert "wrong_pickup_code" not in _codes(spec, "/api/v1/categories", "post", 409)
     assert _codes(spec, "/api/v1/categories", "post", 409) == {"slug_taken"}
+
+
+def test_readers_of_a_fresh_spec_in_parallel_all_see_every_code(engine):
+    """The codes are declared when the spec is first written out; requests that ask for it at once
+    wait for the whole declaration, never write out an operation another has not declared yet."""
+    fresh = create_app({**TEST_CONFIG, "ENGINE": engine})
+    for cached in (error_docs.raised_errors, error_docs._functions_in_file):
+        cached.cache_clear()  # the declaration reads the code again: slow enough to overlap
+    start = threading.Barrier(4)
+
+    def read(_):
+        start.wait()
+        return json.dumps(fresh.test_client().get("/api/openapi.json").json, sort_keys=True)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        specs = list(pool.map(read, range(4)))
+    assert len(set(specs)) == 1
+    assert _codes(json.loads(specs[0]), "/api/v1/categories", "post", 409) == {"slug_taken"}
