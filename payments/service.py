@@ -122,40 +122,18 @@ def succeeded_payment(
 
 def refund_payment(
     session: Session,
+    payment: Payment | None,
     *,
-    order_id: int,
     buyer_id: int,
     amount_fen: int,
     reference: str | None,
     actor_id: int | None,
     gateway: Callable[[str], Gateway],
 ) -> RefundResult:
-    """Give money back through the gateway that took it (`gateway`: the registry's lookup by name)."""
-    payment = succeeded_payment(session, order_id)
+    """Give `amount_fen` of a succeeded attempt back through the gateway that took it (`gateway`: the
+    registry's lookup by name), and count it on the attempt. Nothing paid, nothing to give back."""
     if payment is None or amount_fen == 0:
         return RefundResult()
-    return refund_through(
-        session,
-        payment,
-        buyer_id=buyer_id,
-        amount_fen=amount_fen,
-        reference=reference,
-        actor_id=actor_id,
-        gateway=gateway,
-    )
-
-
-def refund_through(
-    session: Session,
-    payment: Payment,
-    *,
-    buyer_id: int,
-    amount_fen: int,
-    reference: str | None,
-    actor_id: int | None,
-    gateway: Callable[[str], Gateway],
-) -> RefundResult:
-    """Give `amount_fen` of a succeeded attempt back through its gateway, and count it on the attempt."""
     result = gateway(payment.gateway).refund(
         session,
         payment,

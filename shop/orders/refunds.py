@@ -185,7 +185,7 @@ def _pay_back(
     # back, and a retry asks the gateway for the same refund (its key names it).
     result = payments.refund_payment(
         session,
-        order_id=order.id,
+        payments.succeeded_payment(session, order.id),
         buyer_id=order.buyer_id,
         amount_fen=amount,
         reference=reference,

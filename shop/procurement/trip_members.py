@@ -123,7 +123,7 @@ def _pay_back(
     if payment.gateway == OfflineTransferGateway.name and reference is None:
         payment.refunded_fen += amount  # finance transfers it back outside the platform
     else:
-        external_id = payments.refund_through(
+        external_id = payments.refund_payment(
             session,
             payment,
             buyer_id=actor.user_id,
