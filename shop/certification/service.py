@@ -29,6 +29,7 @@ from shop.certification.models import (
     ObjectionStatus,
 )
 from shop.errors import Forbidden, NotFound
+from shop.inventory.models import china_today
 from shop.paging import paginate
 from shop.supervision.gates import require_eligible, require_not_blacklisted
 
@@ -157,7 +158,7 @@ def approve_certification(
     require_eligible(session, cert.district_id, cert.township_id, cert.production_base, now)
     cert.transition(CertStatus.APPROVED, actor_id=actor.user_id, at=now, reason=reason)
     cert.decision_reason = reason
-    cert.certificate_no = f"CQXF-{cert.district_id}-{now.year}-{cert.id:06d}"
+    cert.certificate_no = f"CQXF-{cert.district_id}-{china_today(now).year}-{cert.id:06d}"
     session.flush()
     return cert
 

@@ -4,6 +4,7 @@ import pytest
 
 from shop import clock
 from shop.auth.models import Role
+from shop.inventory.models import china_today
 from tests.factories import FENGJIE, WUSHAN
 
 SHA = "ab" * 32
@@ -40,7 +41,7 @@ def test_apply_approve_publish_object_window_and_force(client, make, setup):
 
     approved = client.post(f"/api/v1/certifications/{cert['id']}/approve", json={}, headers=certifier).json
     assert approved["status"] == "approved"
-    assert approved["certificate_no"] == f"CQXF-{FENGJIE}-{clock.now().year}-{cert['id']:06d}"
+    assert approved["certificate_no"] == f"CQXF-{FENGJIE}-{china_today(clock.now()).year}-{cert['id']:06d}"
 
     published = client.post(
         "/api/v1/announcements", headers=certifier, json={"title": "2026年第1批公示", "certification_ids": [cert["id"]]}

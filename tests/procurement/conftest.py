@@ -5,12 +5,13 @@ import pytest
 
 from shop import clock
 from shop.auth.models import Role
+from shop.inventory.models import china_today
 from shop.procurement import budgets, organisations
 from shop.procurement.models import OrgKind
 from tests.factories import YUZHONG, valid_uscc
 from tests.orders.conftest import shop  # noqa: F401  (a buyer, a counter with a certified SKU)
 
-YEAR = clock.now().astimezone().year
+YEAR = china_today(clock.now()).year  # the fiscal year a bulk order takes (Asia/Shanghai, as the code)
 P = "/api/v1/procurement"
 
 
