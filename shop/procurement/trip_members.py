@@ -49,9 +49,10 @@ def cancel_member(
     if booking.status not in holds.LIVE or order.status not in (S.APPROVED, S.PAID):
         raise NotCancellable(status=booking.status.value, bulk_order_status=order.status.value)
     line = session.get(BulkOrderLine, booking.bulk_line_id)
-    paid, note = order.status == S.PAID, f"member {line.recipient} left {order.number}"
+    paid = order.status == S.PAID
     if not paid:
         # unpaid: the member leaves the order, and the order's total (and commitment) go down
+        note = f"member {line.recipient} left {order.number}"
         payables.close_attempts(session, BulkPayable(order, settings), payments=settings.payments, now=now)
         amount = line.total_fen - line.refunded_fen
         if amount:
